@@ -1,0 +1,70 @@
+/**
+ * What a benchmark case is. A case is data: a name, what it measures, its unit, the sizes it runs
+ * at, and one function per subject (logstore and the peers that do the same work). The runner
+ * (run.ts) never calls a subject itself: it forks child.ts once per run, which looks the case up
+ * by name and calls the subject there, so every run starts from a cold process with only that
+ * subject's libraries loaded (which keeps peak RSS and JIT state per subject honest).
+ */
+
+/** Who does the work. `fs-framing` is the ceiling: length-prefixed frames, no checksum. */
+export const SUBJECTS = ['logstore', 'sqlite', 'lmdb', 'leveldb', 'fs-framing'] as const;
+export type SubjectName = (typeof SUBJECTS)[number];
+
+/**
+ * How a run's headline number is read:
+ * - `rec/s`: ops / seconds, higher is better;
+ * - `latency`: the run's p99 in ms (p50 and p99.9 shown beside it), lower is better;
+ * - `ms`: the timed section's duration in ms, lower is better.
+ */
+export type Unit = 'rec/s' | 'latency' | 'ms';
+
+/** Sizes a case runs at; plain numbers so they travel to the child as JSON on its command line. */
+export type Params = Record<string, number>;
+
+/** What one subject reports for one run (the child adds peak RSS). */
+export interface Measurement {
+  /** Records written or read (or samples taken) in the timed section. */
+  ops: number;
+  /** Wall time of the timed section only: setup and data generation are outside it. */
+  seconds: number;
+  /** Value payload bytes moved in the timed section (MB/s is bytes / seconds / 1e6). */
+  bytes: number;
+  /** For `latency` cases. */
+  latencyMs?: { p50: number; p99: number; p999: number };
+  /** Set when the figure that matters was taken in another process (open-time's probe). */
+  peakRssBytes?: number;
+  /** A short fact shown beside the figures, e.g. the bytes on disk. */
+  note?: string;
+}
+
+/** Runs inside the child, in a fresh temp directory that the child removes afterwards. */
+export type SubjectFn<P extends Params> = (params: P, dir: string) => Promise<Measurement>;
+
+export interface BenchCase<P extends Params = Params> {
+  name: string;
+  /** One sentence: the work done and what is timed. */
+  measures: string;
+  unit: Unit;
+  sizes: { quick: P; full: P };
+  subjects: Partial<Record<SubjectName, SubjectFn<P>>>;
+}
+
+/** A figure the spec asks for that the harness cannot measure yet; printed as "not yet measured". */
+export interface TodoCase {
+  name: string;
+  measures: string;
+  todo: string;
+}
+
+/**
+ * Erases a case's own parameter type so cases of different shapes fit in one list. Safe because
+ * a case's subjects only ever receive that same case's `sizes`.
+ */
+export function defineCase<P extends Params>(c: BenchCase<P>): BenchCase {
+  return c as unknown as BenchCase;
+}
+
+/** Seconds since `start` (from `process.hrtime.bigint()`). */
+export function since(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}

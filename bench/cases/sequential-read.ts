@@ -1,0 +1,109 @@
+import { defineCase, since, type Measurement } from '../case.js';
+import { recordBatches, valueAt, valuePool } from '../values.js';
+
+/**
+ * Reads a whole log back from the start. The write phase (batched, as in batched-append) and a
+ * clean close/reopen are not timed: the reads come from the page cache, as for a consumer that
+ * catches up shortly after the producer. logstore verifies each batch's CRC32C as it reads; the
+ * peers check what their engines check by default, and fs-framing checks nothing (the ceiling).
+ */
+export default defineCase({
+  name: 'sequential-read',
+  measures: 'read every record back in order from a reopened store (write phase not timed)',
+  unit: 'rec/s',
+  sizes: { quick: { records: 200_000 }, full: { records: 1_000_000 } },
+  subjects: {
+    async logstore({ records }, dir) {
+      const { fillStore, openStore, TOPIC } = await import('../logstore.js');
+      await fillStore(dir, records);
+      const store = await openStore(dir);
+      const reader = store.reader(TOPIC, { partition: 0, from: 'earliest' });
+      let ops = 0;
+      let bytes = 0;
+      let lastOffset = -1;
+      const start = process.hrtime.bigint();
+      for (;;) {
+        const recs = reader.read(10_000);
+        if (recs.length === 0) break;
+        for (const rec of recs) bytes += rec.value!.length;
+        ops += recs.length;
+        lastOffset = recs[recs.length - 1]!.offset;
+      }
+      const seconds = since(start);
+      reader.close();
+      await store.close();
+      return checked({ ops, seconds, bytes }, records, lastOffset === records - 1);
+    },
+
+    async sqlite({ records }, dir) {
+      const { openQueue, inserter, readAll } = await import('../peers/sqlite.js');
+      const pool = valuePool();
+      const writer = openQueue(dir, 'NORMAL');
+      const insert = inserter(writer);
+      writer.transaction(() => {
+        for (let i = 0; i < records; i++) insert(valueAt(pool, i));
+      })();
+      writer.close();
+      const db = openQueue(dir, 'NORMAL');
+      const start = process.hrtime.bigint();
+      const { ops, bytes } = readAll(db);
+      const seconds = since(start);
+      db.close();
+      return checked({ ops, seconds, bytes }, records);
+    },
+
+    async lmdb({ records }, dir) {
+      const { openDb, readAll } = await import('../peers/lmdb.js');
+      const pool = valuePool();
+      const writer = openDb(dir);
+      writer.transactionSync(() => {
+        for (let i = 0; i < records; i++) writer.putSync(i, valueAt(pool, i));
+      });
+      await writer.close();
+      const db = openDb(dir);
+      const start = process.hrtime.bigint();
+      const { ops, bytes } = readAll(db);
+      const seconds = since(start);
+      await db.close();
+      return checked({ ops, seconds, bytes }, records);
+    },
+
+    async leveldb({ records }, dir) {
+      const { openDb, keyOf, readAll } = await import('../peers/leveldb.js');
+      const pool = valuePool();
+      const writer = await openDb(dir);
+      for (let first = 0; first < records; first += 1000) {
+        const ops = [];
+        for (let i = first; i < Math.min(records, first + 1000); i++) {
+          ops.push({ type: 'put' as const, key: keyOf(i), value: valueAt(pool, i) });
+        }
+        await writer.batch(ops);
+      }
+      await writer.close();
+      const db = await openDb(dir);
+      const start = process.hrtime.bigint();
+      const { ops, bytes } = await readAll(db);
+      const seconds = since(start);
+      await db.close();
+      return checked({ ops, seconds, bytes }, records);
+    },
+
+    async 'fs-framing'({ records }, dir) {
+      const { FrameWriter, readAll } = await import('../peers/fs-framing.js');
+      const batches = recordBatches(valuePool(), 1000).map((b) => b.map((r) => r.value));
+      const w = new FrameWriter(dir);
+      for (let i = 0; i * 1000 < records; i++) w.appendBatch(batches[i % batches.length]!);
+      w.close();
+      const start = process.hrtime.bigint();
+      const { ops, bytes } = readAll(w.path);
+      const seconds = since(start);
+      return checked({ ops, seconds, bytes }, records);
+    },
+  },
+});
+
+/** A read that did not see every record it wrote is a failure, not a fast run. */
+function checked(m: Measurement, records: number, ok = true): Measurement {
+  if (m.ops !== records || !ok) throw new Error(`read ${m.ops} records back, wrote ${records}`);
+  return m;
+}

@@ -1,0 +1,391 @@
+/**
+ * The catalog: `catalog.sqlite` (better-sqlite3, WAL, synchronous=FULL) is the source of truth for
+ * topics, their configs, each partition's segment list, log start offset and recovery point, and
+ * consumer groups' committed offsets. Records live in the segment files, never here.
+ *
+ * Schema changes are migrations keyed on `PRAGMA user_version`. Only the writer (the process that
+ * holds LOCK) writes; read-only followers open it with `readonly` and re-query to see changes.
+ * Every multi-row change is one transaction, so a crash leaves the old or the new state.
+ */
+import Database from 'better-sqlite3';
+import { LogStoreError } from '../errors.js';
+import type { ResolvedTopicConfig } from '../options.js';
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE topics (
+     name TEXT PRIMARY KEY,
+     partitions INTEGER NOT NULL,
+     config TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE partitions (
+     topic TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     log_start_offset INTEGER NOT NULL DEFAULT 0,
+     recovery_segment INTEGER NOT NULL DEFAULT 0,
+     recovery_position INTEGER NOT NULL DEFAULT 0,
+     recovery_offset INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (topic, partition)
+   ) WITHOUT ROWID;
+   CREATE TABLE segments (
+     topic TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     base_offset INTEGER NOT NULL,
+     capacity INTEGER NOT NULL,
+     end_offset INTEGER,
+     size INTEGER,
+     max_timestamp INTEGER,
+     PRIMARY KEY (topic, partition, base_offset)
+   ) WITHOUT ROWID;
+   CREATE TABLE group_offsets (
+     group_id TEXT NOT NULL,
+     topic TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     next_offset INTEGER NOT NULL,
+     committed_at INTEGER NOT NULL,
+     PRIMARY KEY (group_id, topic, partition)
+   ) WITHOUT ROWID;`,
+];
+
+export interface TopicRow {
+  name: string;
+  partitions: number;
+  config: ResolvedTopicConfig;
+  createdAt: number;
+}
+
+export interface SegmentRow {
+  baseOffset: number;
+  capacity: number;
+  /** Offset after the segment's last record; null while the segment is active. */
+  endOffset: number | null;
+  size: number | null;
+  maxTimestamp: number | null;
+}
+
+export interface PartitionRow {
+  logStartOffset: number;
+  recoverySegment: number;
+  recoveryPosition: number;
+  recoveryOffset: number;
+}
+
+export interface RecoveryPoint {
+  topic: string;
+  partition: number;
+  segment: number;
+  position: number;
+  offset: number;
+}
+
+export interface CommittedOffset {
+  group: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  committedAt: number;
+}
+
+export class Catalog {
+  readonly db: Database.Database;
+  private readonly stmts;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.stmts = {
+      topics: db.prepare('SELECT name, partitions, config, created_at FROM topics ORDER BY name'),
+      topic: db.prepare('SELECT name, partitions, config, created_at FROM topics WHERE name = ?'),
+      segments: db.prepare(
+        `SELECT base_offset, capacity, end_offset, size, max_timestamp FROM segments
+         WHERE topic = ? AND partition = ? ORDER BY base_offset`,
+      ),
+      partition: db.prepare(
+        `SELECT log_start_offset, recovery_segment, recovery_position, recovery_offset FROM partitions
+         WHERE topic = ? AND partition = ?`,
+      ),
+      insertTopic: db.prepare(
+        'INSERT INTO topics (name, partitions, config, created_at) VALUES (?, ?, ?, ?)',
+      ),
+      insertPartition: db.prepare('INSERT INTO partitions (topic, partition) VALUES (?, ?)'),
+      insertSegment: db.prepare(
+        'INSERT INTO segments (topic, partition, base_offset, capacity) VALUES (?, ?, ?, ?)',
+      ),
+      closeSegment: db.prepare(
+        `UPDATE segments SET end_offset = ?, size = ?, max_timestamp = ?
+         WHERE topic = ? AND partition = ? AND base_offset = ?`,
+      ),
+      reopenSegment: db.prepare(
+        `UPDATE segments SET end_offset = NULL, size = NULL, max_timestamp = NULL
+         WHERE topic = ? AND partition = ? AND base_offset = ?`,
+      ),
+      deleteSegment: db.prepare('DELETE FROM segments WHERE topic = ? AND partition = ? AND base_offset = ?'),
+      setLogStart: db.prepare('UPDATE partitions SET log_start_offset = ? WHERE topic = ? AND partition = ?'),
+      setRecovery: db.prepare(
+        `UPDATE partitions SET recovery_segment = ?, recovery_position = ?, recovery_offset = ?
+         WHERE topic = ? AND partition = ?`,
+      ),
+      setConfig: db.prepare('UPDATE topics SET config = ? WHERE name = ?'),
+      deleteTopic: db.prepare('DELETE FROM topics WHERE name = ?'),
+      deletePartitions: db.prepare('DELETE FROM partitions WHERE topic = ?'),
+      deleteSegments: db.prepare('DELETE FROM segments WHERE topic = ?'),
+      deleteTopicOffsets: db.prepare('DELETE FROM group_offsets WHERE topic = ?'),
+      meta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+      commitOffset: db.prepare(
+        `INSERT INTO group_offsets (group_id, topic, partition, next_offset, committed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = excluded.next_offset,
+         committed_at = excluded.committed_at`,
+      ),
+      offsets: db.prepare(
+        `SELECT group_id, topic, partition, next_offset, committed_at FROM group_offsets
+         WHERE group_id = ? AND topic = ? ORDER BY partition`,
+      ),
+      allOffsets: db.prepare(
+        'SELECT group_id, topic, partition, next_offset, committed_at FROM group_offsets ORDER BY group_id, topic, partition',
+      ),
+      deleteGroupTopic: db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND topic = ?'),
+    };
+  }
+
+  /** Opens (and for a writer, creates or migrates) `path`. */
+  static open(path: string, readOnly: boolean): Catalog {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: readOnly, fileMustExist: readOnly, timeout: 5000 });
+    } catch (err) {
+      throw new LogStoreError(
+        readOnly ? 'LOGSTORE_INVALID_ARGUMENT' : 'LOGSTORE_IO',
+        `Cannot open the catalog ${path}: ${(err as Error).message}.` +
+          (readOnly ? ' Is this a logstore directory? A read-only open needs an existing store.' : ''),
+        { cause: err },
+      );
+    }
+    try {
+      if (!readOnly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        migrate(db);
+      } else if ((db.pragma('user_version', { simple: true }) as number) !== MIGRATIONS.length) {
+        throw new LogStoreError(
+          'LOGSTORE_CORRUPT',
+          `The catalog ${path} has schema version ${String(db.pragma('user_version', { simple: true }))}, ` +
+            `this logstore reads version ${MIGRATIONS.length}. Open it once with a writer of this version.`,
+        );
+      }
+      return new Catalog(db);
+    } catch (err) {
+      db.close();
+      if (err instanceof LogStoreError) throw err;
+      throw new LogStoreError(
+        'LOGSTORE_CORRUPT',
+        `The catalog ${path} cannot be read: ${(err as Error).message}.`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.stmts.meta.get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.stmts.setMeta.run(key, value);
+  }
+
+  topics(): TopicRow[] {
+    return (this.stmts.topics.all() as RawTopic[]).map(topicRow);
+  }
+
+  topic(name: string): TopicRow | undefined {
+    const row = this.stmts.topic.get(name) as RawTopic | undefined;
+    return row && topicRow(row);
+  }
+
+  /** Inserts a topic with its partitions, each with an empty first segment at offset 0. */
+  createTopic(name: string, config: ResolvedTopicConfig, now: number): void {
+    this.transaction(() => {
+      this.stmts.insertTopic.run(name, config.partitions, JSON.stringify(config), now);
+      for (let p = 0; p < config.partitions; p++) {
+        this.stmts.insertPartition.run(name, p);
+        this.stmts.insertSegment.run(name, p, 0, config.segmentBytes);
+      }
+    });
+  }
+
+  setTopicConfig(name: string, config: ResolvedTopicConfig): void {
+    this.stmts.setConfig.run(JSON.stringify(config), name);
+  }
+
+  /** Removes a topic's rows, its segments and the offsets groups committed on it. */
+  deleteTopic(name: string): void {
+    this.transaction(() => {
+      this.stmts.deleteTopic.run(name);
+      this.stmts.deletePartitions.run(name);
+      this.stmts.deleteSegments.run(name);
+      this.stmts.deleteTopicOffsets.run(name);
+    });
+  }
+
+  partition(topic: string, partition: number): PartitionRow | undefined {
+    const row = this.stmts.partition.get(topic, partition) as RawPartition | undefined;
+    return (
+      row && {
+        logStartOffset: row.log_start_offset,
+        recoverySegment: row.recovery_segment,
+        recoveryPosition: row.recovery_position,
+        recoveryOffset: row.recovery_offset,
+      }
+    );
+  }
+
+  segments(topic: string, partition: number): SegmentRow[] {
+    return (this.stmts.segments.all(topic, partition) as RawSegment[]).map((r) => ({
+      baseOffset: r.base_offset,
+      capacity: r.capacity,
+      endOffset: r.end_offset,
+      size: r.size,
+      maxTimestamp: r.max_timestamp,
+    }));
+  }
+
+  /** Records a closed segment's final extent and adds the new active segment, atomically. */
+  rollSegment(
+    topic: string,
+    partition: number,
+    closed: { baseOffset: number; endOffset: number; size: number; maxTimestamp: number },
+    next: { baseOffset: number; capacity: number },
+  ): void {
+    this.transaction(() => {
+      this.stmts.closeSegment.run(
+        closed.endOffset,
+        closed.size,
+        closed.maxTimestamp,
+        topic,
+        partition,
+        closed.baseOffset,
+      );
+      this.stmts.insertSegment.run(topic, partition, next.baseOffset, next.capacity);
+    });
+  }
+
+  /** Drops segments (oldest first) and moves the log start offset, atomically. */
+  deleteSegments(
+    topic: string,
+    partition: number,
+    baseOffsets: readonly number[],
+    logStartOffset: number,
+  ): void {
+    this.transaction(() => {
+      for (const base of baseOffsets) this.stmts.deleteSegment.run(topic, partition, base);
+      this.stmts.setLogStart.run(logStartOffset, topic, partition);
+    });
+  }
+
+  /** Makes a closed segment the active one again (recovery cut the segments after it). */
+  reopenSegment(topic: string, partition: number, baseOffset: number): void {
+    this.stmts.reopenSegment.run(topic, partition, baseOffset);
+  }
+
+  setRecoveryPoints(points: readonly RecoveryPoint[]): void {
+    this.transaction(() => {
+      for (const p of points)
+        this.stmts.setRecovery.run(p.segment, p.position, p.offset, p.topic, p.partition);
+    });
+  }
+
+  commitOffsets(
+    entries: readonly { group: string; topic: string; partition: number; offset: number }[],
+    now: number,
+  ): void {
+    this.transaction(() => {
+      for (const e of entries) this.stmts.commitOffset.run(e.group, e.topic, e.partition, e.offset, now);
+    });
+  }
+
+  committedOffsets(group: string, topic: string): CommittedOffset[] {
+    return (this.stmts.offsets.all(group, topic) as RawOffset[]).map(offsetRow);
+  }
+
+  allCommittedOffsets(): CommittedOffset[] {
+    return (this.stmts.allOffsets.all() as RawOffset[]).map(offsetRow);
+  }
+
+  deleteGroupOffsets(group: string, topic: string): void {
+    this.stmts.deleteGroupTopic.run(group, topic);
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new LogStoreError(
+      'LOGSTORE_CORRUPT',
+      `The catalog has schema version ${version}, newer than this logstore (${MIGRATIONS.length}). Upgrade logstore.`,
+    );
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+interface RawTopic {
+  name: string;
+  partitions: number;
+  config: string;
+  created_at: number;
+}
+interface RawPartition {
+  log_start_offset: number;
+  recovery_segment: number;
+  recovery_position: number;
+  recovery_offset: number;
+}
+interface RawSegment {
+  base_offset: number;
+  capacity: number;
+  end_offset: number | null;
+  size: number | null;
+  max_timestamp: number | null;
+}
+interface RawOffset {
+  group_id: string;
+  topic: string;
+  partition: number;
+  next_offset: number;
+  committed_at: number;
+}
+
+function topicRow(r: RawTopic): TopicRow {
+  return {
+    name: r.name,
+    partitions: r.partitions,
+    config: JSON.parse(r.config) as ResolvedTopicConfig,
+    createdAt: r.created_at,
+  };
+}
+
+function offsetRow(r: RawOffset): CommittedOffset {
+  return {
+    group: r.group_id,
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.next_offset,
+    committedAt: r.committed_at,
+  };
+}

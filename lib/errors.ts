@@ -1,0 +1,55 @@
+/**
+ * Every failure logstore knows about is a `LogStoreError` with one of the stable codes below.
+ * The table is the only place codes are defined; callers match on `err.code`, never on wording.
+ */
+export const ErrorCodes = {
+  /** An argument or option is missing, of the wrong type, out of range or unknown. */
+  LOGSTORE_INVALID_ARGUMENT: 'LOGSTORE_INVALID_ARGUMENT',
+  /** The topic does not exist. */
+  LOGSTORE_TOPIC_NOT_FOUND: 'LOGSTORE_TOPIC_NOT_FOUND',
+  /** `createTopic` for a name that is taken. */
+  LOGSTORE_TOPIC_EXISTS: 'LOGSTORE_TOPIC_EXISTS',
+  /** Another writer (process or open in this process) holds the store's LOCK. */
+  LOGSTORE_LOCKED: 'LOGSTORE_LOCKED',
+  /** The store, reader or consumer was closed. */
+  LOGSTORE_CLOSED: 'LOGSTORE_CLOSED',
+  /** A write on a store opened with `readOnly: true`, or on a writer poisoned by a failed sync. */
+  LOGSTORE_READ_ONLY: 'LOGSTORE_READ_ONLY',
+  /** A record (or batch) is larger than `maxRecordBytes` or the segment can hold. */
+  LOGSTORE_RECORD_TOO_LARGE: 'LOGSTORE_RECORD_TOO_LARGE',
+  /** An offset below the log start or beyond the log end. */
+  LOGSTORE_OFFSET_OUT_OF_RANGE: 'LOGSTORE_OFFSET_OUT_OF_RANGE',
+  /** Stored bytes fail their checksum or structure checks; the message names file and position. */
+  LOGSTORE_CORRUPT: 'LOGSTORE_CORRUPT',
+  /** The disk (or the process's file size limit) is full. */
+  LOGSTORE_DISK_FULL: 'LOGSTORE_DISK_FULL',
+  /** Any other I/O failure, including a failed sync (which poisons the writer). */
+  LOGSTORE_IO: 'LOGSTORE_IO',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class LogStoreError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LogStoreError';
+    this.code = code;
+  }
+}
+
+/** Turns an fs/native error into a LogStoreError, keeping the original as `cause`. */
+export function ioError(err: unknown, what: string): LogStoreError {
+  if (err instanceof LogStoreError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT') {
+    return new LogStoreError(
+      'LOGSTORE_DISK_FULL',
+      `${what}: the disk or the file size limit is full (${code}). Free space or raise the limit, then retry.`,
+      { cause: err },
+    );
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return new LogStoreError('LOGSTORE_IO', `${what}: ${detail}`, { cause: err });
+}

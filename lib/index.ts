@@ -1,0 +1,12 @@
+/** The public API: `import { LogStore, LogStoreError } from 'logstore'`. */
+export { LogStore } from './store.js';
+export type { TopicInfo, TopicDescription, PartitionDescription, RecoveryReport } from './store.js';
+export { LogStoreError, ErrorCodes } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { Reader } from './read/reader.js';
+export type { ReaderOptions, StartSpec } from './read/reader.js';
+export type { AppendRecord, AppendResult, LogRecord, Bytes } from './record.js';
+export type { StoreOptions, TopicConfig, Durability, CleanupPolicy } from './options.js';
+export type { Truncation } from './storage/partition-log.js';
+export { encodeBatch, decodeBatch } from './format/record-batch.js';
+export type { DecodedBatch } from './format/record-batch.js';

@@ -1,0 +1,122 @@
+/**
+ * The only module that touches the native addon (native/logstore_native.c, built by node-gyp
+ * into build/Release/logstore_native.node on `npm install`). It gives logstore what Node's fs
+ * module lacks: shared memory mappings that can be released deterministically, preallocation
+ * with real blocks, hole punching, msync/madvise, and a hardware CRC32C.
+ *
+ * Every function validates its arguments in C: a wrong call throws TypeError/RangeError and
+ * never crashes the process. System call failures are thrown like Node's fs errors, with
+ * `code` ('ENOSPC', 'EFBIG', 'EIO', ...), a negative `errno` and `syscall`.
+ */
+import { constants as bufferConstants } from 'node:buffer';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What madvise() accepts. */
+export type Advice = 'sequential' | 'random' | 'willneed' | 'dontneed';
+
+interface Binding {
+  mapFile(fd: number, length: number, writable: boolean): ArrayBuffer;
+  unmap(buf: Uint8Array | ArrayBuffer): void;
+  fallocate(fd: number, offset: number, length: number): void;
+  punchHole(fd: number, offset: number, length: number): void;
+  msync(buf: Uint8Array, offset: number, length: number): void;
+  madvise(buf: Uint8Array, offset: number, length: number, advice: Advice): void;
+  crc32c(buf: Uint8Array, start: number, end: number, seed?: number): number;
+  readonly crc32cImpl: 'sse4.2' | 'slicing-by-8';
+  testHook(name: 'zeroFill' | 'softwareCrc', on: boolean): void;
+}
+
+/** The package root: the nearest directory above this file that holds binding.gyp (works from
+ * lib/storage/ under ts-node-like loaders and from build/lib/storage/ once compiled). */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'binding.gyp'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`logstore: cannot find the package root above ${import.meta.url}`);
+    dir = parent;
+  }
+}
+
+function load(): Binding {
+  const root = packageRoot();
+  const file = path.join(root, 'build', 'Release', 'logstore_native.node');
+  try {
+    return createRequire(import.meta.url)(file) as Binding;
+  } catch (err) {
+    throw new Error(
+      `logstore: could not load the native addon ${file}. It is built on install by node-gyp ` +
+        `(needs python3, make and a C compiler): run \`npm rebuild logstore\` or \`npx node-gyp rebuild\` in ${root}.`,
+      { cause: err },
+    );
+  }
+}
+
+const binding = load();
+
+/**
+ * Maps `length` bytes of `fd` from offset 0 (MAP_SHARED, read-only or read-write). `length`
+ * may exceed the file's size, but the caller must never touch bytes beyond EOF (SIGBUS): grow
+ * the file with fallocate() first, and never store into a read-only mapping (SIGSEGV): both
+ * are faults the kernel raises, not errors JS can catch. Never shrink a mapped file. Release
+ * with unmap(); if the Buffer is only dropped, the mapping goes when the GC frees it.
+ */
+export function mapFile(fd: number, length: number, writable: boolean): Buffer {
+  if (typeof length === 'number' && length > bufferConstants.MAX_LENGTH) {
+    throw new RangeError(`mapFile: length ${length} exceeds buffer.constants.MAX_LENGTH`);
+  }
+  const ab = binding.mapFile(fd, length, writable);
+  return Buffer.from(ab, 0, length);
+}
+
+/**
+ * Releases a mapping now: detaches the ArrayBuffer (every Buffer or subarray over it becomes
+ * length 0, so no view can reach freed memory), then munmap. Idempotent. Accepts the Buffer
+ * from mapFile(), any view over the same ArrayBuffer, or the ArrayBuffer itself. Do not unmap
+ * while an async operation (fs.write, a stream, zlib, crypto) still reads the buffer.
+ */
+export const unmap: (buf: Uint8Array | ArrayBuffer) => void = binding.unmap;
+
+/**
+ * Reserves real blocks for [offset, offset + length) (fallocate mode 0, extending the file's
+ * size), so later stores through a mapping can never hit a full disk. Where the filesystem
+ * has no fallocate, writes zeros from EOF to offset + length instead. Throws ENOSPC / EDQUOT / EFBIG (past
+ * `ulimit -f`: Node ignores SIGXFSZ) like fs errors. A length of 0 does nothing.
+ */
+export const fallocate: (fd: number, offset: number, length: number) => void = binding.fallocate;
+
+/** Frees the blocks of [offset, offset + length) without changing the file's size (a no-op
+ * where the filesystem cannot punch holes). */
+export const punchHole: (fd: number, offset: number, length: number) => void = binding.punchHole;
+
+/** msync(MS_SYNC) of the pages covering [offset, offset + length) of a mapFile() Buffer. */
+export const msync: (buf: Uint8Array, offset: number, length: number) => void = binding.msync;
+
+/** madvise() on the pages covering [offset, offset + length) of a mapFile() Buffer. */
+export const madvise: (buf: Uint8Array, offset: number, length: number, advice: Advice) => void =
+  binding.madvise;
+
+/**
+ * CRC32C (Castagnoli) of buf[start, end), as Kafka's RecordBatch v2 uses. `seed` continues a
+ * previous CRC: crc32c(b, 0, n) === crc32c(b, k, n, crc32c(b, 0, k)). Returns an unsigned
+ * 32-bit number. Works on any byte view, including views over a mapping.
+ */
+export const crc32c: (buf: Uint8Array, start: number, end: number, seed?: number) => number = binding.crc32c;
+
+/** Which CRC32C code the addon chose at load time. */
+export const crc32cImpl: 'sse4.2' | 'slicing-by-8' = binding.crc32cImpl;
+
+/** For tests only: force the code paths this machine would not otherwise take. */
+export const _testing = {
+  /** fallocate() behaves as if the filesystem answered EOPNOTSUPP (zero-fill fallback). */
+  forceZeroFill(on: boolean): void {
+    binding.testHook('zeroFill', on);
+  },
+  /** crc32c() uses the portable slicing-by-8 code even where SSE4.2 is available. */
+  forceSoftwareCrc(on: boolean): void {
+    binding.testHook('softwareCrc', on);
+  },
+};

@@ -1,0 +1,540 @@
+/**
+ * The log of one partition: its ordered segments, the last one active. Appends go to the active
+ * segment and roll it at its capacity; reads find the segment by offset and the position by the
+ * sparse index. In the writer, opening after an unclean stop recovers the tail; in a read-only
+ * follower, `refresh()` catches up with what the writer (another process) has done since.
+ *
+ * Invariants: offsets are dense and increasing (compaction may leave gaps inside closed
+ * segments); `segments` is sorted by base offset; `logStartOffset` <= the first segment's first
+ * record; only the last segment is written. Called on the JS thread only.
+ */
+import fs from 'node:fs';
+import { LogStoreError } from '../errors.js';
+import {
+  batchBaseOffset,
+  batchLastOffsetDelta,
+  batchMaxTimestamp,
+  batchProblem,
+  batchSize,
+  decodeRecords,
+  type BatchEncoder,
+} from '../format/record-batch.js';
+import type { Catalog, SegmentRow } from '../catalog/catalog.js';
+import type { ResolvedTopicConfig } from '../options.js';
+import type { LogRecord } from '../record.js';
+import { crashPoint } from './faults.js';
+import { Segment } from './segment.js';
+
+/** A reader's place in the log: the next offset and where its batch is, if known. */
+export interface Cursor {
+  offset: number;
+  segment: Segment | null;
+  position: number;
+  /** Position of a batch in `segment` whose CRC was already checked (a batch read in parts). */
+  checked: number;
+}
+
+/** What recovery cut from one partition. */
+export interface Truncation {
+  topic: string;
+  partition: number;
+  file: string;
+  position: number;
+  bytesCut: number;
+  reason: string;
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export class PartitionLog {
+  segments: Segment[] = [];
+  logStartOffset = 0;
+  /** Segments written since the last sync. */
+  readonly unsynced = new Set<Segment>();
+  private waiters: (() => void)[] = [];
+  /** What `open` cut, for the store's recovery report. */
+  lastTruncation: Truncation | null = null;
+  /** Set by the store: called after each roll (retention runs on roll). */
+  onRoll: (() => void) | null = null;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly dir: string,
+    public config: ResolvedTopicConfig,
+    private readonly catalog: Catalog,
+    readonly writable: boolean,
+  ) {}
+
+  /**
+   * Opens the segments the catalog lists. `clean` says whether the writer closed cleanly (its
+   * recovery point is then the exact end); otherwise the tail after the recovery point is
+   * verified batch by batch and a torn tail is cut. Followers never cut: they stop at the first
+   * batch that is not (yet) whole.
+   */
+  open(clean: boolean): Truncation | null {
+    const row = this.catalog.partition(this.topic, this.partition);
+    const rows = this.catalog.segments(this.topic, this.partition);
+    if (!row || rows.length === 0) {
+      throw new LogStoreError(
+        'LOGSTORE_CORRUPT',
+        `The catalog has no segments for ${this.topic}-${this.partition}.`,
+      );
+    }
+    this.logStartOffset = row.logStartOffset;
+    let recoveryIndex = rows.findIndex((r) => r.baseOffset === row.recoverySegment);
+    let recoveryPosition = row.recoveryPosition;
+    if (recoveryIndex < 0) {
+      // Its segment was deleted since: the first remaining segment is verified from its start.
+      recoveryIndex = 0;
+      recoveryPosition = 0;
+    }
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const last = i === rows.length - 1;
+      const trusted = r.endOffset !== null && (clean || i < recoveryIndex);
+      if (trusted) {
+        this.segments.push(this.openClosed(r));
+      } else {
+        // Extent to be found by scanning; start from the recovery point inside its segment.
+        const atRecovery = i === recoveryIndex && recoveryPosition > 0;
+        const segment = Segment.open(this.dir, r.baseOffset, r.capacity, this.writable && last, {
+          size: atRecovery ? recoveryPosition : 0,
+          nextOffset: atRecovery ? Math.max(row.recoveryOffset, r.baseOffset) : r.baseOffset,
+          maxTimestamp: -1,
+          indexTrusted: false,
+        });
+        this.segments.push(segment);
+      }
+    }
+    if (!this.writable) {
+      this.refreshTail();
+      return null;
+    }
+    if (clean) {
+      this.active.index; // walks the active segment: its max timestamp and index
+      return null;
+    }
+    return this.recover(recoveryIndex, recoveryPosition);
+  }
+
+  private openClosed(r: SegmentRow): Segment {
+    return Segment.open(this.dir, r.baseOffset, r.capacity, false, {
+      size: r.size ?? 0,
+      nextOffset: r.endOffset ?? r.baseOffset,
+      maxTimestamp: r.maxTimestamp ?? -1,
+      indexTrusted: true,
+    });
+  }
+
+  /**
+   * Verifies every batch from the start of the segment holding the recovery point to the end.
+   * Damage before the recovery point was synced data: LOGSTORE_CORRUPT. Damage after it is the
+   * torn tail of an unclean stop: everything from there on is cut (and later segments dropped).
+   */
+  private recover(recoveryIndex: number, recoveryPosition: number): Truncation | null {
+    const gaps = this.config.cleanupPolicy === 'compact';
+    for (let i = recoveryIndex; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      const result = segment.scan(0, segment.baseOffset, -1, segment.fileSize, gaps);
+      const isLast = i === this.segments.length - 1;
+      if (!result.problem && (isLast || this.segments[i + 1]!.baseOffset === result.nextOffset)) {
+        segment.size = result.end;
+        segment.nextOffset = result.nextOffset;
+        segment.maxTimestamp = result.maxTimestamp;
+        if (!isLast) continue;
+        const bytesCut = segment.truncateTo(result.end, result.nextOffset, result.maxTimestamp);
+        segment.index;
+        return bytesCut > 0
+          ? this.truncation(segment, result.end, bytesCut, 'bytes after the last whole batch')
+          : null;
+      }
+      if (i === recoveryIndex && result.end < recoveryPosition) {
+        throw new LogStoreError(
+          'LOGSTORE_CORRUPT',
+          `${segment.logPath} is damaged at position ${result.end}, before the last recovery point ` +
+            `(${recoveryPosition}): ${result.problem ?? 'offsets do not continue into the next segment'}. ` +
+            'Run `logstore verify` to see the damage and `logstore verify --repair` to cut the log there.',
+        );
+      }
+      return this.cutAt(
+        i,
+        result.end,
+        result.nextOffset,
+        result.maxTimestamp,
+        result.problem ?? 'next segment does not follow',
+      );
+    }
+    return null;
+  }
+
+  /** Cuts segment i at `position`, drops the segments after it, and makes it the active one. */
+  private cutAt(
+    i: number,
+    position: number,
+    nextOffset: number,
+    maxTimestamp: number,
+    reason: string,
+  ): Truncation {
+    const segment = this.segments[i]!;
+    let bytesCut = 0;
+    const dropped = this.segments.splice(i + 1);
+    for (const later of dropped) {
+      bytesCut += later.dataEnd(0);
+      later.delete();
+    }
+    if (dropped.length > 0 || !segment.writable) {
+      // The cut segment becomes the active one again: reopen it writable, forget its end.
+      this.catalog.transaction(() => {
+        for (const later of dropped)
+          this.catalog.deleteSegments(this.topic, this.partition, [later.baseOffset], this.logStartOffset);
+        this.catalog.reopenSegment(this.topic, this.partition, segment.baseOffset);
+      });
+      segment.release();
+      const reopened = Segment.open(this.dir, segment.baseOffset, segment.capacity, true, {
+        size: position,
+        nextOffset,
+        maxTimestamp,
+        indexTrusted: false,
+      });
+      this.segments[i] = reopened;
+      bytesCut += reopened.truncateTo(position, nextOffset, maxTimestamp);
+      reopened.index;
+      return this.truncation(reopened, position, bytesCut, reason);
+    }
+    bytesCut += segment.truncateTo(position, nextOffset, maxTimestamp);
+    segment.index;
+    return this.truncation(segment, position, bytesCut, reason);
+  }
+
+  private truncation(segment: Segment, position: number, bytesCut: number, reason: string): Truncation {
+    this.unsynced.add(segment);
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      file: segment.logPath,
+      position,
+      bytesCut,
+      reason,
+    };
+  }
+
+  get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  get endOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Bytes of batches in all segments. */
+  get bytes(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.size;
+    return total;
+  }
+
+  /**
+   * Writes the batch last measured by `encoder` (`count` records, `bytes` long) at the end of the
+   * log, rolling first if it does not fit. Returns its base offset. Nothing is written if the
+   * disk is full (the preallocation fails first).
+   */
+  append(encoder: BatchEncoder, bytes: number, count: number): number {
+    this.checkBatchFits(bytes);
+    let segment = this.active;
+    if (segment.size + bytes > segment.capacity) segment = this.roll();
+    segment.ensureAllocated(segment.size + bytes);
+    const baseOffset = segment.nextOffset;
+    encoder.write(segment.buf, segment.size, baseOffset);
+    segment.appended(bytes, baseOffset + count - 1, encoder.lastMaxTimestamp);
+    this.unsynced.add(segment);
+    if (this.waiters.length > 0) this.wake();
+    return baseOffset;
+  }
+
+  /** LOGSTORE_RECORD_TOO_LARGE for a batch that no segment of this log can hold. */
+  checkBatchFits(bytes: number): void {
+    const active = this.active;
+    if (bytes > this.config.segmentBytes || (active.size === 0 && bytes > active.capacity)) {
+      throw new LogStoreError(
+        'LOGSTORE_RECORD_TOO_LARGE',
+        `A batch of ${bytes} bytes does not fit in a segment of ${this.config.segmentBytes} bytes ` +
+          `(${this.topic}-${this.partition}). Append fewer records per call or raise the topic's segmentBytes.`,
+      );
+    }
+  }
+
+  /** Closes the active segment and starts a new one at the end offset. */
+  roll(): Segment {
+    const old = this.active;
+    const next = Segment.create(this.dir, old.nextOffset, this.config.segmentBytes);
+    try {
+      fsyncDir(this.dir);
+      crashPoint('roll:after-create');
+      this.catalog.rollSegment(
+        this.topic,
+        this.partition,
+        {
+          baseOffset: old.baseOffset,
+          endOffset: old.nextOffset,
+          size: old.size,
+          maxTimestamp: old.maxTimestamp,
+        },
+        { baseOffset: next.baseOffset, capacity: next.capacity },
+      );
+    } catch (err) {
+      next.delete();
+      throw err;
+    }
+    crashPoint('roll:after-catalog');
+    old.trimPreallocation();
+    old.saveIndex();
+    this.segments.push(next);
+    this.onRoll?.();
+    return next;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves at the next append (or `wakeAll`). */
+  nextAppend(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  get hasWaiters(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  /** Wakes every waiter (on close, or when a follower saw new data). */
+  wakeAll(): void {
+    this.wake();
+  }
+
+  /** Points `cursor` at `offset`; LOGSTORE_OFFSET_OUT_OF_RANGE outside [logStartOffset, endOffset]. */
+  seek(cursor: Cursor, offset: number): void {
+    if (offset < this.logStartOffset || offset > this.endOffset) {
+      throw new LogStoreError(
+        'LOGSTORE_OFFSET_OUT_OF_RANGE',
+        `Offset ${offset} is outside ${this.topic}-${this.partition}, which holds offsets ${this.logStartOffset} to ` +
+          `${this.endOffset} (end exclusive). Seek to 'earliest', 'latest' or an offset in that range.`,
+      );
+    }
+    cursor.offset = offset;
+    cursor.segment = null;
+  }
+
+  /** Finds the segment and a batch position at or before `cursor.offset`. */
+  private locate(cursor: Cursor): void {
+    const offset = cursor.offset;
+    if (offset < this.logStartOffset) {
+      throw new LogStoreError(
+        'LOGSTORE_OFFSET_OUT_OF_RANGE',
+        `Offset ${offset} of ${this.topic}-${this.partition} was deleted by retention; the log now starts at ` +
+          `${this.logStartOffset}. Seek to 'earliest' or a later offset.`,
+      );
+    }
+    const segments = this.segments;
+    let lo = 0;
+    let hi = segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (segments[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const segment = segments[lo]!;
+    cursor.segment = segment;
+    cursor.position = segment.index.positionFor(offset);
+    cursor.checked = -1;
+  }
+
+  /**
+   * Appends to `out` up to `max` records from `cursor.offset` on, advancing the cursor. Returns
+   * how many were added (0 when the cursor is at the end). Never blocks.
+   */
+  read(cursor: Cursor, max: number, out: LogRecord[]): number {
+    if (cursor.segment === null || cursor.segment.released) this.locate(cursor);
+    let added = 0;
+    while (added < max) {
+      const segment = cursor.segment!;
+      if (cursor.position >= segment.size) {
+        const i = this.segments.indexOf(segment);
+        if (i < 0) {
+          this.locate(cursor); // the segment was replaced (compaction) or deleted under us
+          continue;
+        }
+        if (i === this.segments.length - 1) break;
+        cursor.segment = this.segments[i + 1]!;
+        cursor.position = 0;
+        cursor.checked = -1;
+        continue;
+      }
+      const buf = segment.buf;
+      const pos = cursor.position;
+      if (cursor.checked !== pos) {
+        const problem = batchProblem(buf, pos, segment.size);
+        if (problem) {
+          throw new LogStoreError(
+            'LOGSTORE_CORRUPT',
+            `${segment.logPath} at position ${pos}: ${problem}. Run \`logstore verify\` on the store directory.`,
+          );
+        }
+        cursor.checked = pos;
+      }
+      const lastOffset = batchBaseOffset(buf, pos) + batchLastOffsetDelta(buf, pos);
+      if (lastOffset >= cursor.offset) {
+        const before = out.length;
+        const n = decodeRecords(
+          buf,
+          pos,
+          cursor.offset,
+          max - added,
+          out,
+          this.topic,
+          this.partition,
+          segment.logPath,
+        );
+        added += n;
+        if (n > 0) cursor.offset = out[before + n - 1]!.offset + 1;
+        if (added >= max && cursor.offset <= lastOffset) break; // the rest of this batch is for the next read
+      }
+      cursor.offset = Math.max(cursor.offset, lastOffset + 1);
+      cursor.position = pos + batchSize(buf, pos);
+    }
+    return added;
+  }
+
+  /** The first offset whose record has timestamp >= `timestamp` (the end offset if none). */
+  offsetForTimestamp(timestamp: number): number {
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp < timestamp || segment.size === 0) continue;
+      const buf = segment.buf;
+      for (
+        let pos = segment.index.positionForTimestamp(timestamp);
+        pos < segment.size;
+        pos += batchSize(buf, pos)
+      ) {
+        const problem = batchProblem(buf, pos, segment.size);
+        if (problem)
+          throw new LogStoreError('LOGSTORE_CORRUPT', `${segment.logPath} at position ${pos}: ${problem}.`);
+        if (batchMaxTimestamp(buf, pos) < timestamp) continue;
+        const records: LogRecord[] = [];
+        decodeRecords(
+          buf,
+          pos,
+          0,
+          Number.POSITIVE_INFINITY,
+          records,
+          this.topic,
+          this.partition,
+          segment.logPath,
+        );
+        const hit = records.find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
+        if (hit) return hit.offset;
+      }
+    }
+    return this.endOffset;
+  }
+
+  /**
+   * Follower: picks up what the writer appended since the last look, including segments it
+   * rolled or deleted. Returns true if the log grew. Never throws on a half-written batch.
+   */
+  refresh(): boolean {
+    if (this.refreshTail()) return true;
+    const rows = this.catalog.segments(this.topic, this.partition);
+    const row = this.catalog.partition(this.topic, this.partition);
+    if (!row || rows.length === 0) return false; // the topic is being deleted
+    const last = rows[rows.length - 1]!;
+    const active = this.active;
+    let changed = false;
+    // Segments gone from the catalog: retention, compaction or deletion.
+    const live = new Set(rows.map((r) => r.baseOffset));
+    const kept = this.segments.filter((s) => live.has(s.baseOffset));
+    for (const s of this.segments) if (!live.has(s.baseOffset)) s.release();
+    if (kept.length !== this.segments.length) changed = true;
+    this.segments = kept;
+    this.logStartOffset = row.logStartOffset;
+    if (last.baseOffset > active.baseOffset) {
+      // The writer rolled: finish the old active segment at its recorded end, open the new ones.
+      const closedRow = rows.find((r) => r.baseOffset === active.baseOffset);
+      if (closedRow && closedRow.size !== null && !active.released) this.catchUp(active, closedRow.size);
+      for (const r of rows) {
+        if (r.baseOffset > active.baseOffset) {
+          const segment =
+            r.endOffset !== null
+              ? this.openClosed(r)
+              : Segment.open(this.dir, r.baseOffset, r.capacity, false, {
+                  size: 0,
+                  nextOffset: r.baseOffset,
+                  maxTimestamp: -1,
+                  indexTrusted: false,
+                });
+          this.segments.push(segment);
+        }
+      }
+      this.refreshTail();
+      changed = true;
+    }
+    if (this.segments.length === 0) {
+      for (const r of rows) this.segments.push(this.openClosed(r));
+    }
+    return changed;
+  }
+
+  /** Follower: extends the active segment over whole valid batches written since. */
+  private refreshTail(): boolean {
+    const segment = this.active;
+    if (segment.released) return false;
+    return this.catchUp(segment, segment.refreshFileSize());
+  }
+
+  private catchUp(segment: Segment, limit: number): boolean {
+    if (segment.size >= limit) return false;
+    const result = segment.scan(segment.size, segment.nextOffset, segment.maxTimestamp, limit, true);
+    if (result.end === segment.size) return false;
+    const index = segment.index;
+    const buf = segment.buf;
+    let maxTs = segment.maxTimestamp;
+    for (let pos = segment.size; pos < result.end; pos += batchSize(buf, pos)) {
+      const ts = batchMaxTimestamp(buf, pos);
+      if (ts > maxTs) maxTs = ts;
+      index.onBatch(batchBaseOffset(buf, pos), pos, batchSize(buf, pos), maxTs);
+    }
+    segment.size = result.end;
+    segment.nextOffset = result.nextOffset;
+    segment.maxTimestamp = result.maxTimestamp;
+    return true;
+  }
+
+  /** Per-partition figures for describeTopic. */
+  describe(): { partition: number; startOffset: number; endOffset: number; bytes: number; segments: number } {
+    return {
+      partition: this.partition,
+      startOffset: this.logStartOffset,
+      endOffset: this.endOffset,
+      bytes: this.bytes,
+      segments: this.segments.length,
+    };
+  }
+
+  /** Saves the index files of the active segment (closed ones were saved at roll). */
+  saveIndexes(): void {
+    this.active.saveIndex();
+  }
+
+  close(): void {
+    this.wake();
+    for (const s of this.segments) s.release();
+  }
+}

@@ -1,0 +1,652 @@
+/**
+ * LogStore: the public entry. It owns the directory's LOCK (writer only), the catalog, and one
+ * PartitionLog per partition; it spreads appends over partitions, runs syncs (one at a time,
+ * shared by every `flush()` that arrives meanwhile), and hands out readers.
+ *
+ * Durability (SPEC section 4): `append` returns once the batch is in the page cache (written
+ * through the mapping), so a crash of the process loses nothing appended. `always` syncs before
+ * returning; `interval` every flushIntervalMs; `none` on flush()/close(). A failed sync poisons
+ * the writer: nothing is acknowledged after it, until the store is reopened. `close()` records
+ * a clean shutdown with exact recovery points, so the next open trusts the files.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import fsExt from 'fs-ext';
+import { Catalog, type RecoveryPoint, type TopicRow } from './catalog/catalog.js';
+import { ioError, LogStoreError } from './errors.js';
+import { partitionForKey } from './format/murmur2.js';
+import { BatchEncoder } from './format/record-batch.js';
+import {
+  checkInteger,
+  checkKeys,
+  checkTopicName,
+  invalidArgument,
+  normalizeStoreOptions,
+  normalizeTopicConfig,
+  TOPIC_DEFAULTS,
+  type ResolvedStoreOptions,
+  type ResolvedTopicConfig,
+  type StoreOptions,
+  type TopicConfig,
+} from './options.js';
+import { checkStartSpec, Reader, type ReaderOptions } from './read/reader.js';
+import type { AppendRecord, AppendResult, Bytes } from './record.js';
+import { crashPoint, injectedSyncFailure } from './storage/faults.js';
+import { fsyncDir, PartitionLog, type Truncation } from './storage/partition-log.js';
+import { Segment, segmentFileName } from './storage/segment.js';
+
+export interface TopicInfo {
+  name: string;
+  partitions: number;
+  config: ResolvedTopicConfig;
+  createdAt: number;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  startOffset: number;
+  endOffset: number;
+  bytes: number;
+  segments: number;
+}
+
+export interface TopicDescription extends TopicInfo {
+  partitionDetails: PartitionDescription[];
+}
+
+/** What opening the store found and did. */
+export interface RecoveryReport {
+  /** Whether the previous writer closed the store cleanly (nothing had to be verified). */
+  clean: boolean;
+  /** Torn tails cut, one entry per partition that had one. */
+  truncated: Truncation[];
+  /** Sum of `truncated[].bytesCut`. */
+  bytesCut: number;
+}
+
+interface TopicState {
+  name: string;
+  config: ResolvedTopicConfig;
+  logs: PartitionLog[];
+  /** Partition for the next keyless append (sticky per call, rotating between calls). */
+  nextKeyless: number;
+}
+
+const CATALOG_FILE = 'catalog.sqlite';
+const LOCK_FILE = 'LOCK';
+const PARTITION_DIR = /^(.+)-(\d+)$/;
+/** Directories of stores opened for writing in this process: a second open is refused at once. */
+const openWriters = new Set<string>();
+
+export class LogStore {
+  readonly dir: string;
+  readonly options: ResolvedStoreOptions;
+  readonly recovery: RecoveryReport = { clean: true, truncated: [], bytesCut: 0 };
+  private readonly catalog: Catalog;
+  private readonly topicStates = new Map<string, TopicState>();
+  private readonly readers = new Set<Reader>();
+  private readonly encoder = new BatchEncoder();
+  private lockFd = -1;
+  private closed = false;
+  private poisoned: LogStoreError | null = null;
+  private syncRunning: Promise<void> | null = null;
+  private syncQueued: Promise<void> | null = null;
+  private lastRecoveryWrite = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  private constructor(dir: string, options: ResolvedStoreOptions, catalog: Catalog, lockFd: number) {
+    this.dir = dir;
+    this.options = options;
+    this.catalog = catalog;
+    this.lockFd = lockFd;
+  }
+
+  /**
+   * Opens (creating if needed) the store in `dir`. A writer takes the LOCK and recovers after an
+   * unclean stop (see `recovery`); `readOnly: true` takes no lock, writes nothing, and follows a
+   * writer in another process.
+   */
+  static open(dir: string, options?: StoreOptions): LogStore {
+    if (typeof dir !== 'string' || dir.length === 0) {
+      throw invalidArgument(`Expected \`dir\` to be a directory path, got ${JSON.stringify(dir)}.`);
+    }
+    const opts = normalizeStoreOptions(options);
+    const absolute = path.resolve(dir);
+    if (opts.readOnly) {
+      if (!fs.existsSync(path.join(absolute, CATALOG_FILE))) {
+        throw invalidArgument(
+          `No logstore at ${absolute} (no ${CATALOG_FILE}). A read-only open needs an existing store.`,
+        );
+      }
+      const store = new LogStore(absolute, opts, Catalog.open(path.join(absolute, CATALOG_FILE), true), -1);
+      for (const row of store.catalog.topics()) store.loadTopic(row, true);
+      return store;
+    }
+    if (openWriters.has(absolute)) throw lockedError(absolute);
+    const lockFd = lockStore(absolute);
+    let catalog: Catalog | undefined;
+    try {
+      catalog = Catalog.open(path.join(absolute, CATALOG_FILE), false);
+      const store = new LogStore(absolute, opts, catalog, lockFd);
+      store.recoverOnOpen();
+      openWriters.add(absolute);
+      store.startTimers();
+      return store;
+    } catch (err) {
+      catalog?.close();
+      fs.closeSync(lockFd);
+      throw err;
+    }
+  }
+
+  private recoverOnOpen(): void {
+    const rows = this.catalog.topics();
+    const clean = this.catalog.getMeta('clean_shutdown') !== '0';
+    this.recovery.clean = clean;
+    this.catalog.setMeta('clean_shutdown', '0');
+    this.removeOrphans(rows);
+    for (const row of rows) {
+      const state = this.loadTopic(row, clean);
+      for (const log of state.logs) {
+        const cut = log.lastTruncation;
+        if (cut) {
+          this.recovery.truncated.push(cut);
+          this.recovery.bytesCut += cut.bytesCut;
+        }
+      }
+    }
+    if (!clean) this.syncNow(true); // make the recovered state durable and move the recovery points
+  }
+
+  private loadTopic(row: TopicRow, clean: boolean): TopicState {
+    const state: TopicState = { name: row.name, config: row.config, logs: [], nextKeyless: 0 };
+    const writable = !this.options.readOnly;
+    try {
+      for (let p = 0; p < row.partitions; p++) {
+        const log = new PartitionLog(
+          row.name,
+          p,
+          this.partitionDir(row.name, p),
+          row.config,
+          this.catalog,
+          writable,
+        );
+        state.logs.push(log);
+        log.lastTruncation = log.open(clean || !writable);
+      }
+    } catch (err) {
+      for (const log of state.logs) log.close();
+      throw err;
+    }
+    this.topicStates.set(row.name, state);
+    return state;
+  }
+
+  /** Removes partition directories and segment files the catalog does not know: leftovers of a crash. */
+  private removeOrphans(rows: TopicRow[]): void {
+    const expected = new Map<string, Set<number>>();
+    for (const row of rows) {
+      for (let p = 0; p < row.partitions; p++) {
+        expected.set(
+          `${row.name}-${p}`,
+          new Set(this.catalog.segments(row.name, p).map((s) => s.baseOffset)),
+        );
+      }
+    }
+    for (const entry of fs.readdirSync(this.dir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || !PARTITION_DIR.test(entry.name)) continue;
+      const full = path.join(this.dir, entry.name);
+      const bases = expected.get(entry.name);
+      if (!bases) {
+        fs.rmSync(full, { recursive: true, force: true });
+        continue;
+      }
+      for (const file of fs.readdirSync(full)) {
+        const m = /^(\d{20})\.(log|index|timeindex)$/.exec(file);
+        if (m && !bases.has(Number(m[1]))) fs.rmSync(path.join(full, file), { force: true });
+      }
+    }
+  }
+
+  private partitionDir(topic: string, partition: number): string {
+    return path.join(this.dir, `${topic}-${partition}`);
+  }
+
+  private startTimers(): void {
+    if (this.options.durability !== 'none') {
+      this.flushTimer = setInterval(() => {
+        this.flush().catch(() => {
+          // The failure poisons the writer; the next append or flush reports it.
+        });
+      }, this.options.flushIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  // ---- topics ---------------------------------------------------------------------------------
+
+  createTopic(name: string, config?: TopicConfig): TopicInfo {
+    this.checkWritable();
+    checkTopicName(name);
+    const resolved = normalizeTopicConfig(config, {
+      ...TOPIC_DEFAULTS,
+      segmentBytes: this.options.segmentBytes,
+    });
+    if (this.catalog.topic(name)) {
+      throw new LogStoreError(
+        'LOGSTORE_TOPIC_EXISTS',
+        `Topic '${name}' already exists; use describeTopic or alterTopic.`,
+      );
+    }
+    // Files first, then the catalog: a crash in between leaves orphans that the next open removes.
+    const segments: Segment[] = [];
+    try {
+      for (let p = 0; p < resolved.partitions; p++) {
+        const dir = this.partitionDir(name, p);
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(dir, { recursive: true });
+        segments.push(Segment.create(dir, 0, resolved.segmentBytes));
+        fsyncDir(dir);
+      }
+      fsyncDir(this.dir);
+      this.catalog.createTopic(name, resolved, Date.now());
+    } catch (err) {
+      for (const s of segments) s.release();
+      for (let p = 0; p < resolved.partitions; p++)
+        fs.rmSync(this.partitionDir(name, p), { recursive: true, force: true });
+      throw ioError(err, `Cannot create topic '${name}'`);
+    } finally {
+      for (const s of segments) s.release();
+    }
+    const row = this.catalog.topic(name)!;
+    this.loadTopic(row, true);
+    return { name, partitions: row.partitions, config: row.config, createdAt: row.createdAt };
+  }
+
+  topics(): TopicInfo[] {
+    this.checkOpen();
+    return this.catalog
+      .topics()
+      .map((r) => ({ name: r.name, partitions: r.partitions, config: r.config, createdAt: r.createdAt }));
+  }
+
+  describeTopic(name: string): TopicDescription {
+    const state = this.topicState(name);
+    const row = this.catalog.topic(name)!;
+    return {
+      name,
+      partitions: state.logs.length,
+      config: state.config,
+      createdAt: row.createdAt,
+      partitionDetails: state.logs.map((log) => {
+        if (this.options.readOnly) log.refresh();
+        return log.describe();
+      }),
+    };
+  }
+
+  /** Deletes a topic, its files and the offsets committed on it. */
+  deleteTopic(name: string): void {
+    this.checkWritable();
+    const state = this.topicState(name);
+    this.catalog.deleteTopic(name);
+    crashPoint('delete-topic:after-catalog');
+    this.topicStates.delete(name);
+    for (const reader of [...this.readers]) if (reader.topic === name) reader.close();
+    for (const log of state.logs) {
+      log.close();
+      fs.rmSync(log.dir, { recursive: true, force: true });
+    }
+    fsyncDir(this.dir);
+  }
+
+  private topicState(name: string): TopicState {
+    this.checkOpen();
+    let state = this.topicStates.get(name);
+    if (!state && this.options.readOnly) {
+      const row = this.catalog.topic(name);
+      if (row) state = this.loadTopic(row, true);
+    }
+    if (!state) {
+      if (typeof name !== 'string')
+        throw invalidArgument(`Expected a topic name, got ${JSON.stringify(name)}.`);
+      throw new LogStoreError(
+        'LOGSTORE_TOPIC_NOT_FOUND',
+        `Topic '${name}' does not exist; create it with createTopic.`,
+      );
+    }
+    return state;
+  }
+
+  // ---- append ---------------------------------------------------------------------------------
+
+  /** Appends one record; returns where it went. */
+  append(topic: string, record: AppendRecord, options?: { partition?: number }): AppendResult;
+  /** Appends records: each partition's share is one batch; one result per partition, in partition order. */
+  append(topic: string, records: readonly AppendRecord[], options?: { partition?: number }): AppendResult[];
+  append(
+    topic: string,
+    input: AppendRecord | readonly AppendRecord[],
+    options?: { partition?: number },
+  ): AppendResult | AppendResult[] {
+    this.checkWritable();
+    const state = this.topicState(topic);
+    let explicit: number | undefined;
+    if (options !== undefined) {
+      checkKeys(options, ['partition'], 'append option');
+      if (options.partition !== undefined) explicit = this.checkPartition(state, options.partition);
+    }
+    const now = Date.now();
+    if (!Array.isArray(input)) {
+      const records = [input as AppendRecord];
+      checkRecord(records[0], 0, state.config);
+      const partition = explicit ?? this.partitionOf(state, records[0]!, 0);
+      if (explicit === undefined && records[0]!.key == null && records[0]!.partition === undefined)
+        this.rotateKeyless(state);
+      const result = this.writeBatch(state, partition, records, null, now);
+      this.afterAppend([state.logs[partition]!]);
+      return result;
+    }
+    const records = input as readonly AppendRecord[];
+    if (records.length === 0) throw invalidArgument('append() needs at least one record.');
+    for (let i = 0; i < records.length; i++) checkRecord(records[i], i, state.config);
+    if (explicit !== undefined || state.logs.length === 1) {
+      const result = this.writeBatch(state, explicit ?? 0, records, null, now);
+      this.afterAppend([state.logs[result.partition]!]);
+      return [result];
+    }
+    // Spread by partition; measure every share before writing any, so a bad record writes nothing.
+    const shares = new Map<number, number[]>();
+    let keyless = false;
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i]!;
+      if (rec.key == null && rec.partition === undefined) keyless = true;
+      const p = this.partitionOf(state, rec, i);
+      let share = shares.get(p);
+      if (!share) shares.set(p, (share = []));
+      share.push(i);
+    }
+    if (keyless) this.rotateKeyless(state);
+    const order = [...shares.keys()].sort((a, b) => a - b);
+    for (const p of order) {
+      const bytes = this.encoder.measure(records, shares.get(p)!, now, state.config.maxRecordBytes);
+      state.logs[p]!.checkBatchFits(bytes);
+    }
+    const results = order.map((p) => this.writeBatch(state, p, records, shares.get(p)!, now));
+    this.afterAppend(order.map((p) => state.logs[p]!));
+    return results;
+  }
+
+  private writeBatch(
+    state: TopicState,
+    partition: number,
+    records: readonly AppendRecord[],
+    indices: number[] | null,
+    now: number,
+  ): AppendResult {
+    const log = state.logs[partition]!;
+    const bytes = this.encoder.measure(records, indices, now, state.config.maxRecordBytes);
+    const count = indices ? indices.length : records.length;
+    const baseOffset = log.append(this.encoder, bytes, count);
+    return { partition, baseOffset, lastOffset: baseOffset + count - 1 };
+  }
+
+  private afterAppend(logs: PartitionLog[]): void {
+    if (this.options.durability !== 'always') return;
+    try {
+      injectedSyncFailure();
+      for (const log of logs) {
+        for (const segment of log.unsynced) segment.syncSync();
+      }
+    } catch (err) {
+      throw this.poison(err);
+    }
+  }
+
+  private checkPartition(state: TopicState, partition: unknown): number {
+    return checkInteger('partition', partition, 0, state.logs.length - 1);
+  }
+
+  private partitionOf(state: TopicState, rec: AppendRecord, index: number): number {
+    if (rec.partition !== undefined) {
+      if (!Number.isInteger(rec.partition) || rec.partition < 0 || rec.partition >= state.logs.length) {
+        throw invalidArgument(
+          `Record ${index}: partition must be an integer from 0 to ${state.logs.length - 1}, got ${String(rec.partition)}.`,
+        );
+      }
+      return rec.partition;
+    }
+    if (rec.key != null) return partitionForKey(keyBytes(rec.key), state.logs.length);
+    return state.nextKeyless;
+  }
+
+  private rotateKeyless(state: TopicState): void {
+    state.nextKeyless = (state.nextKeyless + 1) % state.logs.length;
+  }
+
+  // ---- durability -----------------------------------------------------------------------------
+
+  /**
+   * Resolves once everything appended before the call is on stable storage. Calls that arrive
+   * while a sync runs share the next one.
+   */
+  flush(): Promise<void> {
+    try {
+      this.checkOpen();
+      if (this.poisoned) throw this.poisoned;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.options.readOnly) return Promise.resolve();
+    if (!this.syncRunning) {
+      this.syncRunning = this.runSync().finally(() => {
+        this.syncRunning = null;
+      });
+      return this.syncRunning;
+    }
+    if (!this.syncQueued) {
+      this.syncQueued = this.syncRunning
+        .catch(() => undefined)
+        .then(() => {
+          this.syncQueued = null;
+          return this.flush();
+        });
+    }
+    return this.syncQueued;
+  }
+
+  private async runSync(): Promise<void> {
+    const { segments, points } = this.takeUnsynced();
+    try {
+      injectedSyncFailure();
+      await Promise.all(segments.map((s) => s.sync()));
+    } catch (err) {
+      throw this.poison(err);
+    }
+    crashPoint('flush:after-sync');
+    if (Date.now() - this.lastRecoveryWrite >= this.options.flushIntervalMs && !this.closed) {
+      this.writeRecoveryPoints(points);
+    }
+  }
+
+  /** Synchronous sync of everything (open after recovery, close). */
+  private syncNow(writeRecovery: boolean): void {
+    const { segments, points } = this.takeUnsynced();
+    try {
+      injectedSyncFailure();
+      for (const s of segments) s.syncSync();
+    } catch (err) {
+      throw this.poison(err);
+    }
+    if (writeRecovery) this.writeRecoveryPoints(points);
+  }
+
+  /** Segments to sync and, captured before the sync, the recovery points it will make true. */
+  private takeUnsynced(): { segments: Segment[]; points: RecoveryPoint[] } {
+    const segments: Segment[] = [];
+    const points: RecoveryPoint[] = [];
+    for (const state of this.topicStates.values()) {
+      for (const log of state.logs) {
+        for (const s of log.unsynced) if (!s.released) segments.push(s);
+        log.unsynced.clear();
+        const active = log.active;
+        points.push({
+          topic: state.name,
+          partition: log.partition,
+          segment: active.baseOffset,
+          position: active.size,
+          offset: active.nextOffset,
+        });
+      }
+    }
+    return { segments, points };
+  }
+
+  private writeRecoveryPoints(points: RecoveryPoint[]): void {
+    this.catalog.setRecoveryPoints(points.filter((p) => this.topicStates.has(p.topic)));
+    this.lastRecoveryWrite = Date.now();
+  }
+
+  private poison(err: unknown): LogStoreError {
+    const cause = ioError(err, 'A sync (fdatasync) failed');
+    this.poisoned = new LogStoreError(
+      'LOGSTORE_IO',
+      `${cause.message}. Records appended since the last successful flush may not be durable; this store accepts ` +
+        'no more writes. Close it and open it again to recover.',
+      { cause: err },
+    );
+    return this.poisoned;
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  reader(topic: string, options?: ReaderOptions): Reader {
+    const state = this.topicState(topic);
+    const o = options ?? {};
+    checkKeys(o, ['partition', 'from', 'signal'], 'reader option');
+    const partition = o.partition === undefined ? 0 : this.checkPartition(state, o.partition);
+    const from = checkStartSpec(o.from ?? 'earliest');
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+      throw invalidArgument('`signal` must be an AbortSignal.');
+    const source = {
+      follower: this.options.readOnly,
+      log: () => {
+        this.checkOpen();
+        const current = this.topicStates.get(topic);
+        if (current !== state) {
+          throw new LogStoreError('LOGSTORE_TOPIC_NOT_FOUND', `Topic '${topic}' was deleted.`);
+        }
+        return state.logs[partition]!;
+      },
+    };
+    const reader = new Reader(source, topic, partition, from, o.signal, (r) => this.readers.delete(r));
+    this.readers.add(reader);
+    return reader;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  /** Syncs, records a clean shutdown and releases everything. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    for (const reader of [...this.readers]) reader.close();
+    let failure: unknown;
+    if (!this.options.readOnly) {
+      try {
+        await this.syncRunning?.catch(() => undefined);
+        if (!this.poisoned) {
+          for (const state of this.topicStates.values()) for (const log of state.logs) log.saveIndexes();
+          this.syncNow(false);
+          crashPoint('close:after-sync');
+          const { points } = this.takeUnsynced();
+          this.catalog.transaction(() => {
+            this.writeRecoveryPoints(points);
+            this.catalog.setMeta('clean_shutdown', '1');
+          });
+        }
+      } catch (err) {
+        failure = err;
+      }
+    }
+    this.closed = true;
+    for (const state of this.topicStates.values()) for (const log of state.logs) log.close();
+    this.topicStates.clear();
+    this.catalog.close();
+    if (this.lockFd >= 0) {
+      fs.closeSync(this.lockFd); // releases the flock
+      this.lockFd = -1;
+      openWriters.delete(this.dir);
+    }
+    if (failure) throw ioError(failure, 'Closing the store');
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private checkOpen(): void {
+    if (this.closed)
+      throw new LogStoreError('LOGSTORE_CLOSED', `The store at ${this.dir} is closed; open it again.`);
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.options.readOnly) {
+      throw new LogStoreError(
+        'LOGSTORE_READ_ONLY',
+        `The store at ${this.dir} was opened with readOnly: true.`,
+      );
+    }
+    if (this.poisoned) throw this.poisoned;
+  }
+}
+
+function lockedError(dir: string): LogStoreError {
+  return new LogStoreError(
+    'LOGSTORE_LOCKED',
+    `Another writer (a process, or an open LogStore in this one) holds ${path.join(dir, LOCK_FILE)}. ` +
+      'Close it first, or open with readOnly: true to follow it.',
+  );
+}
+
+/** Creates the directory if needed and takes its LOCK (flock, non-blocking). */
+function lockStore(dir: string): number {
+  let fd: number;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fd = fs.openSync(path.join(dir, LOCK_FILE), 'a');
+  } catch (err) {
+    throw ioError(err, `Cannot open ${path.join(dir, LOCK_FILE)}`);
+  }
+  try {
+    fsExt.flockSync(fd, 'exnb');
+  } catch (err) {
+    fs.closeSync(fd);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN' || code === 'EWOULDBLOCK') throw lockedError(dir);
+    throw ioError(err, `Cannot lock ${path.join(dir, LOCK_FILE)}`);
+  }
+  return fd;
+}
+
+function checkRecord(rec: unknown, index: number, config: ResolvedTopicConfig): void {
+  if (rec === null || typeof rec !== 'object') {
+    throw invalidArgument(
+      `Record ${index} must be an object like { key, value, headers, timestamp }, got ${String(rec)}.`,
+    );
+  }
+  if (config.cleanupPolicy === 'compact' && (rec as AppendRecord).key == null) {
+    throw invalidArgument(
+      `Record ${index} has no key; a compacted topic keeps the latest record per key, so every record needs one.`,
+    );
+  }
+}
+
+function keyBytes(key: Bytes): Uint8Array {
+  if (typeof key === 'string') return Buffer.from(key, 'utf8');
+  if (key instanceof Uint8Array) return key;
+  throw invalidArgument(`A key must be a Buffer, Uint8Array, string or null, got ${typeof key}.`);
+}
+
+export { segmentFileName };
