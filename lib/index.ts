@@ -1,6 +1,14 @@
 /** The public API: `import { LogStore, LogStoreError } from 'logstore'`. */
 export { LogStore } from './store.js';
-export type { TopicInfo, TopicDescription, PartitionDescription, RecoveryReport } from './store.js';
+export type {
+  TopicInfo,
+  TopicDescription,
+  PartitionDescription,
+  RecoveryReport,
+  GroupDescription,
+} from './store.js';
+export { Consumer } from './read/consumer.js';
+export type { ConsumerOptions, PartitionLag, ResetPolicy } from './read/consumer.js';
 export { LogStoreError, ErrorCodes } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { Reader } from './read/reader.js';

@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type Database from 'better-sqlite3';
 import fsExt from 'fs-ext';
 import { Catalog, type RecoveryPoint, type TopicRow } from './catalog/catalog.js';
 import { ioError, LogStoreError } from './errors.js';
@@ -29,7 +30,14 @@ import {
   type StoreOptions,
   type TopicConfig,
 } from './options.js';
-import { checkStartSpec, Reader, type ReaderOptions } from './read/reader.js';
+import {
+  checkConsumerOptions,
+  Consumer,
+  GroupMembers,
+  type ConsumerHost,
+  type ConsumerOptions,
+} from './read/consumer.js';
+import { checkStartSpec, Reader, resolveStart, type ReaderOptions, type StartSpec } from './read/reader.js';
 import type { AppendRecord, AppendResult, Bytes } from './record.js';
 import { crashPoint, injectedSyncFailure } from './storage/faults.js';
 import { fsyncDir, PartitionLog, type Truncation } from './storage/partition-log.js';
@@ -52,6 +60,14 @@ export interface PartitionDescription {
 
 export interface TopicDescription extends TopicInfo {
   partitionDetails: PartitionDescription[];
+}
+
+/** A group's committed offsets on one topic, and its live members in this process. */
+export interface GroupDescription {
+  group: string;
+  topic: string;
+  members: number;
+  partitions: { partition: number; offset: number; committedAt: number; endOffset: number; lag: number }[];
 }
 
 /** What opening the store found and did. */
@@ -85,6 +101,18 @@ export class LogStore {
   private readonly catalog: Catalog;
   private readonly topicStates = new Map<string, TopicState>();
   private readonly readers = new Set<Reader>();
+  private readonly groupMembers = new Map<string, GroupMembers>();
+  private readonly consumerHost: ConsumerHost = {
+    logs: (topic) => this.topicState(topic).logs,
+    committedOffsets: (group, topic) =>
+      new Map(this.catalog.committedOffsets(group, topic).map((c) => [c.partition, c.offset])),
+    commitOffsets: (group, topic, offsets) => {
+      this.checkWritable();
+      crashPoint('commit:before');
+      const entries = [...offsets].map(([partition, offset]) => ({ group, topic, partition, offset }));
+      this.catalog.commitOffsets(entries, Date.now());
+    },
+  };
   private readonly encoder = new BatchEncoder();
   private lockFd = -1;
   private closed = false;
@@ -289,10 +317,14 @@ export class LogStore {
   deleteTopic(name: string): void {
     this.checkWritable();
     const state = this.topicState(name);
+    // Consumers leave first (their close is synchronous): no commit may land after the rows go.
+    for (const members of this.groupMembers.values()) {
+      if (members.topic === name) for (const c of [...members.members]) void c.close().catch(() => undefined);
+    }
+    for (const reader of [...this.readers]) if (reader.topic === name) reader.close();
     this.catalog.deleteTopic(name);
     crashPoint('delete-topic:after-catalog');
     this.topicStates.delete(name);
-    for (const reader of [...this.readers]) if (reader.topic === name) reader.close();
     for (const log of state.logs) {
       log.close();
       fs.rmSync(log.dir, { recursive: true, force: true });
@@ -544,6 +576,91 @@ export class LogStore {
     return reader;
   }
 
+  // ---- consumer groups ------------------------------------------------------------------------
+
+  /** Joins `group` on `topic`; see Consumer for assignment and commit semantics. */
+  consumer(topic: string, options: ConsumerOptions): Consumer {
+    this.checkWritable();
+    const o = checkConsumerOptions(options);
+    this.topicState(topic);
+    const key = `${o.group}\u0000${topic}`;
+    let members = this.groupMembers.get(key);
+    if (!members) this.groupMembers.set(key, (members = new GroupMembers(o.group, topic)));
+    return new Consumer(this.consumerHost, topic, o, members);
+  }
+
+  /** Every group with committed offsets (or live members here), per topic. */
+  groups(): GroupDescription[] {
+    this.checkOpen();
+    const byKey = new Map<string, GroupDescription>();
+    const entry = (group: string, topic: string) => {
+      const key = `${group}\u0000${topic}`;
+      let d = byKey.get(key);
+      if (!d) {
+        d = { group, topic, members: this.groupMembers.get(key)?.members.length ?? 0, partitions: [] };
+        byKey.set(key, d);
+      }
+      return d;
+    };
+    for (const c of this.catalog.allCommittedOffsets()) {
+      const log = this.topicStates.get(c.topic)?.logs[c.partition];
+      const endOffset = log
+        ? this.options.readOnly
+          ? (log.refresh(), log.endOffset)
+          : log.endOffset
+        : c.offset;
+      entry(c.group, c.topic).partitions.push({
+        partition: c.partition,
+        offset: c.offset,
+        committedAt: c.committedAt,
+        endOffset,
+        lag: Math.max(0, endOffset - c.offset),
+      });
+    }
+    for (const m of this.groupMembers.values()) if (m.members.length > 0) entry(m.group, m.topic);
+    return [...byKey.values()].sort((a, b) => (a.group + a.topic < b.group + b.topic ? -1 : 1));
+  }
+
+  /**
+   * Sets `group`'s committed offsets on every partition of `topic` to 'earliest', 'latest', an
+   * offset, or the first offset at a timestamp. Refused while the group has live members here.
+   */
+  resetGroup(group: string, topic: string, to: StartSpec): void {
+    this.checkWritable();
+    if (typeof group !== 'string' || group.length === 0)
+      throw invalidArgument('resetGroup needs a group name.');
+    const state = this.topicState(topic);
+    const spec = checkStartSpec(to, 'to');
+    if ((this.groupMembers.get(`${group}\u0000${topic}`)?.members.length ?? 0) > 0) {
+      throw invalidArgument(
+        `Group '${group}' has live consumers on '${topic}'; close them before resetting its offsets.`,
+      );
+    }
+    const offsets = new Map<number, number>();
+    for (const log of state.logs) {
+      const offset = resolveStart(log, spec);
+      if (offset < log.logStartOffset || offset > log.endOffset) {
+        throw new LogStoreError(
+          'LOGSTORE_OFFSET_OUT_OF_RANGE',
+          `Offset ${offset} is outside ${topic}-${log.partition} (${log.logStartOffset} to ${log.endOffset}).`,
+        );
+      }
+      offsets.set(log.partition, offset);
+    }
+    this.consumerHost.commitOffsets(group, topic, offsets);
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction on the catalog database, so that an application's own
+   * writes (to its own tables) and `consumer.commit()` calls made inside commit together or not
+   * at all: an exactly-once local pipeline. Keep `fn` short and synchronous; do not touch the
+   * tables logstore owns (meta, topics, partitions, segments, group_offsets).
+   */
+  transaction<T>(fn: (db: Database.Database) => T): T {
+    this.checkWritable();
+    return this.catalog.transaction(() => fn(this.catalog.db));
+  }
+
   // ---- lifecycle ------------------------------------------------------------------------------
 
   /** Syncs, records a clean shutdown and releases everything. Safe to call twice. */
@@ -552,6 +669,9 @@ export class LogStore {
     if (this.flushTimer) clearInterval(this.flushTimer);
     for (const reader of [...this.readers]) reader.close();
     let failure: unknown;
+    for (const members of this.groupMembers.values()) {
+      for (const consumer of [...members.members]) await consumer.close().catch((err) => (failure ??= err));
+    }
     if (!this.options.readOnly) {
       try {
         await this.syncRunning?.catch(() => undefined);

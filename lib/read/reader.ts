@@ -56,7 +56,7 @@ export function resolveStart(log: PartitionLog, spec: StartSpec): number {
 }
 
 export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
-  private readonly cursor: Cursor = { offset: 0, segment: null, position: 0, checked: -1 };
+  private readonly cursor: Cursor = { offset: 0, segment: null, position: 0, checked: -1, expected: -1 };
   private closed = false;
   private wakeWaiter: (() => void) | null = null;
   private readonly signal: AbortSignal | undefined;

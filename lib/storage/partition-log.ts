@@ -32,6 +32,8 @@ export interface Cursor {
   position: number;
   /** Position of a batch in `segment` whose CRC was already checked (a batch read in parts). */
   checked: number;
+  /** Base offset the batch at `position` must have, once known from the batch before (-1: not known). */
+  expected: number;
 }
 
 /** What recovery cut from one partition. */
@@ -356,6 +358,7 @@ export class PartitionLog {
     cursor.segment = segment;
     cursor.position = segment.index.positionFor(offset);
     cursor.checked = -1;
+    cursor.expected = -1;
   }
 
   /**
@@ -382,7 +385,8 @@ export class PartitionLog {
       const buf = segment.buf;
       const pos = cursor.position;
       if (cursor.checked !== pos) {
-        const problem = batchProblem(buf, pos, segment.size);
+        const problem =
+          batchProblem(buf, pos, segment.size) ?? this.offsetProblem(segment, buf, pos, cursor.expected);
         if (problem) {
           throw new LogStoreError(
             'LOGSTORE_CORRUPT',
@@ -410,8 +414,26 @@ export class PartitionLog {
       }
       cursor.offset = Math.max(cursor.offset, lastOffset + 1);
       cursor.position = pos + batchSize(buf, pos);
+      cursor.expected = lastOffset + 1;
     }
     return added;
+  }
+
+  /**
+   * The CRC does not cover a batch's base offset: check it against the segment's range and,
+   * reading on from the batch before, against that batch's end.
+   */
+  private offsetProblem(segment: Segment, buf: Buffer, pos: number, expected: number): string | undefined {
+    const base = batchBaseOffset(buf, pos);
+    const last = base + batchLastOffsetDelta(buf, pos);
+    if (base < segment.baseOffset || last >= segment.nextOffset) {
+      return `batch offsets ${base}..${last} lie outside the segment's ${segment.baseOffset}..${segment.nextOffset - 1}`;
+    }
+    const gapsAllowed = this.config.cleanupPolicy === 'compact';
+    if (expected >= 0 && (gapsAllowed ? base < expected : base !== expected)) {
+      return `batch base offset ${base} does not follow the previous batch (expected ${expected})`;
+    }
+    return undefined;
   }
 
   /** The first offset whose record has timestamp >= `timestamp` (the end offset if none). */

@@ -1,0 +1,360 @@
+/**
+ * A consumer: a member of a group reading the partitions of one topic assigned to it. Members of
+ * the same group and topic in this process split the partitions with Kafka's range assignor
+ * (partitions in order, members in join order, the first `partitions % members` members get one
+ * more) and rebalance when a member joins or closes; a partition is never assigned to two members
+ * at once. Positions start at the group's committed offset, or at the reset policy `from`
+ * ('earliest' | 'latest') when there is none or it fell below the log start (retention).
+ *
+ * Committed offsets live in the catalog (one SQLite transaction per commit, synchronous=FULL),
+ * so they survive a reopen and a crash. With `autoCommit`, offsets are committed every
+ * `autoCommitIntervalMs`, on rebalance and on close, but only for records the application moved
+ * past (the previous `read()`'s records, or the previous record of a `for await` loop), which is
+ * at-least-once as with Kafka's enable.auto.commit.
+ */
+import { LogStoreError } from '../errors.js';
+import { checkInteger, checkKeys, invalidArgument } from '../options.js';
+import type { LogRecord } from '../record.js';
+import type { Cursor, PartitionLog } from '../storage/partition-log.js';
+
+export type ResetPolicy = 'earliest' | 'latest';
+
+export interface ConsumerOptions {
+  /** The consumer group; members of one group share the work and the committed offsets. */
+  group: string;
+  /** Where to start a partition with no committed offset (and after retention passed it). @default 'earliest' */
+  from?: ResetPolicy;
+  /** @default true */
+  autoCommit?: boolean;
+  /** @default 5000 */
+  autoCommitIntervalMs?: number;
+  /** Ends a live (`for await`) iteration when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface PartitionLag {
+  partition: number;
+  /** Next offset the group will read after a restart; null if never committed. */
+  committed: number | null;
+  /** Next offset this consumer returns. */
+  position: number;
+  endOffset: number;
+  /** endOffset - position: records not yet returned. */
+  lag: number;
+}
+
+/** What a consumer needs from the store (implemented there). */
+export interface ConsumerHost {
+  logs(topic: string): PartitionLog[];
+  committedOffsets(group: string, topic: string): Map<number, number>;
+  commitOffsets(group: string, topic: string, offsets: Map<number, number>): void;
+}
+
+interface Assigned {
+  log: PartitionLog;
+  cursor: Cursor;
+  /** Next offset after the records returned so far. */
+  returned: number;
+  /** Next offset after the records the application moved past. */
+  movedPast: number;
+  committed: number | null;
+}
+
+/** The members of one group on one topic in this process. */
+export class GroupMembers {
+  readonly members: Consumer[] = [];
+
+  constructor(
+    readonly group: string,
+    readonly topic: string,
+  ) {}
+
+  join(member: Consumer): void {
+    this.members.push(member);
+    this.rebalance();
+  }
+
+  leave(member: Consumer): void {
+    const i = this.members.indexOf(member);
+    if (i >= 0) this.members.splice(i, 1);
+    this.rebalance();
+  }
+
+  /** Range assignment: every member first gives up what it loses, then takes what it gains. */
+  rebalance(): void {
+    const count = this.members[0]?.partitionCount() ?? 0;
+    const plan = rangeAssign(count, this.members.length);
+    this.members.forEach((m, i) => m.revokeAllBut(plan[i]!));
+    this.members.forEach((m, i) => m.assign(plan[i]!));
+  }
+}
+
+/** Kafka's RangeAssignor for one topic: contiguous ranges, the first members get the remainder. */
+export function rangeAssign(partitions: number, members: number): number[][] {
+  const plan: number[][] = [];
+  const per = members > 0 ? Math.floor(partitions / members) : 0;
+  const extra = members > 0 ? partitions % members : 0;
+  let next = 0;
+  for (let m = 0; m < members; m++) {
+    const n = per + (m < extra ? 1 : 0);
+    plan.push(Array.from({ length: n }, (_, k) => next + k));
+    next += n;
+  }
+  return plan;
+}
+
+export class Consumer implements AsyncIterable<LogRecord> {
+  readonly group: string;
+  private readonly from: ResetPolicy;
+  private readonly autoCommit: boolean;
+  private readonly signal: AbortSignal | undefined;
+  private readonly assigned = new Map<number, Assigned>();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private wakeWaiter: (() => void) | null = null;
+  private nextPartition = 0;
+
+  /** @internal Created by `store.consumer()`. */
+  constructor(
+    private readonly host: ConsumerHost,
+    readonly topic: string,
+    options: ConsumerOptions,
+    private readonly members: GroupMembers,
+  ) {
+    this.group = options.group;
+    this.from = options.from ?? 'earliest';
+    this.autoCommit = options.autoCommit ?? true;
+    this.signal = options.signal;
+    if (this.autoCommit) {
+      this.timer = setInterval(() => this.commitMovedPast(), options.autoCommitIntervalMs ?? 5000);
+      this.timer.unref();
+    }
+    members.join(this);
+  }
+
+  /** The partitions assigned to this member now, in order. */
+  get assignment(): number[] {
+    return [...this.assigned.keys()].sort((a, b) => a - b);
+  }
+
+  /** @internal */
+  partitionCount(): number {
+    return this.host.logs(this.topic).length;
+  }
+
+  /** @internal Gives up partitions not in `keep` (committing what was moved past, with autoCommit). */
+  revokeAllBut(keep: number[]): void {
+    const lost = [...this.assigned.keys()].filter((p) => !keep.includes(p));
+    if (lost.length === 0) return;
+    if (this.autoCommit && !this.closed) this.commitMovedPast(lost);
+    for (const p of lost) this.assigned.delete(p);
+    this.wakeWaiter?.();
+  }
+
+  /** @internal Takes partitions, starting at the group's committed offsets. */
+  assign(partitions: number[]): void {
+    const fresh = partitions.filter((p) => !this.assigned.has(p));
+    if (fresh.length === 0) return;
+    const logs = this.host.logs(this.topic);
+    const committed = this.host.committedOffsets(this.group, this.topic);
+    for (const p of fresh) {
+      const log = logs[p]!;
+      const cursor: Cursor = { offset: 0, segment: null, position: 0, checked: -1, expected: -1 };
+      const c = committed.get(p) ?? null;
+      log.seek(cursor, this.startOffset(log, c));
+      this.assigned.set(p, { log, cursor, returned: cursor.offset, movedPast: cursor.offset, committed: c });
+    }
+    this.wakeWaiter?.();
+  }
+
+  /** Where to read a partition from: the committed offset if it is still in the log, else `from`. */
+  private startOffset(log: PartitionLog, committed: number | null): number {
+    if (committed !== null && committed >= log.logStartOffset && committed <= log.endOffset) return committed;
+    return this.from === 'earliest' ? log.logStartOffset : log.endOffset;
+  }
+
+  /** Up to `max` records from the assigned partitions (what is there now). Never blocks. */
+  read(max = 1000): LogRecord[] {
+    this.checkOpen();
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw invalidArgument(`Expected \`max\` to be an integer >= 1, got ${JSON.stringify(max)}.`);
+    }
+    for (const a of this.assigned.values()) a.movedPast = a.returned;
+    const records = this.fetch(max);
+    for (const a of this.assigned.values()) a.returned = a.cursor.offset;
+    return records;
+  }
+
+  private fetch(max: number): LogRecord[] {
+    const out: LogRecord[] = [];
+    const partitions = this.assignment;
+    for (let k = 0; k < partitions.length && out.length < max; k++) {
+      const p = partitions[(this.nextPartition + k) % partitions.length]!;
+      const a = this.assigned.get(p)!;
+      try {
+        a.log.read(a.cursor, max - out.length, out);
+      } catch (err) {
+        if (!(err instanceof LogStoreError) || err.code !== 'LOGSTORE_OFFSET_OUT_OF_RANGE') throw err;
+        // Retention passed our position: follow the reset policy, as Kafka's auto.offset.reset.
+        a.log.seek(a.cursor, this.from === 'earliest' ? a.log.logStartOffset : a.log.endOffset);
+        a.log.read(a.cursor, max - out.length, out);
+      }
+    }
+    this.nextPartition++;
+    return out;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<LogRecord> {
+    try {
+      while (!this.closed && !this.signal?.aborted) {
+        const records = this.fetch(1000);
+        if (records.length === 0) {
+          await this.waitForData();
+          continue;
+        }
+        for (const rec of records) {
+          const a = this.assigned.get(rec.partition);
+          if (!a) continue; // revoked meanwhile: another member reads it from the committed offset
+          a.returned = rec.offset + 1;
+          yield rec;
+          if (this.closed) return;
+          a.movedPast = Math.max(a.movedPast, rec.offset + 1);
+        }
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  private waitForData(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.signal?.removeEventListener('abort', done);
+        this.wakeWaiter = null;
+        resolve();
+      };
+      this.wakeWaiter = done;
+      this.signal?.addEventListener('abort', done, { once: true });
+      for (const a of this.assigned.values()) void a.log.nextAppend().then(done);
+    });
+  }
+
+  /**
+   * Commits offsets now: `commit(rec)` stores `rec.offset + 1` for its partition; `commit()`
+   * stores the position after everything returned so far, for every assigned partition.
+   */
+  commit(record?: LogRecord): void {
+    this.checkOpen();
+    const offsets = new Map<number, number>();
+    if (record !== undefined) {
+      if (record === null || typeof record !== 'object' || record.topic !== this.topic) {
+        throw invalidArgument(
+          `commit(record) takes a record of topic '${this.topic}' returned by this consumer.`,
+        );
+      }
+      checkInteger('record.offset', record.offset, 0);
+      offsets.set(record.partition, record.offset + 1);
+    } else {
+      for (const [p, a] of this.assigned) offsets.set(p, a.returned);
+    }
+    this.store(offsets);
+  }
+
+  private commitMovedPast(only?: number[]): void {
+    const offsets = new Map<number, number>();
+    for (const [p, a] of this.assigned) {
+      if (only && !only.includes(p)) continue;
+      if (a.committed === null || a.movedPast > a.committed) offsets.set(p, a.movedPast);
+    }
+    if (offsets.size > 0) this.store(offsets);
+  }
+
+  private store(offsets: Map<number, number>): void {
+    this.host.commitOffsets(this.group, this.topic, offsets);
+    for (const [p, offset] of offsets) {
+      const a = this.assigned.get(p);
+      if (a) a.committed = offset;
+    }
+  }
+
+  /** The group's committed offset for each assigned partition (null if none). */
+  committed(): { partition: number; offset: number | null }[] {
+    this.checkOpen();
+    const stored = this.host.committedOffsets(this.group, this.topic);
+    return this.assignment.map((p) => ({ partition: p, offset: stored.get(p) ?? null }));
+  }
+
+  /** Per assigned partition: committed, position, end offset and lag (end - position). */
+  lag(): PartitionLag[] {
+    this.checkOpen();
+    const stored = this.host.committedOffsets(this.group, this.topic);
+    return this.assignment.map((p) => {
+      const a = this.assigned.get(p)!;
+      const endOffset = a.log.endOffset;
+      return {
+        partition: p,
+        committed: stored.get(p) ?? null,
+        position: a.cursor.offset,
+        endOffset,
+        lag: endOffset - a.cursor.offset,
+      };
+    });
+  }
+
+  /** Commits what was moved past (with autoCommit), leaves the group, and ends live iteration. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    let failure: unknown;
+    if (this.autoCommit) {
+      try {
+        this.commitMovedPast();
+      } catch (err) {
+        failure = err; // still leave the group, then report
+      }
+    }
+    this.closed = true;
+    this.assigned.clear();
+    this.members.leave(this);
+    this.wakeWaiter?.();
+    if (failure) throw failure;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) {
+      throw new LogStoreError(
+        'LOGSTORE_CLOSED',
+        `The consumer of group '${this.group}' on '${this.topic}' is closed.`,
+      );
+    }
+  }
+}
+
+export function checkConsumerOptions(options: unknown): ConsumerOptions {
+  if (options === null || typeof options !== 'object') {
+    throw invalidArgument('store.consumer(topic, options) needs options with at least { group }.');
+  }
+  const o = options as Record<string, unknown>;
+  checkKeys(o, ['group', 'from', 'autoCommit', 'autoCommitIntervalMs', 'signal'], 'consumer option');
+  if (typeof o.group !== 'string' || o.group.length === 0 || o.group.length > 255) {
+    throw invalidArgument(
+      `Expected \`group\` to be a non-empty string of at most 255 characters, got ${JSON.stringify(o.group)}.`,
+    );
+  }
+  if (o.from !== undefined && o.from !== 'earliest' && o.from !== 'latest') {
+    throw invalidArgument(
+      `Expected \`from\` (the reset policy) to be 'earliest' or 'latest', got ${JSON.stringify(o.from)}.`,
+    );
+  }
+  if (o.autoCommit !== undefined && typeof o.autoCommit !== 'boolean') {
+    throw invalidArgument(`Expected \`autoCommit\` to be a boolean, got ${JSON.stringify(o.autoCommit)}.`);
+  }
+  if (o.autoCommitIntervalMs !== undefined) checkInteger('autoCommitIntervalMs', o.autoCommitIntervalMs, 1);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    throw invalidArgument('`signal` must be an AbortSignal.');
+  return o as unknown as ConsumerOptions;
+}
