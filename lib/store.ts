@@ -70,6 +70,13 @@ export interface GroupDescription {
   partitions: { partition: number; offset: number; committedAt: number; endOffset: number; lag: number }[];
 }
 
+/** What a cleanup run did. */
+export interface CleanupResult {
+  deletedSegments: number;
+  compactedSegments: number;
+  bytesFreed: number;
+}
+
 /** What opening the store found and did. */
 export interface RecoveryReport {
   /** Whether the previous writer closed the store cleanly (nothing had to be verified). */
@@ -121,6 +128,9 @@ export class LogStore {
   private syncQueued: Promise<void> | null = null;
   private lastRecoveryWrite = 0;
   private flushTimer: NodeJS.Timeout | null = null;
+  private cleanupTimer: NodeJS.Timeout | null = null;
+  /** The last error of a timer-driven cleanup (the timer has nobody to throw to). */
+  lastCleanupError: unknown = null;
 
   private constructor(dir: string, options: ResolvedStoreOptions, catalog: Catalog, lockFd: number) {
     this.dir = dir;
@@ -200,6 +210,7 @@ export class LogStore {
           writable,
         );
         state.logs.push(log);
+        if (writable) log.onRoll = () => this.retain(state, log);
         log.lastTruncation = log.open(clean || !writable);
       }
     } catch (err) {
@@ -248,6 +259,16 @@ export class LogStore {
         });
       }, this.options.flushIntervalMs);
       this.flushTimer.unref();
+    }
+    if (this.options.cleanupIntervalMs > 0) {
+      this.cleanupTimer = setInterval(() => {
+        try {
+          this.cleanup();
+        } catch (err) {
+          this.lastCleanupError = err;
+        }
+      }, this.options.cleanupIntervalMs);
+      this.cleanupTimer.unref();
     }
   }
 
@@ -311,6 +332,71 @@ export class LogStore {
         return log.describe();
       }),
     };
+  }
+
+  /**
+   * Changes a topic's retention, compaction, segment size or record size limit. The partition
+   * count cannot change (keys would move to other partitions).
+   */
+  alterTopic(name: string, config: Omit<TopicConfig, 'partitions'>): TopicInfo {
+    this.checkWritable();
+    const state = this.topicState(name);
+    const keys = Object.keys(TOPIC_DEFAULTS)
+      .filter((k) => k !== 'partitions')
+      .concat('segmentBytes');
+    const resolved = normalizeTopicConfig(config, state.config, keys);
+    this.catalog.setTopicConfig(name, resolved);
+    state.config = resolved;
+    for (const log of state.logs) log.config = resolved;
+    const row = this.catalog.topic(name)!;
+    return { name, partitions: row.partitions, config: resolved, createdAt: row.createdAt };
+  }
+
+  /**
+   * Runs retention (delete policy) or compaction (compact policy) now, on one topic or all.
+   * Deleted segments' disk space is free when this returns.
+   */
+  cleanup(topic?: string): CleanupResult {
+    this.checkWritable();
+    const states = topic === undefined ? [...this.topicStates.values()] : [this.topicState(topic)];
+    const total: CleanupResult = { deletedSegments: 0, compactedSegments: 0, bytesFreed: 0 };
+    const now = Date.now();
+    for (const state of states) {
+      for (const log of state.logs) {
+        if (state.config.cleanupPolicy === 'compact') {
+          const r = log.compact(now);
+          total.compactedSegments += r.compactedSegments;
+          total.bytesFreed += r.bytesFreed;
+        } else {
+          const r = this.retain(state, log, now);
+          total.deletedSegments += r.deletedSegments;
+          total.bytesFreed += r.bytesFreed;
+        }
+      }
+    }
+    return total;
+  }
+
+  private retain(
+    state: TopicState,
+    log: PartitionLog,
+    now = Date.now(),
+  ): { deletedSegments: number; bytesFreed: number } {
+    if (state.config.cleanupPolicy !== 'delete') return { deletedSegments: 0, bytesFreed: 0 };
+    let floor: number | null = null;
+    if (state.config.retainForGroups) {
+      // Groups with live members here that never committed on this partition hold everything.
+      const committed = new Map<string, number>();
+      for (const c of this.catalog.allCommittedOffsets()) {
+        if (c.topic === state.name && c.partition === log.partition) committed.set(c.group, c.offset);
+      }
+      for (const m of this.groupMembers.values()) {
+        if (m.topic === state.name && m.members.length > 0 && !committed.has(m.group))
+          committed.set(m.group, log.logStartOffset);
+      }
+      for (const offset of committed.values()) floor = floor === null ? offset : Math.min(floor, offset);
+    }
+    return log.applyRetention(now, floor);
   }
 
   /** Deletes a topic, its files and the offsets committed on it. */
@@ -667,6 +753,7 @@ export class LogStore {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.cleanupTimer) clearInterval(this.cleanupTimer);
     for (const reader of [...this.readers]) reader.close();
     let failure: unknown;
     for (const members of this.groupMembers.values()) {

@@ -46,6 +46,14 @@ const MIGRATIONS: readonly string[] = [
      committed_at INTEGER NOT NULL,
      PRIMARY KEY (group_id, topic, partition)
    ) WITHOUT ROWID;`,
+  // 2: compaction swaps in flight (see storage/compaction.ts): rows here name segments whose
+  // `.cleaned` file must replace the `.log` at the next open if the process died mid-swap.
+  `CREATE TABLE pending_swaps (
+     topic TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     base_offset INTEGER NOT NULL,
+     PRIMARY KEY (topic, partition, base_offset)
+   ) WITHOUT ROWID;`,
 ];
 
 export interface TopicRow {
@@ -147,6 +155,17 @@ export class Catalog {
         'SELECT group_id, topic, partition, next_offset, committed_at FROM group_offsets ORDER BY group_id, topic, partition',
       ),
       deleteGroupTopic: db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND topic = ?'),
+      compacted: db.prepare(
+        'UPDATE segments SET size = ?, max_timestamp = ? WHERE topic = ? AND partition = ? AND base_offset = ?',
+      ),
+      addSwap: db.prepare(
+        'INSERT OR REPLACE INTO pending_swaps (topic, partition, base_offset) VALUES (?, ?, ?)',
+      ),
+      swaps: db.prepare(
+        'SELECT base_offset FROM pending_swaps WHERE topic = ? AND partition = ? ORDER BY base_offset',
+      ),
+      clearSwaps: db.prepare('DELETE FROM pending_swaps WHERE topic = ? AND partition = ?'),
+      deleteTopicSwaps: db.prepare('DELETE FROM pending_swaps WHERE topic = ?'),
     };
   }
 
@@ -236,6 +255,7 @@ export class Catalog {
       this.stmts.deletePartitions.run(name);
       this.stmts.deleteSegments.run(name);
       this.stmts.deleteTopicOffsets.run(name);
+      this.stmts.deleteTopicSwaps.run(name);
     });
   }
 
@@ -297,6 +317,36 @@ export class Catalog {
   /** Makes a closed segment the active one again (recovery cut the segments after it). */
   reopenSegment(topic: string, partition: number, baseOffset: number): void {
     this.stmts.reopenSegment.run(topic, partition, baseOffset);
+  }
+
+  /**
+   * The commit point of a compaction: the segments' new extents, the removal of segments left
+   * empty, and the swaps still to do on disk, in one transaction.
+   */
+  swapCompacted(
+    topic: string,
+    partition: number,
+    rewritten: readonly { baseOffset: number; size: number; maxTimestamp: number }[],
+    emptied: readonly number[],
+  ): void {
+    this.transaction(() => {
+      for (const r of rewritten) {
+        this.stmts.compacted.run(r.size, r.maxTimestamp, topic, partition, r.baseOffset);
+        this.stmts.addSwap.run(topic, partition, r.baseOffset);
+      }
+      for (const base of emptied) {
+        this.stmts.deleteSegment.run(topic, partition, base);
+        this.stmts.addSwap.run(topic, partition, base);
+      }
+    });
+  }
+
+  pendingSwaps(topic: string, partition: number): number[] {
+    return (this.stmts.swaps.all(topic, partition) as { base_offset: number }[]).map((r) => r.base_offset);
+  }
+
+  clearSwaps(topic: string, partition: number): void {
+    this.stmts.clearSwaps.run(topic, partition);
   }
 
   setRecoveryPoints(points: readonly RecoveryPoint[]): void {

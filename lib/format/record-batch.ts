@@ -105,18 +105,22 @@ export class BatchEncoder {
   private records: readonly AppendRecord[] = [];
   private count = 0;
   private indices: readonly number[] | null = null;
+  private offsetDeltas: readonly number[] | null = null;
   private maxTimestamp = 0;
   private bytes = 0;
 
   /**
    * Validates and measures the records `records[i]` for i in `indices` (or all of them) as one
    * batch; returns its size in bytes. Throws LOGSTORE_INVALID_ARGUMENT / LOGSTORE_RECORD_TOO_LARGE.
+   * `offsetDeltas` (compaction) gives each record's offset relative to the batch base; by default
+   * they are dense (0, 1, 2, ...).
    */
   measure(
     records: readonly AppendRecord[],
     indices: readonly number[] | null,
     now: number,
     maxRecordBytes: number,
+    offsetDeltas: readonly number[] | null = null,
   ): number {
     const count = indices ? indices.length : records.length;
     if (this.sizes.length < count) {
@@ -144,7 +148,7 @@ export class BatchEncoder {
       let body =
         1 +
         varintSize(zigzag(ts - baseTimestamp)) +
-        varintSize(i * 2) +
+        varintSize((offsetDeltas ? offsetDeltas[i]! : i) * 2) +
         varintSize(zigzag(keyLen)) +
         (keyLen > 0 ? keyLen : 0) +
         varintSize(zigzag(valueLen)) +
@@ -166,6 +170,7 @@ export class BatchEncoder {
     }
     this.records = records;
     this.indices = indices;
+    this.offsetDeltas = offsetDeltas;
     this.count = count;
     this.maxTimestamp = maxTimestamp;
     this.bytes = total;
@@ -177,9 +182,12 @@ export class BatchEncoder {
     return this.maxTimestamp;
   }
 
-  /** Writes the batch last measured at `buf[pos]` with the given base offset. */
-  write(buf: Buffer, pos: number, baseOffset: number): void {
-    const { count, records, indices, sizes, timestamps } = this;
+  /**
+   * Writes the batch last measured at `buf[pos]` with the given base offset. A compacted batch
+   * keeps its original `lastOffsetDelta` even when its last record is gone, as Kafka's cleaner does.
+   */
+  write(buf: Buffer, pos: number, baseOffset: number, lastOffsetDelta = this.count - 1): void {
+    const { count, records, indices, sizes, timestamps, offsetDeltas } = this;
     const baseTimestamp = timestamps[0]!;
     writeInt64(buf, pos, baseOffset);
     writeInt32(buf, pos + 8, this.bytes - LOG_OVERHEAD);
@@ -187,7 +195,7 @@ export class BatchEncoder {
     buf[pos + 16] = MAGIC;
     buf[pos + 21] = 0;
     buf[pos + 22] = 0;
-    writeInt32(buf, pos + 23, count - 1);
+    writeInt32(buf, pos + 23, lastOffsetDelta);
     writeInt64(buf, pos + 27, baseTimestamp);
     writeInt64(buf, pos + 35, this.maxTimestamp);
     buf.fill(0xff, pos + 43, pos + 57); // producerId, producerEpoch, baseSequence: -1
@@ -198,7 +206,7 @@ export class BatchEncoder {
       p = writeVarint(buf, p, sizes[i]!);
       buf[p++] = 0;
       p = writeVarint(buf, p, timestamps[i]! - baseTimestamp);
-      p = writeVarint(buf, p, i);
+      p = writeVarint(buf, p, offsetDeltas ? offsetDeltas[i]! : i);
       p = writeBytes(buf, p, rec.key);
       p = writeBytes(buf, p, rec.value);
       const headers = rec.headers;

@@ -22,8 +22,13 @@ import {
 import type { Catalog, SegmentRow } from '../catalog/catalog.js';
 import type { ResolvedTopicConfig } from '../options.js';
 import type { LogRecord } from '../record.js';
+import { compactSegments, finishSwaps, type CompactionResult } from './compaction.js';
 import { crashPoint } from './faults.js';
+import { fsyncDir } from './fsync-dir.js';
+import { segmentsToDelete } from './retention.js';
 import { Segment } from './segment.js';
+
+export { fsyncDir };
 
 /** A reader's place in the log: the next offset and where its batch is, if known. */
 export interface Cursor {
@@ -44,15 +49,6 @@ export interface Truncation {
   position: number;
   bytesCut: number;
   reason: string;
-}
-
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export class PartitionLog {
@@ -82,6 +78,13 @@ export class PartitionLog {
    * batch that is not (yet) whole.
    */
   open(clean: boolean): Truncation | null {
+    if (this.writable) {
+      // A compaction interrupted after its catalog commit: put the rewritten files in place.
+      const swaps = this.catalog.pendingSwaps(this.topic, this.partition);
+      if (swaps.length > 0) finishSwaps(this.catalog, this.topic, this.partition, this.dir, swaps);
+      for (const f of fs.readdirSync(this.dir))
+        if (f.endsWith('.cleaned')) fs.rmSync(`${this.dir}/${f}`, { force: true });
+    }
     const row = this.catalog.partition(this.topic, this.partition);
     const rows = this.catalog.segments(this.topic, this.partition);
     if (!row || rows.length === 0) {
@@ -147,7 +150,12 @@ export class PartitionLog {
       const segment = this.segments[i]!;
       const result = segment.scan(0, segment.baseOffset, -1, segment.fileSize, gaps);
       const isLast = i === this.segments.length - 1;
-      if (!result.problem && (isLast || this.segments[i + 1]!.baseOffset === result.nextOffset)) {
+      const follows =
+        isLast ||
+        (gaps
+          ? this.segments[i + 1]!.baseOffset >= result.nextOffset
+          : this.segments[i + 1]!.baseOffset === result.nextOffset);
+      if (!result.problem && follows) {
         segment.size = result.end;
         segment.nextOffset = result.nextOffset;
         segment.maxTimestamp = result.maxTimestamp;
@@ -485,6 +493,22 @@ export class PartitionLog {
     const kept = this.segments.filter((s) => live.has(s.baseOffset));
     for (const s of this.segments) if (!live.has(s.baseOffset)) s.release();
     if (kept.length !== this.segments.length) changed = true;
+    // Closed segments rewritten by compaction: the catalog holds their new size.
+    for (let i = 0; i < kept.length - 1; i++) {
+      const s = kept[i]!;
+      const r = rows.find((x) => x.baseOffset === s.baseOffset);
+      if (
+        r &&
+        r.endOffset !== null &&
+        r.size !== null &&
+        r.size !== s.size &&
+        s.baseOffset !== active.baseOffset
+      ) {
+        s.release();
+        kept[i] = this.openClosed(r);
+        changed = true;
+      }
+    }
     this.segments = kept;
     this.logStartOffset = row.logStartOffset;
     if (last.baseOffset > active.baseOffset) {
@@ -537,6 +561,70 @@ export class PartitionLog {
     segment.nextOffset = result.nextOffset;
     segment.maxTimestamp = result.maxTimestamp;
     return true;
+  }
+
+  /**
+   * Deletes the closed segments retention selects; `groupFloor` is the lowest offset a group has
+   * committed on this partition (for retainForGroups). Disk space is free when this returns.
+   */
+  applyRetention(now: number, groupFloor: number | null): { deletedSegments: number; bytesFreed: number } {
+    const count = segmentsToDelete(this.segments, this.config, now, groupFloor);
+    if (count === 0) return { deletedSegments: 0, bytesFreed: 0 };
+    const doomed = this.segments.slice(0, count);
+    const newStart = this.segments[count]!.baseOffset;
+    // Catalog first: a crash after it leaves orphan files, which the next open removes.
+    this.catalog.deleteSegments(
+      this.topic,
+      this.partition,
+      doomed.map((s) => s.baseOffset),
+      newStart,
+    );
+    this.segments = this.segments.slice(count);
+    this.logStartOffset = newStart;
+    let bytesFreed = 0;
+    for (const segment of doomed) {
+      bytesFreed += segment.diskBytes();
+      this.unsynced.delete(segment);
+      segment.delete();
+    }
+    fsyncDir(this.dir);
+    return { deletedSegments: count, bytesFreed };
+  }
+
+  /** Compacts the closed segments (see compaction.ts) and swaps the results in. */
+  compact(now: number): CompactionResult {
+    if (this.segments.length < 2) return { compactedSegments: 0, bytesFreed: 0 };
+    const { changed, bytesFreed } = compactSegments(
+      this.catalog,
+      this.topic,
+      this.partition,
+      this.dir,
+      this.segments,
+      this.config.deleteRetentionMs,
+      now,
+    );
+    if (changed.size === 0) return { compactedSegments: 0, bytesFreed: 0 };
+    const next: Segment[] = [];
+    for (const segment of this.segments) {
+      const extent = changed.get(segment.baseOffset);
+      if (extent === undefined) {
+        next.push(segment);
+        continue;
+      }
+      segment.release();
+      if (extent !== null) {
+        next.push(
+          Segment.open(this.dir, segment.baseOffset, segment.capacity, false, {
+            size: extent.size,
+            nextOffset: segment.nextOffset,
+            maxTimestamp: extent.maxTimestamp,
+            indexTrusted: false,
+          }),
+        );
+      }
+    }
+    this.segments = next;
+    return { compactedSegments: changed.size, bytesFreed };
   }
 
   /** Per-partition figures for describeTopic. */

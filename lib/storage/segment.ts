@@ -308,6 +308,11 @@ export class Segment {
     }
   }
 
+  /** Blocks the log file takes on disk, in bytes. */
+  diskBytes(): number {
+    return this.released ? 0 : fs.fstatSync(this.fd).blocks * 512;
+  }
+
   /** Re-reads the file length (a follower learns how far the writer preallocated). */
   refreshFileSize(): number {
     this.fileSize = fs.fstatSync(this.fd).size;
