@@ -276,6 +276,19 @@ function writeHeaders(buf: Buffer, p: number, headers: Record<string, Bytes>): n
 const EMPTY_HEADERS: Record<string, Buffer> = Object.freeze({}) as Record<string, Buffer>;
 
 /**
+ * Views of the decoded keys and values are Buffers (Buffer.prototype is in their chain, so
+ * `Buffer.isBuffer`, `toString`, `equals`... work) built the way Node builds its own FastBuffer:
+ * `buf.subarray()` costs ~40 ns a call against ~14 ns for this, on a path that makes two views
+ * per record.
+ */
+class RecordBuffer extends Uint8Array {}
+Object.setPrototypeOf(RecordBuffer.prototype, Buffer.prototype);
+
+function view(copy: Buffer, start: number, length: number): Buffer {
+  return new RecordBuffer(copy.buffer as ArrayBuffer, copy.byteOffset + start, length) as unknown as Buffer;
+}
+
+/**
  * Decodes the records of the valid batch at `buf[pos]` (checked by `batchProblem`) whose offsets
  * are >= `fromOffset`, at most `max`, onto `out`. Keys, values and headers are copies (one copy of
  * the batch's record bytes), so they stay valid after the segment is unmapped. Returns how many
@@ -341,12 +354,14 @@ export function decodeRecords(
     if (varintEnd < 0 || keyLen < -1 || keyLen > recordEnd - varintEnd)
       throw fail(first + p, 'bad key length');
     p = varintEnd;
-    const key = keyLen < 0 ? null : copy.subarray(p, (p += keyLen));
+    const key = keyLen < 0 ? null : view(copy, p, keyLen);
+    if (keyLen > 0) p += keyLen;
     const valueLen = readVarint(copy, p, recordEnd);
     if (varintEnd < 0 || valueLen < -1 || valueLen > recordEnd - varintEnd)
       throw fail(first + p, 'bad value length');
     p = varintEnd;
-    const value = valueLen < 0 ? null : copy.subarray(p, (p += valueLen));
+    const value = valueLen < 0 ? null : view(copy, p, valueLen);
+    if (valueLen > 0) p += valueLen;
     const headerCount = readVarint(copy, p, recordEnd);
     if (varintEnd < 0 || headerCount < 0 || headerCount > recordEnd - varintEnd)
       throw fail(first + p, 'bad header count');
@@ -364,7 +379,8 @@ export function decodeRecords(
         if (varintEnd < 0 || hvLen < -1 || hvLen > recordEnd - varintEnd)
           throw fail(first + p, 'bad header value length');
         p = varintEnd;
-        headers[hk] = hvLen < 0 ? Buffer.alloc(0) : copy.subarray(p, (p += hvLen));
+        headers[hk] = hvLen < 0 ? Buffer.alloc(0) : view(copy, p, hvLen);
+        if (hvLen > 0) p += hvLen;
       }
     }
     if (p !== recordEnd) throw fail(first + p, 'record length does not match its fields');

@@ -305,6 +305,7 @@ export class PartitionLog {
     }
     crashPoint('roll:after-catalog');
     old.trimPreallocation();
+    old.dropResident();
     old.saveIndex();
     this.segments.push(next);
     this.onRoll?.();
@@ -385,6 +386,7 @@ export class PartitionLog {
           continue;
         }
         if (i === this.segments.length - 1) break;
+        segment.dropResident();
         cursor.segment = this.segments[i + 1]!;
         cursor.position = 0;
         cursor.checked = -1;
@@ -422,6 +424,7 @@ export class PartitionLog {
       }
       cursor.offset = Math.max(cursor.offset, lastOffset + 1);
       cursor.position = pos + batchSize(buf, pos);
+      segment.touch(cursor.position - pos, pos);
       cursor.expected = lastOffset + 1;
     }
     return added;
@@ -481,7 +484,12 @@ export class PartitionLog {
    * rolled or deleted. Returns true if the log grew. Never throws on a half-written batch.
    */
   refresh(): boolean {
-    if (this.refreshTail()) return true;
+    const grew = this.refreshTail();
+    return this.refreshSegments() || grew;
+  }
+
+  /** Follower: applies the writer's rolls, deletions and compactions recorded in the catalog. */
+  private refreshSegments(): boolean {
     const rows = this.catalog.segments(this.topic, this.partition);
     const row = this.catalog.partition(this.topic, this.partition);
     if (!row || rows.length === 0) return false; // the topic is being deleted

@@ -36,6 +36,13 @@ const INITIAL_ALLOCATION = 1 * MiB;
 /** Preallocation grows by doubling, at most this much at a time. */
 const MAX_ALLOCATION_STEP = 64 * MiB;
 const PAGE = 4096;
+/**
+ * Mapped pages count in the process's RSS for as long as they stay mapped. Every this many bytes
+ * written or read through a segment, the pages behind are dropped from the mapping (madvise
+ * DONTNEED: for a shared file mapping the data stays in the page cache, dirty pages included),
+ * so streaming through a large store keeps RSS flat.
+ */
+const RESIDENT_TRIM_BYTES = 16 * MiB;
 const ZERO_PAGE = Buffer.alloc(PAGE);
 
 export function segmentFileName(baseOffset: number, ext: 'log' | 'index' | 'timeindex'): string {
@@ -66,6 +73,8 @@ export class Segment {
   /** True while the index files on disk may be used. */
   private indexFilesTrusted: boolean;
   released = false;
+  /** Bytes written or read through the mapping since the pages behind were last dropped. */
+  private touched = 0;
 
   private constructor(
     readonly dir: string,
@@ -172,10 +181,27 @@ export class Segment {
   /** Records a batch just written at `size` (by the encoder, straight into the mapping). */
   appended(bytes: number, lastOffset: number, batchMaxTimestamp: number): void {
     const position = this.size;
+    this.touch(bytes, position);
     if (batchMaxTimestamp > this.maxTimestamp) this.maxTimestamp = batchMaxTimestamp;
     this.sparseIndex?.onBatch(this.nextOffset, position, bytes, this.maxTimestamp);
     this.size = position + bytes;
     this.nextOffset = lastOffset + 1;
+  }
+
+  /** Counts bytes moved through the mapping at `position`; drops the pages before it now and then. */
+  touch(bytes: number, position: number): void {
+    this.touched += bytes;
+    if (this.touched < RESIDENT_TRIM_BYTES || !this.mapping) return;
+    this.touched = 0;
+    const end = Math.floor(position / PAGE) * PAGE;
+    if (end > 0) native.madvise(this.mapping, 0, end, 'dontneed');
+  }
+
+  /** Drops every resident page of the mapping (a reader or the writer left this segment). */
+  dropResident(): void {
+    this.touched = 0;
+    if (this.mapping && this.fileSize > 0)
+      native.madvise(this.mapping, 0, Math.min(this.fileSize, this.capacity), 'dontneed');
   }
 
   /** The sparse index, loaded from its files when they can be trusted, else rebuilt by a walk. */

@@ -16,7 +16,7 @@ export function startChild(
 } {
   const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
   let pending = '';

@@ -185,3 +185,53 @@ describe('Reader', () => {
     await writer.close();
   });
 });
+
+describe('Reader in a read-only follower', () => {
+  after(removeTempDirs);
+
+  it('should see segments the writer deleted by retention, and keep reading', async function () {
+    this.timeout(30000);
+    const dir = tempDir();
+    const writer = LogStore.open(dir, { segmentBytes: 4096, cleanupIntervalMs: 0 });
+    writer.createTopic('t', { retentionBytes: 8192 });
+    for (let i = 0; i < 20; i++) writer.append('t', { value: `v${i}`.padEnd(200, '.') });
+    await writer.flush();
+    const lines: string[] = [];
+    let next!: (line: string) => void;
+    const { child, exited } = startChild(
+      `
+      import { LogStore } from ${JSON.stringify(LIB)};
+      import readline from 'node:readline';
+      const store = LogStore.open(${JSON.stringify(dir)}, { readOnly: true });
+      const reader = store.reader('t');
+      console.log('first ' + reader.read(1)[0].offset);
+      for await (const line of readline.createInterface({ input: process.stdin })) {
+        const d = store.describeTopic('t').partitionDetails[0];
+        let code = 'none';
+        try { reader.read(1000); } catch (e) { code = e.code; }
+        const fresh = store.reader('t').read(1)[0];
+        console.log(['start', d.startOffset, 'end', d.endOffset, 'old-reader', code, 'earliest', fresh.offset, fresh.value.toString().slice(0, 4)].join(' '));
+        if (line === 'quit') break;
+      }
+      await store.close();
+    `,
+      { onLine: (l) => (lines.push(l), next?.(l)) },
+    );
+    const line = () => new Promise<string>((r) => (next = r));
+    const ready = line();
+    expect(await ready).to.equal('first 0');
+    // The writer moves on: retention deletes the segments the follower's reader was in.
+    for (let i = 20; i < 200; i++) writer.append('t', { value: `v${i}`.padEnd(200, '.') });
+    const start = writer.describeTopic('t').partitionDetails[0]!.startOffset;
+    expect(start).to.be.greaterThan(100);
+    const answer = line();
+    child.stdin!.end('quit\n');
+    expect(await answer).to.equal(
+      `start ${start} end 200 old-reader LOGSTORE_OFFSET_OUT_OF_RANGE earliest ${start} v${start}`,
+    );
+    const { code, stderr } = await exited;
+    expect(stderr).to.equal('');
+    expect(code).to.equal(0);
+    await writer.close();
+  });
+});
