@@ -124,8 +124,13 @@ export class LogStore {
   private lockFd = -1;
   private closed = false;
   private poisoned: LogStoreError | null = null;
-  private syncRunning: Promise<void> | null = null;
-  private syncQueued: Promise<void> | null = null;
+  /** Counts appends; a flush waits until a sync that began after its generation completes. */
+  private writeGeneration = 0;
+  private syncedGeneration = 0;
+  private flushWaiters: { generation: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private syncLoopRunning = false;
+  /** The last sync loop (close waits for it). */
+  private syncLoopDone: Promise<void> | null = null;
   private lastRecoveryWrite = 0;
   private flushTimer: NodeJS.Timeout | null = null;
   private cleanupTimer: NodeJS.Timeout | null = null;
@@ -506,6 +511,7 @@ export class LogStore {
     const bytes = this.encoder.measure(records, indices, now, state.config.maxRecordBytes);
     const count = indices ? indices.length : records.length;
     const baseOffset = log.append(this.encoder, bytes, count);
+    this.writeGeneration++;
     return { partition, baseOffset, lastOffset: baseOffset + count - 1 };
   }
 
@@ -545,8 +551,8 @@ export class LogStore {
   // ---- durability -----------------------------------------------------------------------------
 
   /**
-   * Resolves once everything appended before the call is on stable storage. Calls that arrive
-   * while a sync runs share the next one.
+   * Resolves once everything appended before the call is on stable storage. Every call waits for
+   * the first sync that starts after it; all calls waiting then share that one sync (group commit).
    */
   flush(): Promise<void> {
     try {
@@ -556,21 +562,34 @@ export class LogStore {
       return Promise.reject(err);
     }
     if (this.options.readOnly) return Promise.resolve();
-    if (!this.syncRunning) {
-      this.syncRunning = this.runSync().finally(() => {
-        this.syncRunning = null;
-      });
-      return this.syncRunning;
+    const generation = this.writeGeneration;
+    if (generation <= this.syncedGeneration) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.flushWaiters.push({ generation, resolve, reject });
+      if (!this.syncLoopRunning) {
+        // Start on a microtask: writers woken together by the last sync append before it begins.
+        this.syncLoopRunning = true;
+        this.syncLoopDone = new Promise<void>((r) => queueMicrotask(r)).then(() => this.syncLoop());
+      }
+    });
+  }
+
+  /** Runs syncs back to back while flush() calls wait; each resolves the calls made before it began. */
+  private async syncLoop(): Promise<void> {
+    while (this.flushWaiters.length > 0) {
+      const generation = this.writeGeneration;
+      try {
+        await this.runSync();
+      } catch (err) {
+        for (const w of this.flushWaiters.splice(0)) w.reject(err);
+        break;
+      }
+      this.syncedGeneration = generation;
+      const waiting = this.flushWaiters;
+      this.flushWaiters = waiting.filter((w) => w.generation > generation);
+      for (const w of waiting) if (w.generation <= generation) w.resolve();
     }
-    if (!this.syncQueued) {
-      this.syncQueued = this.syncRunning
-        .catch(() => undefined)
-        .then(() => {
-          this.syncQueued = null;
-          return this.flush();
-        });
-    }
-    return this.syncQueued;
+    this.syncLoopRunning = false; // in the same tick as the last check: a later flush starts a new loop
   }
 
   private async runSync(): Promise<void> {
@@ -759,9 +778,10 @@ export class LogStore {
     for (const members of this.groupMembers.values()) {
       for (const consumer of [...members.members]) await consumer.close().catch((err) => (failure ??= err));
     }
+    this.closed = true; // no append or flush from here on
     if (!this.options.readOnly) {
       try {
-        await this.syncRunning?.catch(() => undefined);
+        await this.syncLoopDone;
         if (!this.poisoned) {
           for (const state of this.topicStates.values()) for (const log of state.logs) log.saveIndexes();
           this.syncNow(false);
@@ -776,7 +796,6 @@ export class LogStore {
         failure = err;
       }
     }
-    this.closed = true;
     for (const state of this.topicStates.values()) for (const log of state.logs) log.close();
     this.topicStates.clear();
     this.catalog.close();

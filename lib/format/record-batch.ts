@@ -40,6 +40,11 @@ const CRC_START = 21;
 const COMPRESSION_MASK = 0x07;
 const CONTROL_FLAG = 0x20;
 const TWO_32 = 0x100000000;
+/**
+ * Timestamps up to 2^52 ms (year 144,683): the zigzag of any delta between two of them (down to
+ * -2^52) stays below 2^53, so varints carry it exactly.
+ */
+const MAX_TIMESTAMP = 2 ** 52;
 
 export function readInt64(buf: Uint8Array, pos: number): number {
   const hi = (buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!;
@@ -123,6 +128,8 @@ export class BatchEncoder {
     offsetDeltas: readonly number[] | null = null,
   ): number {
     const count = indices ? indices.length : records.length;
+    if (count === 0)
+      throw new LogStoreError('LOGSTORE_INVALID_ARGUMENT', 'A batch needs at least one record.');
     if (this.sizes.length < count) {
       this.sizes = new Int32Array(count * 2);
       this.timestamps = new Float64Array(count * 2);
@@ -135,7 +142,7 @@ export class BatchEncoder {
       const rec = records[index]!;
       let ts = rec.timestamp;
       if (ts === undefined) ts = now;
-      else if (!Number.isSafeInteger(ts) || ts < 0) {
+      else if (!Number.isSafeInteger(ts) || ts < 0 || ts > MAX_TIMESTAMP) {
         throw invalid(
           index,
           `timestamp must be a non-negative integer (ms since the epoch), got ${String(ts)}`,
@@ -254,7 +261,7 @@ function headersSize(headers: Record<string, Bytes>, index: number): number {
   if (typeof headers !== 'object') throw invalid(index, 'headers must be an object of string -> bytes');
   let size = 0;
   let n = 0;
-  for (const key in headers) {
+  for (const key of Object.keys(headers)) {
     const keyLen = Buffer.byteLength(key, 'utf8');
     const valueLen = byteLength(headers[key], index, `header ${JSON.stringify(key)}`);
     size += varintSize(keyLen * 2) + keyLen + varintSize(zigzag(valueLen)) + (valueLen > 0 ? valueLen : 0);
@@ -317,19 +324,25 @@ export function decodeRecords(
   const baseOffset = readInt64(buf, pos);
   const baseTimestamp = readInt64(buf, pos + 27);
   const count = readInt32(buf, pos + 57);
+  const lastOffsetDelta = readInt32(buf, pos + 23);
   const fail = (at: number, what: string) =>
     new LogStoreError('LOGSTORE_CORRUPT', `${where} at position ${at}: ${what} in the batch at ${pos}`);
   // Skip, in place, the records before `fromOffset` (a reader resuming inside a batch).
   let first = pos + BATCH_HEADER_BYTES;
   let i = 0;
+  // Offset deltas increase (compaction leaves gaps) and never pass the header's lastOffsetDelta.
+  let previousDelta = -1;
   for (; i < count; i++) {
     const length = readVarint(buf, first, end);
     if (varintEnd < 0 || length < 0 || length > end - varintEnd) throw fail(first, 'bad record length');
     const next = varintEnd + length;
     readVarint(buf, varintEnd + 1, end);
     const offsetDelta = varintEnd < 0 ? -1 : readVarint(buf, varintEnd, end);
-    if (varintEnd < 0 || offsetDelta < 0) throw fail(first, 'bad offset delta');
+    if (varintEnd < 0 || offsetDelta <= previousDelta || offsetDelta > lastOffsetDelta) {
+      throw fail(first, 'bad offset delta');
+    }
     if (baseOffset + offsetDelta >= fromOffset) break;
+    previousDelta = offsetDelta;
     first = next;
   }
   // One copy of the rest of the batch: the returned buffers are views into it, so they stay valid
@@ -347,7 +360,10 @@ export function decodeRecords(
     const tsDelta = readVarint(copy, p, recordEnd);
     if (varintEnd < 0) throw fail(first + p, 'bad timestamp delta');
     const offsetDelta = readVarint(copy, varintEnd, recordEnd);
-    if (varintEnd < 0 || offsetDelta < 0) throw fail(first + p, 'bad offset delta');
+    if (varintEnd < 0 || offsetDelta <= previousDelta || offsetDelta > lastOffsetDelta) {
+      throw fail(first + p, 'bad offset delta');
+    }
+    previousDelta = offsetDelta;
     p = varintEnd;
     const offset = baseOffset + offsetDelta;
     const keyLen = readVarint(copy, p, recordEnd);
@@ -379,7 +395,11 @@ export function decodeRecords(
         if (varintEnd < 0 || hvLen < -1 || hvLen > recordEnd - varintEnd)
           throw fail(first + p, 'bad header value length');
         p = varintEnd;
-        headers[hk] = hvLen < 0 ? Buffer.alloc(0) : view(copy, p, hvLen);
+        const hv = hvLen < 0 ? Buffer.alloc(0) : view(copy, p, hvLen);
+        // Assigning to `__proto__` would replace the prototype instead of adding a header.
+        if (hk === '__proto__')
+          Object.defineProperty(headers, hk, { value: hv, enumerable: true, writable: true });
+        else headers[hk] = hv;
         if (hvLen > 0) p += hvLen;
       }
     }
@@ -387,6 +407,9 @@ export function decodeRecords(
     out.push({ topic, partition, offset, timestamp: baseTimestamp + tsDelta, key, value, headers });
     added++;
   }
+  // Kafka's DefaultRecordBatch refuses this too: "Incorrect declared batch size, records still remaining".
+  if (i === count && p !== limit)
+    throw fail(first + p, `${limit - p} bytes after the last of ${count} records`);
   return added;
 }
 
