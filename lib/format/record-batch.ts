@@ -39,6 +39,8 @@ export const MAGIC = 2;
 const CRC_START = 21;
 const COMPRESSION_MASK = 0x07;
 const CONTROL_FLAG = 0x20;
+/** Broker-stamped batches: every record's timestamp is the batch's maxTimestamp. */
+const LOG_APPEND_TIME_FLAG = 0x08;
 const TWO_32 = 0x100000000;
 /**
  * Timestamps up to 2^52 ms (year 144,683): the zigzag of any delta between two of them (down to
@@ -91,7 +93,8 @@ export function batchProblem(buf: Uint8Array, pos: number, limit: number): strin
   const stored = readInt32(buf, pos + 17) >>> 0;
   const actual = crc32c(buf, pos + CRC_START, pos + LOG_OVERHEAD + length);
   if (stored !== actual) return `CRC32C mismatch (stored ${hex(stored)}, computed ${hex(actual)})`;
-  if (readInt64(buf, pos) > Number.MAX_SAFE_INTEGER || readInt32(buf, pos) < 0) return 'negative base offset';
+  if (readInt32(buf, pos) < 0) return 'negative base offset';
+  if (readInt64(buf, pos) > Number.MAX_SAFE_INTEGER) return 'base offset beyond 2^53';
   const count = readInt32(buf, pos + 57);
   const lastDelta = readInt32(buf, pos + 23);
   if (count < 0 || lastDelta < 0 || count > length) return `impossible record count ${count}`;
@@ -323,6 +326,7 @@ export function decodeRecords(
   }
   const baseOffset = readInt64(buf, pos);
   const baseTimestamp = readInt64(buf, pos + 27);
+  const appendTime = (attributes & LOG_APPEND_TIME_FLAG) !== 0 ? readInt64(buf, pos + 35) : -1;
   const count = readInt32(buf, pos + 57);
   const lastOffsetDelta = readInt32(buf, pos + 23);
   const fail = (at: number, what: string) =>
@@ -404,7 +408,15 @@ export function decodeRecords(
       }
     }
     if (p !== recordEnd) throw fail(first + p, 'record length does not match its fields');
-    out.push({ topic, partition, offset, timestamp: baseTimestamp + tsDelta, key, value, headers });
+    out.push({
+      topic,
+      partition,
+      offset,
+      timestamp: appendTime >= 0 ? appendTime : baseTimestamp + tsDelta,
+      key,
+      value,
+      headers,
+    });
     added++;
   }
   // Kafka's DefaultRecordBatch refuses this too: "Incorrect declared batch size, records still remaining".

@@ -159,10 +159,10 @@ describe('batchProblem()', () => {
       expect(batchProblem(buf, 0, buf.length)).to.match(NEGATIVE_BASE);
     });
 
-    it('should give a base offset of 2^53 (past exact JS integers) the same answer as a negative one', () => {
+    it('should report a base offset of 2^53 (past exact JS integers)', () => {
       const buf = batch();
       buf.writeUInt32BE(0x00200000, 0); // 2^53
-      expect(batchProblem(buf, 0, buf.length)).to.match(NEGATIVE_BASE);
+      expect(batchProblem(buf, 0, buf.length)).to.equal('base offset beyond 2^53');
     });
 
     for (const count of [-1, -2147483648]) {

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 
 import { decodeBatch, encodeBatch } from '../../lib/format/record-batch.js';
+import { crc32c } from '../../lib/format/crc32c.js';
 import type { AppendRecord, Bytes } from '../../lib/record.js';
 import { kafkaDecodeBatch, kafkaEncodeBatch, type KafkaBatch, type KafkaRecordInput } from './kafkajs.js';
 import {
@@ -332,5 +333,18 @@ describe('encodeBatch() bytes against kafkajs RecordBatch', () => {
     ];
     expect(encodeBatch(5, records, NOW).equals(await kafkaBatchLikeLogstore(records, 5))).to.equal(true);
     expect(bytesOf(records[0]!.key)).to.deep.equal(Buffer.from('f09f9491', 'hex'));
+  });
+});
+
+describe('decodeBatch() on broker-stamped batches', () => {
+  it('should give every record the batch maxTimestamp when the LogAppendTime attribute is set', () => {
+    const buf = encodeBatch(0, [
+      { value: 'a', timestamp: 10 },
+      { value: 'b', timestamp: 20 },
+    ]);
+    buf.writeInt16BE(0x08, 21); // timestampType = LogAppendTime
+    buf.writeBigInt64BE(99n, 35); // maxTimestamp: the broker's append time
+    buf.writeUInt32BE(crc32c(buf, 21, buf.length), 17);
+    expect(decodeBatch(buf).records.map((r) => r.timestamp)).to.deep.equal([99, 99]);
   });
 });
