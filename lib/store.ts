@@ -633,6 +633,7 @@ export class LogStore {
           segment: active.baseOffset,
           position: active.size,
           offset: active.nextOffset,
+          maxTimestamp: active.maxTimestamp,
         });
       }
     }

@@ -54,6 +54,9 @@ const MIGRATIONS: readonly string[] = [
      base_offset INTEGER NOT NULL,
      PRIMARY KEY (topic, partition, base_offset)
    ) WITHOUT ROWID;`,
+  // 3: the active segment's largest timestamp at the recovery point, so that an open after a
+  // clean close reads nothing from the segment itself.
+  `ALTER TABLE partitions ADD COLUMN recovery_max_timestamp INTEGER NOT NULL DEFAULT -1;`,
 ];
 
 export interface TopicRow {
@@ -77,6 +80,7 @@ export interface PartitionRow {
   recoverySegment: number;
   recoveryPosition: number;
   recoveryOffset: number;
+  recoveryMaxTimestamp: number;
 }
 
 export interface RecoveryPoint {
@@ -85,6 +89,7 @@ export interface RecoveryPoint {
   segment: number;
   position: number;
   offset: number;
+  maxTimestamp: number;
 }
 
 export interface CommittedOffset {
@@ -109,8 +114,8 @@ export class Catalog {
          WHERE topic = ? AND partition = ? ORDER BY base_offset`,
       ),
       partition: db.prepare(
-        `SELECT log_start_offset, recovery_segment, recovery_position, recovery_offset FROM partitions
-         WHERE topic = ? AND partition = ?`,
+        `SELECT log_start_offset, recovery_segment, recovery_position, recovery_offset, recovery_max_timestamp
+         FROM partitions WHERE topic = ? AND partition = ?`,
       ),
       insertTopic: db.prepare(
         'INSERT INTO topics (name, partitions, config, created_at) VALUES (?, ?, ?, ?)',
@@ -130,8 +135,8 @@ export class Catalog {
       deleteSegment: db.prepare('DELETE FROM segments WHERE topic = ? AND partition = ? AND base_offset = ?'),
       setLogStart: db.prepare('UPDATE partitions SET log_start_offset = ? WHERE topic = ? AND partition = ?'),
       setRecovery: db.prepare(
-        `UPDATE partitions SET recovery_segment = ?, recovery_position = ?, recovery_offset = ?
-         WHERE topic = ? AND partition = ?`,
+        `UPDATE partitions SET recovery_segment = ?, recovery_position = ?, recovery_offset = ?,
+         recovery_max_timestamp = ? WHERE topic = ? AND partition = ?`,
       ),
       setConfig: db.prepare('UPDATE topics SET config = ? WHERE name = ?'),
       deleteTopic: db.prepare('DELETE FROM topics WHERE name = ?'),
@@ -267,6 +272,7 @@ export class Catalog {
         recoverySegment: row.recovery_segment,
         recoveryPosition: row.recovery_position,
         recoveryOffset: row.recovery_offset,
+        recoveryMaxTimestamp: row.recovery_max_timestamp,
       }
     );
   }
@@ -352,7 +358,7 @@ export class Catalog {
   setRecoveryPoints(points: readonly RecoveryPoint[]): void {
     this.transaction(() => {
       for (const p of points)
-        this.stmts.setRecovery.run(p.segment, p.position, p.offset, p.topic, p.partition);
+        this.stmts.setRecovery.run(p.segment, p.position, p.offset, p.maxTimestamp, p.topic, p.partition);
     });
   }
 
@@ -405,6 +411,7 @@ interface RawPartition {
   recovery_segment: number;
   recovery_position: number;
   recovery_offset: number;
+  recovery_max_timestamp: number;
 }
 interface RawSegment {
   base_offset: number;

@@ -113,8 +113,9 @@ export class PartitionLog {
         const segment = Segment.open(this.dir, r.baseOffset, r.capacity, this.writable && last, {
           size: atRecovery ? recoveryPosition : 0,
           nextOffset: atRecovery ? Math.max(row.recoveryOffset, r.baseOffset) : r.baseOffset,
-          maxTimestamp: -1,
-          indexTrusted: false,
+          maxTimestamp: atRecovery ? row.recoveryMaxTimestamp : -1,
+          // After a clean close the active segment's index files were written at close.
+          indexTrusted: clean && last && this.writable,
         });
         this.segments.push(segment);
       }
@@ -124,7 +125,9 @@ export class PartitionLog {
       return null;
     }
     if (clean) {
-      this.active.index; // walks the active segment: its max timestamp and index
+      this.active.index; // from the files written at close: nothing in the segment is read
+      // A catalog from before schema 3 has no max timestamp for the active segment: walk it.
+      if (this.active.maxTimestamp < 0 && this.active.size > 0) this.active.walkMaxTimestamp();
       return null;
     }
     return this.recover(recoveryIndex, recoveryPosition);

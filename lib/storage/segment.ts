@@ -223,6 +223,15 @@ export class Segment {
     return this.sparseIndex;
   }
 
+  /** Sets `maxTimestamp` from the batch headers. */
+  walkMaxTimestamp(): void {
+    const buf = this.buf;
+    for (let pos = 0; pos + BATCH_HEADER_BYTES <= this.size; pos += batchSize(buf, pos)) {
+      if (batchSize(buf, pos) < BATCH_HEADER_BYTES) break;
+      this.maxTimestamp = Math.max(this.maxTimestamp, batchMaxTimestamp(buf, pos));
+    }
+  }
+
   /** Builds the index from the batch headers (no CRC check: reads check each batch anyway). */
   private walkIndex(): SparseIndex {
     const index = new SparseIndex(this.baseOffset);
@@ -242,8 +251,8 @@ export class Segment {
 
   /** Writes the index files (a cache; losing them costs a walk). */
   saveIndex(): void {
-    if (!this.sparseIndex || !this.writable || this.released) return;
-    const { index, timeIndex } = this.sparseIndex.serialize();
+    if (!this.writable || this.released) return;
+    const { index, timeIndex } = this.index.serialize();
     try {
       fs.writeFileSync(path.join(this.dir, segmentFileName(this.baseOffset, 'index')), index);
       fs.writeFileSync(path.join(this.dir, segmentFileName(this.baseOffset, 'timeindex')), timeIndex);

@@ -64,6 +64,10 @@ describe('LogStore', () => {
       expect(store.recovery).to.deep.equal({ clean: true, truncated: [], bytesCut: 0 });
       expect(store.describeTopic('events').partitionDetails[0]).to.deep.equal(described);
       check(store);
+      // The active segment's max timestamp and index survive the clean close: time lookups land.
+      const lastTs = numbered(next - 1).timestamp!;
+      expect(store.reader('events', { from: { timestamp: lastTs } }).position).to.equal(next - 1);
+      expect(store.reader('events', { from: { timestamp: lastTs + 1 } }).position).to.equal(next);
       // Appends continue the offsets after reopen.
       expect(store.append('events', numbered(next))).to.deep.equal({
         partition: 0,
