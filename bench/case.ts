@@ -44,6 +44,8 @@ export interface BenchCase<P extends Params = Params> {
   name: string;
   /** One sentence: the work done and what is timed. */
   measures: string;
+  /** The figure SPEC.md section 7 asks for, if it names one (shown in RESULTS.md). */
+  target?: string;
   unit: Unit;
   sizes: { quick: P; full: P };
   subjects: Partial<Record<SubjectName, SubjectFn<P>>>;
@@ -53,6 +55,7 @@ export interface BenchCase<P extends Params = Params> {
 export interface TodoCase {
   name: string;
   measures: string;
+  target?: string;
   todo: string;
 }
 

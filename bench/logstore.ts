@@ -3,12 +3,10 @@
  * uses, and filling it for the read cases. The library is imported lazily so that children
  * running a peer never load it (and so the harness still runs the peers if it fails to load).
  */
-import type { LogStore } from '../lib/index.js';
+import type { LogStore, StoreOptions } from '../lib/index.js';
 import { recordBatches, valuePool } from './values.js';
 
 export const TOPIC = 'bench';
-
-export type StoreOptions = NonNullable<Parameters<typeof LogStore.open>[1]>;
 
 export async function loadLogStore(): Promise<typeof LogStore> {
   return (await import('../lib/index.js')).LogStore;
@@ -17,7 +15,7 @@ export async function loadLogStore(): Promise<typeof LogStore> {
 /** Opens a store in `dir`; creates the topic (one partition) unless it exists. */
 export async function openStore(dir: string, options?: StoreOptions): Promise<LogStore> {
   const LogStoreClass = await loadLogStore();
-  const store = await LogStoreClass.open(dir, options);
+  const store = LogStoreClass.open(dir, options);
   if (!store.topics().some((t) => t.name === TOPIC)) store.createTopic(TOPIC, { partitions: 1 });
   return store;
 }

@@ -10,7 +10,8 @@
  * `runBench` is also what `logstore bench` calls.
  */
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchCase, SubjectName } from './case.js';
@@ -69,13 +70,18 @@ export async function runBench(argv: string[]): Promise<number> {
     const json = { machine, quick: opts.quick, runs: opts.runs, results: summaries, todo: todos };
     writeFileSync(opts.json, `${JSON.stringify(json, null, 2)}\n`);
   }
-  const markdown = opts.markdown ?? (opts.case === undefined && !opts.quick ? DEFAULT_RESULTS_MD : undefined);
+  for (const r of results.filter((r) => r.error !== undefined && !r.missing)) {
+    process.stderr.write(`\n${r.case} · ${r.subject} failed:\n${r.error}\n`);
+  }
+
+  // The default RESULTS.md goes next to the bench sources, so only in a checkout that has them.
+  const fullRun = opts.case === undefined && !opts.quick && existsSync(dirname(DEFAULT_RESULTS_MD));
+  const markdown = opts.markdown ?? (fullRun ? DEFAULT_RESULTS_MD : undefined);
   if (markdown !== undefined) {
-    const measures: [string, string][] = [...cases, ...todos].map((c) => [c.name, c.measures]);
-    writeFileSync(markdown, renderMarkdown(cells, machine, opts.quick, opts.runs, measures));
+    writeFileSync(markdown, renderMarkdown(cells, machine, opts.quick, opts.runs, [...cases, ...todos]));
     process.stderr.write(`wrote ${markdown}\n`);
   }
-  return results.some((r) => r.error !== undefined) ? 1 : 0;
+  return results.some((r) => r.error !== undefined && !r.missing) ? 1 : 0;
 }
 
 function parseOptions(argv: string[]) {
@@ -119,8 +125,12 @@ async function runCase(
       // A subject that failed once is not run again: its figure would not be shown anyway.
       if (r.error !== undefined) continue;
       const reply = await runChild(c.name, r.subject, params);
-      if (reply.ok) r.runs.push(reply.measurement);
-      else r.error = reply.error;
+      if (reply.ok) {
+        r.runs.push(reply.measurement);
+      } else {
+        r.error = reply.error;
+        r.missing = reply.missing === true;
+      }
     }
   }
   return results;
@@ -164,6 +174,7 @@ class Progress {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run directly (not imported by the CLI); realpath because Node resolves symlinks in import.meta.url.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   process.exitCode = await runBench(process.argv.slice(2));
 }

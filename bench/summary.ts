@@ -14,6 +14,8 @@ export interface SubjectRuns {
   runs: Measurement[];
   /** Set when any run failed; the runs that succeeded are kept but no figure is shown. */
   error?: string;
+  /** The peer's package is not installed: not a failure, just no figure. */
+  missing?: boolean;
 }
 
 export interface Summary extends SubjectRuns {

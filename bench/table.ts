@@ -20,6 +20,9 @@ const HEADER = [
 export function tableCells(summaries: Summary[], todos: TodoCase[]): string[][] {
   const rows = summaries.map((s) => {
     if (s.error !== undefined) {
+      if (s.missing) {
+        return [s.case, s.subject, 'not installed', '', '', '', ...PEERS.map(() => ''), 'a devDependency'];
+      }
       return [s.case, s.subject, 'FAILED', '', '', '', ...PEERS.map(() => ''), firstLine(s.error)];
     }
     return [
@@ -56,7 +59,7 @@ export function renderMarkdown(
   machine: Machine,
   quick: boolean,
   runs: number,
-  measures: [string, string][],
+  cases: { name: string; measures: string; target?: string }[],
 ): string {
   const [header, ...body] = cells;
   const row = (r: string[]) => `| ${r.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
@@ -78,7 +81,7 @@ export function renderMarkdown(
     '',
     '## Cases',
     '',
-    ...measures.map(([name, what]) => `- **${name}**: ${what}`),
+    ...cases.map((c) => `- **${c.name}**: ${c.measures}${c.target ? ` (target ${c.target})` : ''}`),
     '',
   ].join('\n');
 }

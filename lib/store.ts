@@ -150,6 +150,10 @@ export class LogStore {
    * writer in another process.
    */
   static open(dir: string, options?: StoreOptions): LogStore {
+    return LogStore.openWith(dir, options, false);
+  }
+
+  private static openWith(dir: string, options: StoreOptions | undefined, repair: boolean): LogStore {
     if (typeof dir !== 'string' || dir.length === 0) {
       throw invalidArgument(`Expected \`dir\` to be a directory path, got ${JSON.stringify(dir)}.`);
     }
@@ -171,7 +175,7 @@ export class LogStore {
     try {
       catalog = Catalog.open(path.join(absolute, CATALOG_FILE), false);
       const store = new LogStore(absolute, opts, catalog, lockFd);
-      store.recoverOnOpen();
+      store.recoverOnOpen(repair);
       openWriters.add(absolute);
       store.startTimers();
       return store;
@@ -182,14 +186,26 @@ export class LogStore {
     }
   }
 
-  private recoverOnOpen(): void {
+  /**
+   * Verifies every batch of every partition (CRC, offsets) and cuts each log at its first damage,
+   * dropping everything after it: what `logstore verify --repair` does when the user asks.
+   * Takes the lock like any writer; returns what was cut.
+   */
+  static async repair(dir: string): Promise<RecoveryReport> {
+    const store = LogStore.openWith(dir, undefined, true);
+    const report = store.recovery;
+    await store.close();
+    return report;
+  }
+
+  private recoverOnOpen(repair: boolean): void {
     const rows = this.catalog.topics();
-    const clean = this.catalog.getMeta('clean_shutdown') !== '0';
+    const clean = !repair && this.catalog.getMeta('clean_shutdown') !== '0';
     this.recovery.clean = clean;
     this.catalog.setMeta('clean_shutdown', '0');
     this.removeOrphans(rows);
     for (const row of rows) {
-      const state = this.loadTopic(row, clean);
+      const state = this.loadTopic(row, clean, repair);
       for (const log of state.logs) {
         const cut = log.lastTruncation;
         if (cut) {
@@ -201,7 +217,7 @@ export class LogStore {
     if (!clean) this.syncNow(true); // make the recovered state durable and move the recovery points
   }
 
-  private loadTopic(row: TopicRow, clean: boolean): TopicState {
+  private loadTopic(row: TopicRow, clean: boolean, repair = false): TopicState {
     const state: TopicState = { name: row.name, config: row.config, logs: [], nextKeyless: 0 };
     const writable = !this.options.readOnly;
     try {
@@ -216,7 +232,7 @@ export class LogStore {
         );
         state.logs.push(log);
         if (writable) log.onRoll = () => this.retain(state, log);
-        log.lastTruncation = log.open(clean || !writable);
+        log.lastTruncation = log.open(clean || !writable, repair);
       }
     } catch (err) {
       for (const log of state.logs) log.close();
@@ -521,6 +537,7 @@ export class LogStore {
       injectedSyncFailure();
       for (const log of logs) {
         for (const segment of log.unsynced) segment.syncSync();
+        log.unsynced.clear();
       }
     } catch (err) {
       throw this.poison(err);

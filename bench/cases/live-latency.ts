@@ -12,6 +12,7 @@ import { latencyPercentiles } from '../stats.js';
 export default defineCase({
   name: 'live-latency',
   measures: 'append -> for-await live reader latency in one process, one record every ~0.2 ms',
+  target: 'p99 < 1 ms',
   unit: 'latency',
   sizes: {
     quick: { samples: 5_000, warmup: 500, intervalUs: 200 },

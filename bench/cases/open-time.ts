@@ -1,7 +1,8 @@
 import { fork } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineCase, type Measurement } from '../case.js';
+import { defineCase } from '../case.js';
+import type { ProbeReply } from '../open-probe.js';
 
 /**
  * Open after a clean close: write `records` records (appends of 1000), `close()`, then time
@@ -12,6 +13,7 @@ import { defineCase, type Measurement } from '../case.js';
 export default defineCase({
   name: 'open-time',
   measures: 'LogStore.open(dir) in a fresh process after a clean close (write phase not timed)',
+  target: '< 1 s for 10 GiB',
   unit: 'ms',
   sizes: { quick: { records: 1_000_000 }, full: { records: 20_000_000 } },
   subjects: {
@@ -20,6 +22,9 @@ export default defineCase({
       await fillStore(dir, records);
       const diskBytes = bytesUnder(dir);
       const probe = await openInFreshProcess(dir);
+      if (!probe.clean || probe.endOffset !== records) {
+        throw new Error(`open found endOffset ${probe.endOffset} (clean: ${probe.clean}), wrote ${records}`);
+      }
       return {
         ops: 1,
         seconds: probe.seconds,
@@ -40,11 +45,11 @@ function bytesUnder(dir: string): number {
   return total;
 }
 
-function openInFreshProcess(dir: string): Promise<Pick<Measurement, 'seconds' | 'peakRssBytes'>> {
+function openInFreshProcess(dir: string): Promise<ProbeReply> {
   return new Promise((resolve, reject) => {
     const child = fork(new URL('../open-probe.js', import.meta.url), [dir], { stdio: 'inherit' });
-    let reply: Pick<Measurement, 'seconds' | 'peakRssBytes'> | undefined;
-    child.on('message', (m) => (reply = m as typeof reply));
+    let reply: ProbeReply | undefined;
+    child.on('message', (m) => (reply = m as ProbeReply));
     child.on('error', reject);
     child.on('exit', (code) =>
       reply ? resolve(reply) : reject(new Error(`open probe exited with code ${code} before replying`)),

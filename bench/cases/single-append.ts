@@ -8,6 +8,7 @@ import { VALUE_BYTES, valueAt, valuePool } from '../values.js';
 export default defineCase({
   name: 'single-append',
   measures: 'append 100-byte values one per call (autocommit / putSync / put / writeSync)',
+  target: '>= 1M rec/s',
   unit: 'rec/s',
   sizes: { quick: { records: 100_000 }, full: { records: 1_000_000 } },
   subjects: {

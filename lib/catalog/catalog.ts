@@ -334,8 +334,10 @@ export class Catalog {
     partition: number,
     rewritten: readonly { baseOffset: number; size: number; maxTimestamp: number }[],
     emptied: readonly number[],
+    recoveryPoint?: RecoveryPoint,
   ): void {
     this.transaction(() => {
+      if (recoveryPoint) this.setRecoveryPoints([recoveryPoint]);
       for (const r of rewritten) {
         this.stmts.compacted.run(r.size, r.maxTimestamp, topic, partition, r.baseOffset);
         this.stmts.addSwap.run(topic, partition, r.baseOffset);

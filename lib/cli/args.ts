@@ -168,3 +168,9 @@ export function parseStart(what: string, text: string): StartArg {
   }
   throw new UsageError(`${what} expects earliest, latest, an offset or an ISO-8601 time, got '${text}'`);
 }
+
+/** Prints `usage` on stdout and returns true when --help was given; commands call it after parsing. */
+export function printHelp(parsed: Parsed, usage: string): boolean {
+  if (parsed.help) process.stdout.write(usage);
+  return parsed.help;
+}

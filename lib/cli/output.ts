@@ -73,6 +73,11 @@ export class Output {
     if (!ok && !this.closed) await new Promise<void>((resolve) => (this.drainWaiter = resolve));
   }
 
+  /** Stops waiting for the stream to drain (on a signal): the pending `flush` resolves now. */
+  interrupt(): void {
+    this.wakeDrain();
+  }
+
   /** Resolves when everything written so far has been handed to the OS (or the sink closed). */
   settle(): Promise<void> {
     if (this.closed || this.stream.destroyed) return Promise.resolve();
@@ -168,11 +173,11 @@ export function formatCount(n: number): string {
 }
 
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
+  if (n < 1000) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
+  while (v >= 1000 && i < units.length - 1) {
     v /= 1024;
     i++;
   }

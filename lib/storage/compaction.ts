@@ -132,7 +132,27 @@ export function compactSegments(
     .filter(([, v]) => v !== null)
     .map(([baseOffset, v]) => ({ baseOffset, ...v! }));
   const emptied = [...changed].filter(([, v]) => v === null).map(([base]) => base);
-  catalog.swapCompacted(topic, partition, rewritten, emptied);
+  // A recovery point inside a rewritten segment would name a position that no longer exists:
+  // move it to the start of the next segment left alone (everything before is synced).
+  const point = catalog.partition(topic, partition);
+  let moveTo: Segment | undefined;
+  if (point && changed.has(point.recoverySegment)) {
+    moveTo = segments.find((s) => s.baseOffset > point.recoverySegment && !changed.has(s.baseOffset));
+  }
+  catalog.swapCompacted(
+    topic,
+    partition,
+    rewritten,
+    emptied,
+    moveTo && {
+      topic,
+      partition,
+      segment: moveTo.baseOffset,
+      position: 0,
+      offset: moveTo.baseOffset,
+      maxTimestamp: -1,
+    },
+  );
   crashPoint('compact:after-swap');
   finishSwaps(catalog, topic, partition, dir, [...changed.keys()]);
   return { changed, bytesFreed };

@@ -75,9 +75,10 @@ export class PartitionLog {
    * Opens the segments the catalog lists. `clean` says whether the writer closed cleanly (its
    * recovery point is then the exact end); otherwise the tail after the recovery point is
    * verified batch by batch and a torn tail is cut. Followers never cut: they stop at the first
-   * batch that is not (yet) whole.
+   * batch that is not (yet) whole. `repair` verifies every segment from the first and cuts at the
+   * first damage wherever it is (what `logstore verify --repair` asks for).
    */
-  open(clean: boolean): Truncation | null {
+  open(clean: boolean, repair = false): Truncation | null {
     if (this.writable) {
       // A compaction interrupted after its catalog commit: put the rewritten files in place.
       const swaps = this.catalog.pendingSwaps(this.topic, this.partition);
@@ -96,7 +97,7 @@ export class PartitionLog {
     this.logStartOffset = row.logStartOffset;
     let recoveryIndex = rows.findIndex((r) => r.baseOffset === row.recoverySegment);
     let recoveryPosition = row.recoveryPosition;
-    if (recoveryIndex < 0) {
+    if (recoveryIndex < 0 || repair) {
       // Its segment was deleted since: the first remaining segment is verified from its start.
       recoveryIndex = 0;
       recoveryPosition = 0;
@@ -199,17 +200,19 @@ export class PartitionLog {
     const segment = this.segments[i]!;
     let bytesCut = 0;
     const dropped = this.segments.splice(i + 1);
-    for (const later of dropped) {
-      bytesCut += later.dataEnd(0);
-      later.delete();
-    }
     if (dropped.length > 0 || !segment.writable) {
-      // The cut segment becomes the active one again: reopen it writable, forget its end.
+      // The cut segment becomes the active one again. Catalog first: a crash after it leaves
+      // only orphan files, which the next open removes.
       this.catalog.transaction(() => {
-        for (const later of dropped)
+        for (const later of dropped) {
           this.catalog.deleteSegments(this.topic, this.partition, [later.baseOffset], this.logStartOffset);
+        }
         this.catalog.reopenSegment(this.topic, this.partition, segment.baseOffset);
       });
+      for (const later of dropped) {
+        bytesCut += later.dataEnd(0);
+        later.delete();
+      }
       segment.release();
       const reopened = Segment.open(this.dir, segment.baseOffset, segment.capacity, true, {
         size: position,
@@ -623,6 +626,7 @@ export class PartitionLog {
         continue;
       }
       segment.release();
+      this.unsynced.delete(segment);
       if (extent !== null) {
         next.push(
           Segment.open(this.dir, segment.baseOffset, segment.capacity, false, {

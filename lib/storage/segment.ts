@@ -45,6 +45,17 @@ const PAGE = 4096;
 const RESIDENT_TRIM_BYTES = 16 * MiB;
 const ZERO_PAGE = Buffer.alloc(PAGE);
 
+/**
+ * Whether the bytes at `pos` are zeros where a batch header would start (up to 12 bytes, fewer
+ * at the very end of a full file): the end of the data. No batch starts with 12 zero bytes (its
+ * length field would be 0).
+ */
+function zeroHeader(buf: Buffer, pos: number, limit: number): boolean {
+  const end = Math.min(limit, pos + 12);
+  for (let i = pos; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
 export function segmentFileName(baseOffset: number, ext: 'log' | 'index' | 'timeindex'): string {
   return `${String(baseOffset).padStart(20, '0')}.${ext}`;
 }
@@ -279,9 +290,7 @@ export class Segment {
     let next = nextOffset;
     let maxTs = maxTimestamp;
     while (pos < limit) {
-      if (limit - pos >= 12 && batchSize(buf, pos) === 12 && batchBaseOffset(buf, pos) === 0) {
-        return { end: pos, nextOffset: next, maxTimestamp: maxTs }; // zeros: the preallocated end
-      }
+      if (zeroHeader(buf, pos, limit)) return { end: pos, nextOffset: next, maxTimestamp: maxTs }; // the preallocated end
       const problem = batchProblem(buf, pos, limit);
       if (problem) return { end: pos, nextOffset: next, maxTimestamp: maxTs, problem };
       const base = batchBaseOffset(buf, pos);
@@ -356,11 +365,15 @@ export class Segment {
 
   /** fdatasync: makes the batches written through the mapping durable. */
   syncSync(): void {
-    fs.fdatasyncSync(this.fd);
+    if (!this.released) fs.fdatasyncSync(this.fd);
   }
 
+  /** A segment released meanwhile (deleted, compacted) has nothing left to sync. */
   sync(): Promise<void> {
-    return new Promise((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
+    if (this.released) return Promise.resolve();
+    return new Promise((resolve, reject) =>
+      fs.fdatasync(this.fd, (err) => (err && !this.released ? reject(err) : resolve())),
+    );
   }
 
   /** Unmaps and closes now; every view of the mapping becomes empty. */
