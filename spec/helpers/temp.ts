@@ -15,16 +15,21 @@ export function removeTempDirs(): void {
   for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/** The error if it is a LogStoreError with `code`; throws a descriptive failure otherwise. */
+function withCode(err: unknown, code: string): Error & { code: string } {
+  const e = err as Error & { code: string };
+  if (e?.name !== 'LogStoreError' || e.code !== code) {
+    throw new Error(`expected LogStoreError ${code}, got ${e?.name} ${e?.code}: ${e?.message}`);
+  }
+  return e;
+}
+
 /** Asserts that `fn` throws a LogStoreError with `code`; returns it for further checks. */
 export function expectCode(fn: () => unknown, code: string): Error & { code: string } {
   try {
     fn();
   } catch (err) {
-    const e = err as Error & { code: string };
-    if (e.name !== 'LogStoreError' || e.code !== code) {
-      throw new Error(`expected LogStoreError ${code}, got ${e.name} ${e.code}: ${e.message}`);
-    }
-    return e;
+    return withCode(err, code);
   }
   throw new Error(`expected LogStoreError ${code}, but nothing was thrown`);
 }
@@ -36,11 +41,7 @@ export async function expectCodeAsync(
   try {
     await fn();
   } catch (err) {
-    const e = err as Error & { code: string };
-    if (e.name !== 'LogStoreError' || e.code !== code) {
-      throw new Error(`expected LogStoreError ${code}, got ${e.name} ${e.code}: ${e.message}`);
-    }
-    return e;
+    return withCode(err, code);
   }
   throw new Error(`expected LogStoreError ${code}, but nothing was thrown`);
 }
