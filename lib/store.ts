@@ -41,7 +41,7 @@ import { checkStartSpec, Reader, resolveStart, type ReaderOptions, type StartSpe
 import type { AppendRecord, AppendResult, Bytes } from './record.js';
 import { crashPoint, injectedSyncFailure } from './storage/faults.js';
 import { fsyncDir, PartitionLog, type Truncation } from './storage/partition-log.js';
-import { Segment, segmentFileName } from './storage/segment.js';
+import { Segment } from './storage/segment.js';
 
 export interface TopicInfo {
   name: string;
@@ -204,16 +204,7 @@ export class LogStore {
     this.recovery.clean = clean;
     this.catalog.setMeta('clean_shutdown', '0');
     this.removeOrphans(rows);
-    for (const row of rows) {
-      const state = this.loadTopic(row, clean, repair);
-      for (const log of state.logs) {
-        const cut = log.lastTruncation;
-        if (cut) {
-          this.recovery.truncated.push(cut);
-          this.recovery.bytesCut += cut.bytesCut;
-        }
-      }
-    }
+    for (const row of rows) this.loadTopic(row, clean, repair);
     if (!clean) this.syncNow(true); // make the recovered state durable and move the recovery points
   }
 
@@ -232,7 +223,11 @@ export class LogStore {
         );
         state.logs.push(log);
         if (writable) log.onRoll = () => this.retain(state, log);
-        log.lastTruncation = log.open(clean || !writable, repair);
+        const cut = log.open(clean || !writable, repair);
+        if (cut) {
+          this.recovery.truncated.push(cut);
+          this.recovery.bytesCut += cut.bytesCut;
+        }
       }
     } catch (err) {
       for (const log of state.logs) log.close();
@@ -892,5 +887,3 @@ function keyBytes(key: Bytes): Uint8Array {
   if (key instanceof Uint8Array) return key;
   throw invalidArgument(`A key must be a Buffer, Uint8Array, string or null, got ${typeof key}.`);
 }
-
-export { segmentFileName };

@@ -57,8 +57,6 @@ export class PartitionLog {
   /** Segments written since the last sync. */
   readonly unsynced = new Set<Segment>();
   private waiters: (() => void)[] = [];
-  /** What `open` cut, for the store's recovery report. */
-  lastTruncation: Truncation | null = null;
   /** Set by the store: called after each roll (retention runs on roll). */
   onRoll: (() => void) | null = null;
 
