@@ -10,9 +10,18 @@ import path from 'node:path';
 import { Catalog, type CommittedOffset } from '../catalog/catalog.js';
 import type { LogStore } from '../store.js';
 import { LogStoreError } from '../errors.js';
-import { CliError, flag, parse, parseStart, printHelp, stringOption, UsageError } from './args.js';
+import {
+  CliError,
+  flag,
+  parse,
+  parseStart,
+  printHelp,
+  stringOption,
+  UsageError,
+  type StartArg,
+} from './args.js';
 import type { Command } from './main.js';
-import { callApi, CATALOG_FILE, openReadOnly, openWriter, requireApi, requireStore } from './open.js';
+import { CATALOG_FILE, openReadOnly, openWriter, requireStore } from './open.js';
 import { colorsFor, renderTable } from './output.js';
 
 const USAGE = `usage: logstore groups <dir> [list] [--json]
@@ -158,11 +167,16 @@ async function describe(dir: string, group: string, json: boolean): Promise<numb
   return 0;
 }
 
-async function reset(dir: string, group: string, topic: string, to: unknown, json: boolean): Promise<number> {
-  requireApi('resetGroup', 'groups reset');
+async function reset(
+  dir: string,
+  group: string,
+  topic: string,
+  to: StartArg,
+  json: boolean,
+): Promise<number> {
   const store = openWriter(dir, 'groups reset');
   try {
-    await callApi<unknown>(store, 'resetGroup', group, topic, to);
+    store.resetGroup(group, topic, to);
   } finally {
     await store.close();
   }

@@ -46,25 +46,3 @@ export function openWriter(dir: string, purpose: string, create = false): LogSto
     throw err;
   }
 }
-
-/** Library methods the CLI uses that another part of the project is still building. */
-export type PendingApi = 'consumer' | 'groups' | 'resetGroup' | 'alterTopic' | 'cleanup';
-
-export function hasApi(name: PendingApi): boolean {
-  return typeof (LogStore.prototype as unknown as Record<string, unknown>)[name] === 'function';
-}
-
-/** Exit 1 with a clear message when this build of the library lacks `store.<name>()`. */
-export function requireApi(name: PendingApi, feature: string): void {
-  if (!hasApi(name)) {
-    throw new CliError(`${feature} is not available yet: this build of logstore has no store.${name}().`);
-  }
-}
-
-/** Calls a method that the library may not have yet (checked by `requireApi`). */
-export function callApi<T>(store: LogStore, name: PendingApi, ...args: unknown[]): T {
-  const fn = (store as unknown as Record<string, (...a: unknown[]) => T>)[name];
-  if (typeof fn !== 'function')
-    throw new CliError(`store.${name}() is not available in this build of logstore.`);
-  return fn.apply(store, args);
-}

@@ -12,6 +12,7 @@
 import type { LogRecord } from '../record.js';
 import type { LogStore } from '../store.js';
 import type { Reader } from '../read/reader.js';
+import type { Consumer } from '../read/consumer.js';
 import { LogStoreError } from '../errors.js';
 import {
   flag,
@@ -24,7 +25,7 @@ import {
   type StartArg,
 } from './args.js';
 import type { Command } from './main.js';
-import { callApi, openReadOnly, openWriter, requireApi } from './open.js';
+import { openReadOnly, openWriter } from './open.js';
 import { colorsFor, Output } from './output.js';
 import { FORMATS, formatRecord, type Format } from './records.js';
 import { pause, Stopper } from './stop.js';
@@ -103,6 +104,10 @@ export const command: Command = {
     if (group !== undefined) {
       if (options.partition !== undefined)
         throw new UsageError('--group reads the partitions the group assigns; drop --partition');
+      // A group starts where it committed; --from is only its reset policy when it has no offset.
+      if (options.from !== undefined && options.from !== 'earliest' && options.from !== 'latest') {
+        throw new UsageError('with --group, --from is the reset policy: earliest or latest');
+      }
       return tailGroup(dir, group, options);
     }
     return tailReaders(dir, options);
@@ -243,29 +248,20 @@ function before(a: Feed, b: Feed): boolean {
   return x.offset < y.offset;
 }
 
-/** The consumer API of SPEC section 2, as far as tail uses it. */
-interface GroupConsumer {
-  read(max?: number): LogRecord[];
-  commit(record?: LogRecord): void;
-  close(): void | Promise<void>;
-}
-
 /**
  * Reads as a member of `group` and commits, per partition, the last record printed (after it
  * was written out), so that an interrupted tail resumes after what it showed.
  */
 async function tailGroup(dir: string, group: string, o: Options): Promise<number> {
-  requireApi('consumer', 'tail --group');
   const out = new Output();
   const stopper = new Stopper(out);
   const colors = colorsFor(out.stream);
   let store: LogStore | undefined;
-  let consumer: GroupConsumer | undefined;
+  let consumer: Consumer | undefined;
   try {
     store = openWriter(dir, `tail --group (committing the offsets of group '${group}')`);
-    const options: Record<string, unknown> = { group, autoCommit: false };
-    if (o.from !== undefined) options.from = o.from;
-    consumer = callApi<GroupConsumer>(store, 'consumer', o.topic, options);
+    const from = o.from === 'latest' ? 'latest' : 'earliest'; // checked when parsing
+    consumer = store.consumer(o.topic, { group, autoCommit: false, from });
     let printed = 0;
     while (!stopper.stopped && printed < o.max) {
       const records = consumer.read(CHUNK);

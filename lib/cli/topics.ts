@@ -17,7 +17,7 @@ import {
   type Parsed,
 } from './args.js';
 import type { Command } from './main.js';
-import { callApi, openReadOnly, openWriter, requireApi } from './open.js';
+import { openReadOnly, openWriter } from './open.js';
 import { colorsFor, formatBytes, formatCount, formatDuration, renderTable } from './output.js';
 
 const USAGE = `usage: logstore topics <dir> [list] [--json]
@@ -230,9 +230,8 @@ async function create(dir: string, topic: string, config: TopicConfig, json: boo
 }
 
 async function alter(dir: string, topic: string, config: TopicConfig, json: boolean): Promise<number> {
-  requireApi('alterTopic', 'topics alter');
   const d = await withStore(openWriter(dir, 'topics alter'), (store) => {
-    callApi(store, 'alterTopic', topic, config);
+    store.alterTopic(topic, config);
     return store.describeTopic(topic);
   });
   process.stdout.write(

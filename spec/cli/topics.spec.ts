@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { LogStore } from '../../lib/index.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 import { cli, killChildren, Writer } from './cli-helpers.js';
 
@@ -94,21 +93,18 @@ describe('logstore topics', function () {
     }
   });
 
-  it('should alter a topic, or say that alterTopic is not available yet', async () => {
+  it('should alter a topic', async () => {
     const dir = tempDir();
     await cli(['topics', dir, 'create', 'orders']);
     const r = await cli(['topics', dir, 'alter', 'orders', '--retention-ms', '1h', '--json']);
-    if (typeof (LogStore.prototype as unknown as Record<string, unknown>).alterTopic === 'function') {
-      expect(r.code, r.stderr).to.equal(0);
-      expect((JSON.parse(r.stdout) as { config: { retentionMs: number } }).config.retentionMs).to.equal(
-        3_600_000,
-      );
-    } else {
-      expect(r.code).to.equal(1);
-      expect(r.stderr).to.equal(
-        'error: topics alter is not available yet: this build of logstore has no store.alterTopic().\n',
-      );
-    }
+    expect(r.code, r.stderr).to.equal(0);
+    expect((JSON.parse(r.stdout) as { config: { retentionMs: number } }).config.retentionMs).to.equal(
+      3_600_000,
+    );
+    const d = await cli(['topics', dir, 'describe', 'orders', '--json']);
+    expect((JSON.parse(d.stdout) as { config: { retentionMs: number } }).config.retentionMs).to.equal(
+      3_600_000,
+    );
   });
 });
 
@@ -132,15 +128,31 @@ describe('logstore groups', function () {
     expect(describe.stderr).to.include("group 'billing' has no committed offsets");
   });
 
-  it('should reset a group, or say that resetGroup is not available yet', async () => {
+  it('should reset a group to earliest, latest or an offset, and show it', async () => {
     const dir = tempDir();
     await cli(['topics', dir, 'create', 'orders']);
-    const r = await cli(['groups', dir, 'reset', 'billing', 'orders', '--to', 'earliest']);
-    if (typeof (LogStore.prototype as unknown as Record<string, unknown>).resetGroup === 'function') {
+    const produced = await cli(['produce', dir, 'orders'], { input: 'a\nb\nc\n' });
+    expect(produced.code, produced.stderr).to.equal(0);
+    const committedOffset = async () => {
+      const r = await cli(['groups', dir, 'describe', 'billing', '--json']);
       expect(r.code, r.stderr).to.equal(0);
-    } else {
-      expect(r.code).to.equal(1);
-      expect(r.stderr).to.include('groups reset is not available yet');
-    }
+      return (JSON.parse(r.stdout) as { offset: number }[]).map((row) => row.offset);
+    };
+    expect((await cli(['groups', dir, 'reset', 'billing', 'orders', '--to', 'latest'])).code).to.equal(0);
+    expect(await committedOffset()).to.deep.equal([3]);
+    expect((await cli(['groups', dir, 'reset', 'billing', 'orders', '--to', '1'])).code).to.equal(0);
+    expect(await committedOffset()).to.deep.equal([1]);
+    const tail = await cli(['tail', dir, 'orders', '--group', 'billing', '--format', 'json']);
+    expect(tail.code, tail.stderr).to.equal(0);
+    expect(
+      tail.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { value: string }).value),
+    ).to.deep.equal(['b', 'c']);
+    expect(await committedOffset()).to.deep.equal([3]);
+    const beyond = await cli(['groups', dir, 'reset', 'billing', 'orders', '--to', '9']);
+    expect(beyond.code).to.equal(1);
+    expect(beyond.stderr).to.include('LOGSTORE_OFFSET_OUT_OF_RANGE');
   });
 });
