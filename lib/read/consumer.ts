@@ -228,14 +228,16 @@ export class Consumer implements AsyncIterable<LogRecord> {
 
   private waitForData(): Promise<void> {
     return new Promise((resolve) => {
+      const cancels: (() => void)[] = [];
       const done = () => {
+        for (const cancel of cancels) cancel();
         this.signal?.removeEventListener('abort', done);
         this.wakeWaiter = null;
         resolve();
       };
       this.wakeWaiter = done;
       this.signal?.addEventListener('abort', done, { once: true });
-      for (const a of this.assigned.values()) void a.log.nextAppend().then(done);
+      for (const a of this.assigned.values()) cancels.push(a.log.onNextAppend(done));
     });
   }
 

@@ -134,8 +134,10 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
   private waitForData(): Promise<void> {
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
+      let cancel: (() => void) | undefined;
       const done = () => {
         if (timer) clearInterval(timer);
+        cancel?.();
         this.signal?.removeEventListener('abort', done);
         this.wakeWaiter = null;
         resolve();
@@ -158,7 +160,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
           }
         }, FOLLOW_POLL_MS);
       } else {
-        void log.nextAppend().then(done);
+        cancel = log.onNextAppend(done);
       }
     });
   }

@@ -56,7 +56,8 @@ export class PartitionLog {
   logStartOffset = 0;
   /** Segments written since the last sync. */
   readonly unsynced = new Set<Segment>();
-  private waiters: (() => void)[] = [];
+  /** Called once at the next append (or close), then dropped: live readers waiting for data. */
+  private waiters = new Set<() => void>();
   /** Set by the store: called after each roll (retention runs on roll). */
   onRoll: (() => void) | null = null;
 
@@ -269,7 +270,7 @@ export class PartitionLog {
     encoder.write(segment.buf, segment.size, baseOffset);
     segment.appended(bytes, baseOffset + count - 1, encoder.lastMaxTimestamp);
     this.unsynced.add(segment);
-    if (this.waiters.length > 0) this.wake();
+    if (this.waiters.size > 0) this.wake();
     return baseOffset;
   }
 
@@ -318,22 +319,14 @@ export class PartitionLog {
 
   private wake(): void {
     const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
+    this.waiters = new Set();
+    for (const notify of waiters) notify();
   }
 
-  /** Resolves at the next append (or `wakeAll`). */
-  nextAppend(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  get hasWaiters(): boolean {
-    return this.waiters.length > 0;
-  }
-
-  /** Wakes every waiter (on close, or when a follower saw new data). */
-  wakeAll(): void {
-    this.wake();
+  /** Calls `notify` once, at the next append or on close; returns a function that cancels it. */
+  onNextAppend(notify: () => void): () => void {
+    this.waiters.add(notify);
+    return () => this.waiters.delete(notify);
   }
 
   /** Points `cursor` at `offset`; LOGSTORE_OFFSET_OUT_OF_RANGE outside [logStartOffset, endOffset]. */

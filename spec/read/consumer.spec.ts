@@ -178,6 +178,27 @@ describe('Consumer', () => {
     await store.close();
   });
 
+  it('should not pile up wake-ups on idle partitions while it waits live', async () => {
+    const store = LogStore.open(tempDir());
+    store.createTopic('t', { partitions: 3 });
+    const consumer = store.consumer('t', { group: 'g', autoCommit: false });
+    let seen = 0;
+    const loop = (async () => {
+      for await (const _ of consumer) if (++seen === 50) break;
+    })();
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setImmediate(r));
+      store.append('t', { value: `v${i}` }, { partition: 0 });
+    }
+    await loop;
+    // White-box: the idle partitions' logs hold no waiter left over from the 50 wake-ups.
+    const logs = (
+      store as unknown as { topicStates: Map<string, { logs: { waiters: Set<unknown> }[] }> }
+    ).topicStates.get('t')!.logs;
+    expect(logs.map((l) => l.waiters.size)).to.deep.equal([0, 0, 0]);
+    await store.close();
+  });
+
   it('should give its errors codes', async () => {
     const dir = tempDir();
     const store = LogStore.open(dir);
