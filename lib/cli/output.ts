@@ -139,6 +139,7 @@ export function colorsFor(stream: { isTTY?: boolean }): Colors {
   };
 }
 
+// eslint-disable-next-line no-control-regex -- matching the terminal's escape sequences is the point
 const ANSI = /\x1b\[[0-9;]*m/g;
 const visibleLength = (s: string) => s.replace(ANSI, '').length;
 

@@ -100,6 +100,7 @@ export function printable(b: Buffer): string {
 
 function escapeText(s: string): string {
   // Control characters would break the one-record-a-line layout, or drive the terminal.
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\r') return '\\r';

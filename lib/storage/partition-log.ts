@@ -125,7 +125,7 @@ export class PartitionLog {
       return null;
     }
     if (clean) {
-      this.active.index; // from the files written at close: nothing in the segment is read
+      this.active.loadIndex(); // from the files written at close: nothing in the segment is read
       // A catalog from before schema 3 has no max timestamp for the active segment: walk it.
       if (this.active.maxTimestamp < 0 && this.active.size > 0) this.active.walkMaxTimestamp();
       return null;
@@ -164,7 +164,7 @@ export class PartitionLog {
         segment.maxTimestamp = result.maxTimestamp;
         if (!isLast) continue;
         const bytesCut = segment.truncateTo(result.end, result.nextOffset, result.maxTimestamp);
-        segment.index;
+        segment.loadIndex();
         return bytesCut > 0
           ? this.truncation(segment, result.end, bytesCut, 'bytes after the last whole batch')
           : null;
@@ -221,11 +221,11 @@ export class PartitionLog {
       });
       this.segments[i] = reopened;
       bytesCut += reopened.truncateTo(position, nextOffset, maxTimestamp);
-      reopened.index;
+      reopened.loadIndex();
       return this.truncation(reopened, position, bytesCut, reason);
     }
     bytesCut += segment.truncateTo(position, nextOffset, maxTimestamp);
-    segment.index;
+    segment.loadIndex();
     return this.truncation(segment, position, bytesCut, reason);
   }
 

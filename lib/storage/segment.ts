@@ -215,8 +215,12 @@ export class Segment {
       native.madvise(this.mapping, 0, Math.min(this.fileSize, this.capacity), 'dontneed');
   }
 
-  /** The sparse index, loaded from its files when they can be trusted, else rebuilt by a walk. */
   get index(): SparseIndex {
+    return this.sparseIndex ?? this.loadIndex();
+  }
+
+  /** The sparse index, loaded from its files when they can be trusted, else rebuilt by a walk. */
+  loadIndex(): SparseIndex {
     if (this.sparseIndex) return this.sparseIndex;
     if (this.indexFilesTrusted) {
       try {
