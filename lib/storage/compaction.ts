@@ -76,6 +76,7 @@ export function compactSegments(
     forEachBatch(segment, (records) => {
       for (const r of records) if (r.key !== null) latest.set(r.key.toString('latin1'), r.offset);
     });
+    segment.dropResident(); // memory stays bounded by the keys, not by the segments read
   }
   const tombstoneHorizon = now - deleteRetentionMs;
   const keep = (r: LogRecord) =>
@@ -92,7 +93,10 @@ export function compactSegments(
     forEachBatch(segment, (records) => {
       for (const r of records) if (!keep(r)) removed++;
     });
-    if (removed === 0) continue;
+    if (removed === 0) {
+      segment.dropResident();
+      continue;
+    }
     const file = cleanedPath(dir, segment.baseOffset);
     const fd = fs.openSync(file, 'w');
     let size = 0;
@@ -118,6 +122,7 @@ export function compactSegments(
     } finally {
       fs.closeSync(fd);
     }
+    segment.dropResident();
     bytesFreed += segment.diskBytes() - fs.statSync(file).blocks * 512;
     changed.set(segment.baseOffset, size === 0 ? null : { size, maxTimestamp });
   }

@@ -162,7 +162,10 @@ export class PartitionLog {
         segment.size = result.end;
         segment.nextOffset = result.nextOffset;
         segment.maxTimestamp = result.maxTimestamp;
-        if (!isLast) continue;
+        if (!isLast) {
+          segment.dropResident(); // a long recovery must not keep every verified page mapped
+          continue;
+        }
         const bytesCut = segment.truncateTo(result.end, result.nextOffset, result.maxTimestamp);
         segment.loadIndex();
         return bytesCut > 0
