@@ -40,14 +40,33 @@ export interface Measurement {
 /** Runs inside the child, in a fresh temp directory that the child removes afterwards. */
 export type SubjectFn<P extends Params> = (params: P, dir: string) => Promise<Measurement>;
 
+/**
+ * A SPEC section 7 target in a form the runner can check: on the median of the runs' headline
+ * figures (`median`), or on the largest peak RSS of the runs in MiB (`peak-rss`, conservative).
+ */
+export interface Goal {
+  of: 'median' | 'peak-rss';
+  /** Met when the figure is >= this. */
+  atLeast?: number;
+  /** Met when the figure is < this. */
+  below?: number;
+}
+
 export interface BenchCase<P extends Params = Params> {
   name: string;
   /** One sentence: the work done and what is timed. */
   measures: string;
   /** The figure SPEC.md section 7 asks for, if it names one (shown in RESULTS.md). */
   target?: string;
+  /** `target` as a check, for the targets summary (met or not). */
+  goal?: Goal;
   unit: Unit;
   sizes: { quick: P; full: P };
+  /**
+   * At most this many runs per subject (for cases that write gigabytes per run, so that a full
+   * bench does not spend most of its time, and the shared disk, on them). Default: no cap.
+   */
+  maxRuns?: { quick?: number; full?: number };
   subjects: Partial<Record<SubjectName, SubjectFn<P>>>;
 }
 

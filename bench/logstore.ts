@@ -3,6 +3,7 @@
  * uses, and filling it for the read cases. The library is imported lazily so that children
  * running a peer never load it (and so the harness still runs the peers if it fails to load).
  */
+import { statfsSync } from 'node:fs';
 import type { LogStore, StoreOptions } from '../lib/index.js';
 import { recordBatches, valuePool } from './values.js';
 
@@ -32,3 +33,40 @@ export async function fillStore(dir: string, records: number): Promise<void> {
   }
   await store.close();
 }
+
+/**
+ * Writes appends of 1000 100-byte values until the partition holds at least `bytes` bytes of
+ * batches, then closes the store cleanly. Returns the records written and the partition's size.
+ */
+export async function fillStoreBytes(
+  dir: string,
+  bytes: number,
+): Promise<{ records: number; bytes: number; segments: number }> {
+  const batches = recordBatches(valuePool(), 1000);
+  const store = await openStore(dir);
+  let records = 0;
+  for (let i = 0; ; i++) {
+    // describeTopic is cheap but not free: look every 1000 appends (~110 MB).
+    if (i % 1000 === 0 && partitionSize(store).bytes >= bytes) break;
+    store.append(TOPIC, batches[i % batches.length]!, { partition: 0 });
+    records += 1000;
+  }
+  const { bytes: written, segments } = partitionSize(store);
+  await store.close();
+  return { records, bytes: written, segments };
+}
+
+/** Bytes of batches and segment count of the bench topic's only partition. */
+export function partitionSize(store: LogStore): { bytes: number; segments: number; endOffset: number } {
+  const p = store.describeTopic(TOPIC).partitionDetails[0]!;
+  return { bytes: p.bytes, segments: p.segments, endOffset: p.endOffset };
+}
+
+/** Bytes free for an unprivileged user on the file system holding `dir`. */
+export function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+}
+
+export const GiB = 2 ** 30;
+export const MiB = 2 ** 20;

@@ -1,5 +1,5 @@
 /** What the figures were measured on, printed above every table and stored in the JSON. */
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 
 export interface Machine {
   cpu: string;
@@ -9,6 +9,11 @@ export interface Machine {
   os: string;
   tmpdir: string;
   date: string;
+  /**
+   * 1-minute load average when the run began: on a shared machine, a load near or above the core
+   * count means other work competed with the bench (for the disk too, as a rule).
+   */
+  loadAverage: number;
 }
 
 export function describeMachine(): Machine {
@@ -21,5 +26,6 @@ export function describeMachine(): Machine {
     os: `${process.platform} ${release()}`,
     tmpdir: tmpdir(),
     date: new Date().toISOString(),
+    loadAverage: Math.round(loadavg()[0]! * 100) / 100,
   };
 }

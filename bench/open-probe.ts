@@ -1,9 +1,10 @@
 /**
  * Times `LogStore.open(dir)` in a process that has never touched the store (forked by the
- * open-time case), so no state cached by the writer's process helps. Loading the library happens
- * before the clock starts. Replies over IPC with `ProbeReply`.
+ * open-time and recovery-time cases), so no state cached by the writer's process helps. Loading
+ * the library happens before the clock starts. Replies over IPC with `ProbeReply`.
  */
-import { loadLogStore, TOPIC } from './logstore.js';
+import { fork } from 'node:child_process';
+import { loadLogStore, partitionSize } from './logstore.js';
 
 export interface ProbeReply {
   seconds: number;
@@ -11,19 +12,54 @@ export interface ProbeReply {
   /** Not timed: what the open found, so that a fast open cannot be an empty or unclean one. */
   endOffset: number;
   clean: boolean;
+  /** The partition after the open: bytes of batches and segments. */
+  bytes: number;
+  segments: number;
+  /** From `store.recovery`: torn tails cut and their bytes. */
+  truncated: number;
+  bytesCut: number;
 }
 
-const dir = process.argv[2];
-if (dir === undefined || process.send === undefined) throw new Error('usage: fork(open-probe.js, [dir])');
-const LogStore = await loadLogStore();
-const start = process.hrtime.bigint();
-const store = LogStore.open(dir);
-const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-const reply: ProbeReply = {
-  seconds,
-  peakRssBytes: process.resourceUsage().maxRSS * 1024,
-  endOffset: store.describeTopic(TOPIC).partitionDetails[0]?.endOffset ?? -1,
-  clean: store.recovery.clean,
-};
-await store.close();
-process.send(reply);
+/** Forks this file on `dir` and resolves with its reply. */
+export function openInFreshProcess(dir: string): Promise<ProbeReply> {
+  return new Promise((resolve, reject) => {
+    const child = fork(new URL('./open-probe.js', import.meta.url), [dir], { stdio: 'inherit' });
+    let reply: ProbeReply | undefined;
+    child.on('message', (m) => (reply = m as ProbeReply));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      reply ? resolve(reply) : reject(new Error(`open probe exited with code ${code} before replying`)),
+    );
+  });
+}
+
+async function probe(dir: string, send: (reply: ProbeReply) => void): Promise<void> {
+  const LogStore = await loadLogStore();
+  const start = process.hrtime.bigint();
+  const store = LogStore.open(dir);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  const { bytes, segments, endOffset } = partitionSize(store);
+  const reply: ProbeReply = {
+    seconds,
+    peakRssBytes,
+    endOffset,
+    clean: store.recovery.clean,
+    bytes,
+    segments,
+    truncated: store.recovery.truncated.length,
+    bytesCut: store.recovery.bytesCut,
+  };
+  await store.close();
+  send(reply);
+}
+
+// Forked with a directory and an IPC channel: probe it. Imported (by a case): nothing to do.
+if (
+  process.send !== undefined &&
+  process.argv[2] !== undefined &&
+  process.argv[1]?.endsWith('open-probe.js')
+) {
+  const send = process.send.bind(process);
+  await probe(process.argv[2], (reply) => send(reply));
+}

@@ -10,23 +10,46 @@
  * `runBench` is also what `logstore bench` calls.
  */
 import { fork } from 'node:child_process';
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchCase, SubjectName } from './case.js';
 import type { ChildReply } from './child.js';
 import { CASES, TODO_CASES } from './cases/index.js';
-import { describeMachine } from './machine.js';
+import { describeMachine, type Machine } from './machine.js';
 import { summarize, type SubjectRuns } from './summary.js';
 import { LEGEND, renderMarkdown, renderText, tableCells } from './table.js';
+import { targetCells, targetRows } from './targets.js';
 
-const USAGE = `usage: logstore bench [--quick] [--runs N] [--case NAME] [--json FILE] [--markdown FILE]
+const USAGE = `usage: logstore bench [--quick] [--runs N] [--case NAME] [--json FILE] [--markdown FILE] [--merge FILE]
   --quick          smaller sizes and 3 runs (a few minutes)
-  --runs N         runs per subject (default 5, or 3 with --quick)
+  --runs N         runs per subject (default 5, or 3 with --quick; cases that write GiBs
+                   per run cap it lower unless --runs is given)
   --case NAME      only cases whose name contains NAME
   --json FILE      write every run and summary as JSON
-  --markdown FILE  write the table as Markdown (a full run without --case writes bench/RESULTS.md)`;
+  --markdown FILE  write the table as Markdown (a full run without --case writes bench/RESULTS.md)
+  --merge FILE     a --json file of an earlier run (same mode): its cases that this run did not
+                   run are kept, so that a case rerun with --case replaces only its own rows
+                   (a full-mode merge writes bench/RESULTS.md too)`;
+
+/** What a --json file holds (and --merge reads back). */
+interface ResultsJson {
+  machine: Machine;
+  quick: boolean;
+  runs: number;
+  wallSeconds: number;
+  results: SubjectRuns[];
+  /** Set when some cases were rerun and merged into an earlier run's results. */
+  rerun?: Rerun;
+}
+
+export interface Rerun {
+  date: string;
+  /** 1-minute load average when the rerun began. */
+  loadAverage: number;
+  cases: string[];
+}
 
 /** A run that takes longer than this is killed and counted as failed. */
 const RUN_TIMEOUT_MS = 10 * 60_000;
@@ -53,21 +76,69 @@ export async function runBench(argv: string[]): Promise<number> {
   }
 
   const machine = describeMachine();
-  const progress = new Progress(cases.reduce((n, c) => n + Object.keys(c.subjects).length * opts.runs, 0));
+  const runsOf = (c: BenchCase) =>
+    opts.runsGiven
+      ? opts.runs
+      : Math.min(opts.runs, (opts.quick ? c.maxRuns?.quick : c.maxRuns?.full) ?? opts.runs);
+  const progress = new Progress(cases.reduce((n, c) => n + Object.keys(c.subjects).length * runsOf(c), 0));
   const results: SubjectRuns[] = [];
-  for (const c of cases) results.push(...(await runCase(c, opts.quick, opts.runs, progress)));
+  const started = Date.now();
+  for (const c of cases) results.push(...(await runCase(c, opts.quick, runsOf(c), progress)));
   progress.done();
+  const wallSeconds = (Date.now() - started) / 1000;
 
-  const summaries = summarize(results);
+  let all = results;
+  let shown = cases;
+  let rerun: Rerun | undefined;
+  let reported = machine;
+  if (opts.merge !== undefined) {
+    let earlier: ResultsJson;
+    try {
+      earlier = JSON.parse(readFileSync(opts.merge, 'utf8')) as ResultsJson;
+    } catch (err) {
+      process.stderr.write(`cannot read --merge ${opts.merge}: ${(err as Error).message}\n`);
+      return 2;
+    }
+    if (earlier.quick !== opts.quick) {
+      process.stderr.write(
+        `--merge ${opts.merge} is a ${earlier.quick ? '--quick' : 'full'} run; this one is not\n`,
+      );
+      return 2;
+    }
+    const ran = new Set(cases.map((c) => c.name));
+    all = [...earlier.results.filter((r) => !ran.has(r.case)), ...results];
+    const order = (name: string) => CASES.findIndex((c) => c.name === name);
+    all.sort((a, b) => order(a.case) - order(b.case));
+    shown = CASES.filter((c) => all.some((r) => r.case === c.name));
+    const earlierRerun = earlier.rerun?.cases.filter((c) => !ran.has(c)) ?? [];
+    rerun = { date: machine.date, loadAverage: machine.loadAverage, cases: [...earlierRerun, ...ran] };
+    reported = earlier.machine;
+  }
+
+  const summaries = summarize(all);
   const cells = tableCells(summaries, todos);
+  const targets = targetRows(shown, summaries, opts.quick);
+  const capped = cases.filter((c) => runsOf(c) !== opts.runs);
   process.stdout.write(
     `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
-      `${opts.quick ? '--quick, ' : ''}${opts.runs} runs per subject\n\n` +
-      `${renderText(cells)}\n\n${LEGEND.map((l) => `  ${l}`).join('\n')}\n`,
+      `load ${machine.loadAverage}, ${opts.quick ? '--quick, ' : ''}${opts.runs} runs per subject` +
+      `${capped.length > 0 ? ` (${capped.map((c) => `${c.name}: ${runsOf(c)}`).join(', ')})` : ''}, ` +
+      `${wallSeconds.toFixed(0)} s\n\n` +
+      `${renderText(cells)}\n\n${LEGEND.map((l) => `  ${l}`).join('\n')}\n` +
+      (targets.length > 0 ? `\ntargets:\n${renderText(targetCells(targets))}\n` : ''),
   );
 
   if (opts.json !== undefined) {
-    const json = { machine, quick: opts.quick, runs: opts.runs, results: summaries, todo: todos };
+    const json = {
+      machine: reported,
+      quick: opts.quick,
+      runs: opts.runs,
+      wallSeconds,
+      ...(rerun ? { rerun } : {}),
+      results: summaries,
+      targets,
+      todo: todos,
+    };
     writeFileSync(opts.json, `${JSON.stringify(json, null, 2)}\n`);
   }
   for (const r of results.filter((r) => r.error !== undefined && !r.missing)) {
@@ -75,10 +146,19 @@ export async function runBench(argv: string[]): Promise<number> {
   }
 
   // The default RESULTS.md goes next to the bench sources, so only in a checkout that has them.
-  const fullRun = opts.case === undefined && !opts.quick && existsSync(dirname(DEFAULT_RESULTS_MD));
+  const fullRun =
+    (opts.case === undefined || opts.merge !== undefined) &&
+    !opts.quick &&
+    existsSync(dirname(DEFAULT_RESULTS_MD));
   const markdown = opts.markdown ?? (fullRun ? DEFAULT_RESULTS_MD : undefined);
   if (markdown !== undefined) {
-    writeFileSync(markdown, renderMarkdown(cells, machine, opts.quick, opts.runs, [...cases, ...todos]));
+    const runsShown = (c: BenchCase) =>
+      all.find((r) => r.case === c.name && r.error === undefined)?.runs.length ?? runsOf(c);
+    const described = [...shown.map((c) => ({ ...c, runs: runsShown(c) })), ...todos];
+    writeFileSync(
+      markdown,
+      renderMarkdown(cells, reported, opts.quick, opts.runs, described, targetCells(targets), rerun),
+    );
     process.stderr.write(`wrote ${markdown}\n`);
   }
   return results.some((r) => r.error !== undefined && !r.missing) ? 1 : 0;
@@ -93,6 +173,7 @@ function parseOptions(argv: string[]) {
       case: { type: 'string' },
       json: { type: 'string' },
       markdown: { type: 'string' },
+      merge: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -101,7 +182,13 @@ function parseOptions(argv: string[]) {
   const runs = values.runs === undefined ? (values.quick ? 3 : 5) : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`Expected --runs to be an integer >= 1, got "${values.runs}"`);
-  return { ...values, quick: values.quick ?? false, help: values.help ?? false, runs };
+  return {
+    ...values,
+    quick: values.quick ?? false,
+    help: values.help ?? false,
+    runs,
+    runsGiven: values.runs !== undefined,
+  };
 }
 
 async function runCase(

@@ -59,10 +59,13 @@ export function renderMarkdown(
   machine: Machine,
   quick: boolean,
   runs: number,
-  cases: { name: string; measures: string; target?: string }[],
+  cases: { name: string; measures: string; target?: string; runs?: number }[],
+  targets: string[][],
+  rerun?: { date: string; loadAverage: number; cases: string[] },
 ): string {
   const [header, ...body] = cells;
   const row = (r: string[]) => `| ${r.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
+  const [targetHeader, ...targetBody] = targets;
   return [
     '# logstore benchmark results',
     '',
@@ -70,7 +73,15 @@ export function renderMarkdown(
     '',
     `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB memory, ${machine.os}`,
     `- Node ${machine.node}; temp dir ${machine.tmpdir}`,
-    `- Date: ${machine.date}`,
+    `- Date: ${machine.date}` +
+      (machine.loadAverage === undefined ? '' : `; load average ${machine.loadAverage} when it began`),
+    ...(rerun
+      ? [
+          `- Rerun on ${rerun.date} (load average ${rerun.loadAverage}) with \`--case\` and merged ` +
+            `(\`--merge\`), the first run having been disturbed by other load on the shared machine: ` +
+            `${rerun.cases.join(', ')}`,
+        ]
+      : []),
     `- Mode: ${quick ? '--quick (smaller sizes)' : 'full'}, ${runs} runs per subject, each in a fresh process`,
     '',
     row(header!),
@@ -79,9 +90,22 @@ export function renderMarkdown(
     '',
     ...LEGEND.map((l) => `- ${l}`),
     '',
+    '## Targets',
+    '',
+    'Each SPEC section 7 target, judged on the median of the runs (peak RSS: the largest run).',
+    '"vs best peer" and "vs ceiling" are ratios as in the table above (> 1: logstore is ahead).',
+    '',
+    row(targetHeader!),
+    row(targetHeader!.map(() => '---')),
+    ...targetBody.map(row),
+    '',
     '## Cases',
     '',
-    ...cases.map((c) => `- **${c.name}**: ${c.measures}${c.target ? ` (target ${c.target})` : ''}`),
+    ...cases.map(
+      (c) =>
+        `- **${c.name}**: ${c.measures}${c.target ? ` (target ${c.target})` : ''}` +
+        `${c.runs !== undefined && c.runs !== runs ? ` (${c.runs} runs)` : ''}`,
+    ),
     '',
   ].join('\n');
 }
@@ -93,7 +117,7 @@ export const LEGEND = [
   'vs <peer>: logstore median / peer median (for latency and ms: peer / logstore); > 1 means logstore is ahead.',
 ];
 
-function figure(unit: Unit, v: number): string {
+export function figure(unit: Unit, v: number): string {
   if (unit === 'rec/s') return `${number(unit, v)} rec/s`;
   if (unit === 'latency') return `p99 ${number(unit, v)} ms`;
   return `${number(unit, v)} ms`;

@@ -6,6 +6,7 @@ export default defineCase({
   name: 'batched-append',
   measures: 'append 100-byte values, 1000 per call (one transaction / batch / write each)',
   target: '>= 5M rec/s',
+  goal: { of: 'median', atLeast: 5e6 },
   unit: 'rec/s',
   sizes: { quick: { records: 500_000, batch: 1000 }, full: { records: 1_000_000, batch: 1000 } },
   subjects: {

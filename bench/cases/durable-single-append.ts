@@ -12,6 +12,7 @@ export default defineCase({
   name: 'durable-single-append',
   measures: "append one record per call, synced before returning (logstore durability: 'always')",
   target: '>= 7k rec/s',
+  goal: { of: 'median', atLeast: 7e3 },
   unit: 'rec/s',
   sizes: { quick: { records: 5_000, seconds: 1 }, full: { records: 20_000, seconds: 5 } },
   subjects: {

@@ -11,6 +11,7 @@ export default defineCase({
   name: 'sequential-read',
   measures: 'read every record back in order from a reopened store (write phase not timed)',
   target: '>= 5M rec/s',
+  goal: { of: 'median', atLeast: 5e6 },
   unit: 'rec/s',
   sizes: { quick: { records: 500_000 }, full: { records: 1_000_000 } },
   subjects: {

@@ -9,6 +9,7 @@ export default defineCase({
   name: 'single-append',
   measures: 'append 100-byte values one per call (autocommit / putSync / put / writeSync)',
   target: '>= 1M rec/s',
+  goal: { of: 'median', atLeast: 1e6 },
   unit: 'rec/s',
   sizes: { quick: { records: 100_000 }, full: { records: 1_000_000 } },
   subjects: {

@@ -1,0 +1,75 @@
+/**
+ * The targets summary: for each case with a SPEC section 7 target, the measured figure, the
+ * ratio to the best peer (the fs-framing ceiling aside) and to the ceiling, and whether the
+ * target is met, with the command that reproduces it.
+ */
+import type { BenchCase } from './case.js';
+import { type Summary } from './summary.js';
+import { figure } from './table.js';
+
+export interface TargetRow {
+  case: string;
+  target: string;
+  /** The figure the goal is judged on, formatted. */
+  measured: string;
+  value: number;
+  /** logstore / best peer (> 1: ahead), and which peer; undefined without peers. */
+  bestPeer?: { peer: string; ratio: number };
+  /** logstore / fs-framing (> 1: ahead); undefined where the ceiling does not take part. */
+  ceiling?: number;
+  met: boolean | undefined;
+  command: string;
+}
+
+const CEILING = 'fs-framing';
+
+export function targetRows(cases: BenchCase[], summaries: Summary[], quick: boolean): TargetRow[] {
+  const rows: TargetRow[] = [];
+  for (const c of cases) {
+    if (c.goal === undefined || c.target === undefined) continue;
+    const ours = summaries.find((s) => s.case === c.name && s.subject === 'logstore');
+    if (ours === undefined) continue;
+    const failed = ours.error !== undefined || Number.isNaN(ours.median);
+    const value = c.goal.of === 'median' ? ours.median : ours.peakRssMiB;
+    const measured = failed
+      ? 'FAILED'
+      : c.goal.of === 'median'
+        ? `${figure(c.unit, value)} (median)`
+        : `${value.toFixed(0)} MiB peak RSS (largest run; ${figure(c.unit, ours.median)})`;
+    let bestPeer: TargetRow['bestPeer'];
+    for (const [peer, ratio] of Object.entries(ours.ratios)) {
+      if (peer === CEILING || ratio === undefined) continue;
+      if (bestPeer === undefined || ratio < bestPeer.ratio) bestPeer = { peer, ratio };
+    }
+    const met = failed
+      ? false
+      : (c.goal.atLeast === undefined || value >= c.goal.atLeast) &&
+        (c.goal.below === undefined || value < c.goal.below);
+    rows.push({
+      case: c.name,
+      target: c.target,
+      measured,
+      value,
+      ...(bestPeer ? { bestPeer } : {}),
+      ...(ours.ratios[CEILING] !== undefined ? { ceiling: ours.ratios[CEILING] } : {}),
+      met,
+      command: `node build/bench/run.js${quick ? ' --quick' : ''} --case ${c.name}`,
+    });
+  }
+  return rows;
+}
+
+export function targetCells(rows: TargetRow[]): string[][] {
+  return [
+    ['target (SPEC 7)', 'case', 'measured', 'vs best peer', 'vs ceiling', 'met', 'reproduce'],
+    ...rows.map((r) => [
+      r.target,
+      r.case,
+      r.measured,
+      r.bestPeer ? `${r.bestPeer.ratio.toFixed(2)}× ${r.bestPeer.peer}` : '—',
+      r.ceiling !== undefined ? `${r.ceiling.toFixed(2)}×` : '—',
+      r.met ? 'yes' : 'NO',
+      r.command,
+    ]),
+  ];
+}
