@@ -165,9 +165,15 @@ export class LogStore {
           `No logstore at ${absolute} (no ${CATALOG_FILE}). A read-only open needs an existing store.`,
         );
       }
-      const store = new LogStore(absolute, opts, Catalog.open(path.join(absolute, CATALOG_FILE), true), -1);
-      for (const row of store.catalog.topics()) store.loadTopic(row, true);
-      return store;
+      const catalog = Catalog.open(path.join(absolute, CATALOG_FILE), true);
+      try {
+        const store = new LogStore(absolute, opts, catalog, -1);
+        for (const row of store.catalog.topics()) store.loadTopic(row, true);
+        return store;
+      } catch (err) {
+        catalog.close();
+        throw openError(err, absolute);
+      }
     }
     if (openWriters.has(absolute)) throw lockedError(absolute);
     const lockFd = lockStore(absolute);
@@ -182,7 +188,7 @@ export class LogStore {
     } catch (err) {
       catalog?.close();
       fs.closeSync(lockFd);
-      throw err;
+      throw openError(err, absolute);
     }
   }
 
@@ -323,7 +329,7 @@ export class LogStore {
     } finally {
       for (const s of segments) s.release();
     }
-    const row = this.catalog.topic(name)!;
+    const row = this.topicRow(name);
     this.loadTopic(row, true);
     return { name, partitions: row.partitions, config: row.config, createdAt: row.createdAt };
   }
@@ -337,7 +343,7 @@ export class LogStore {
 
   describeTopic(name: string): TopicDescription {
     const state = this.topicState(name);
-    const row = this.catalog.topic(name)!;
+    const row = this.topicRow(name);
     return {
       name,
       partitions: state.logs.length,
@@ -364,7 +370,7 @@ export class LogStore {
     this.catalog.setTopicConfig(name, resolved);
     state.config = resolved;
     for (const log of state.logs) log.config = resolved;
-    const row = this.catalog.topic(name)!;
+    const row = this.topicRow(name);
     return { name, partitions: row.partitions, config: resolved, createdAt: row.createdAt };
   }
 
@@ -432,6 +438,18 @@ export class LogStore {
       fs.rmSync(log.dir, { recursive: true, force: true });
     }
     fsyncDir(this.dir);
+  }
+
+  /** The catalog row of a topic known to exist: missing now means the catalog is damaged. */
+  private topicRow(name: string): TopicRow {
+    const row = this.catalog.topic(name);
+    if (!row) {
+      throw new LogStoreError(
+        'LOGSTORE_CORRUPT',
+        `The catalog lists topic '${name}' but cannot find its row: ${path.join(this.dir, CATALOG_FILE)} is damaged.`,
+      );
+    }
+    return row;
   }
 
   private topicState(name: string): TopicState {
@@ -633,7 +651,7 @@ export class LogStore {
   /** Segments to sync and, captured before the sync, the recovery points it will make true. */
   private takeUnsynced(): { segments: Segment[]; points: RecoveryPoint[] } {
     const segments: Segment[] = [];
-    const points: RecoveryPoint[] = [];
+    const points: (RecoveryPoint & { source?: Segment })[] = [];
     for (const state of this.topicStates.values()) {
       for (const log of state.logs) {
         for (const s of log.unsynced) if (!s.released) segments.push(s);
@@ -646,14 +664,21 @@ export class LogStore {
           position: active.size,
           offset: active.nextOffset,
           maxTimestamp: active.maxTimestamp,
+          source: active,
         });
       }
     }
     return { segments, points };
   }
 
-  private writeRecoveryPoints(points: RecoveryPoint[]): void {
-    this.catalog.setRecoveryPoints(points.filter((p) => this.topicStates.has(p.topic)));
+  private writeRecoveryPoints(points: (RecoveryPoint & { source?: Segment })[]): void {
+    // A point names a position in a segment as it was when the sync began. If the segment was
+    // rewritten (compaction) or deleted meanwhile, the position means nothing now: keep the old point.
+    this.catalog.setRecoveryPoints(
+      points
+        .filter((p) => this.topicStates.has(p.topic) && !p.source?.released)
+        .map(({ source: _source, ...point }) => point),
+    );
     this.lastRecoveryWrite = Date.now();
   }
 
@@ -839,6 +864,24 @@ export class LogStore {
     }
     if (this.poisoned) throw this.poisoned;
   }
+}
+
+/**
+ * What an open that failed below the library's own checks means for the user: an unreadable
+ * catalog config or a file the catalog lists but the disk lacks is LOGSTORE_CORRUPT; anything
+ * else LOGSTORE_IO. Never a bare SyntaxError or ENOENT.
+ */
+function openError(err: unknown, dir: string): LogStoreError {
+  if (err instanceof LogStoreError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (!(err instanceof SyntaxError) && code !== 'ENOENT')
+    return ioError(err, `Cannot open the store at ${dir}`);
+  return new LogStoreError(
+    'LOGSTORE_CORRUPT',
+    `The store at ${dir} is damaged: ${err instanceof Error ? err.message : String(err)}. Run \`logstore verify\` ` +
+      'to see where; restore the catalog or the missing files from a backup.',
+    { cause: err },
+  );
 }
 
 function lockedError(dir: string): LogStoreError {

@@ -106,7 +106,7 @@ export class Catalog {
 
   private constructor(db: Database.Database) {
     this.db = db;
-    this.stmts = {
+    this.stmts = guardAll(db.name, {
       topics: db.prepare('SELECT name, partitions, config, created_at FROM topics ORDER BY name'),
       topic: db.prepare('SELECT name, partitions, config, created_at FROM topics WHERE name = ?'),
       segments: db.prepare(
@@ -171,7 +171,7 @@ export class Catalog {
       ),
       clearSwaps: db.prepare('DELETE FROM pending_swaps WHERE topic = ? AND partition = ?'),
       deleteTopicSwaps: db.prepare('DELETE FROM pending_swaps WHERE topic = ?'),
-    };
+    });
   }
 
   /** Opens (and for a writer, creates or migrates) `path`. */
@@ -218,7 +218,11 @@ export class Catalog {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      throw catalogError(err, this.db.name);
+    }
   }
 
   getMeta(key: string): string | undefined {
@@ -349,6 +353,21 @@ export class Catalog {
     });
   }
 
+  /**
+   * A follower's look at one partition, in one read transaction (so the segment list, log start
+   * and pending compaction swaps belong together).
+   */
+  followerView(
+    topic: string,
+    partition: number,
+  ): { row: PartitionRow | undefined; rows: SegmentRow[]; swapsPending: boolean } {
+    return this.transaction(() => ({
+      row: this.partition(topic, partition),
+      rows: this.segments(topic, partition),
+      swapsPending: this.pendingSwaps(topic, partition).length > 0,
+    }));
+  }
+
   pendingSwaps(topic: string, partition: number): number[] {
     return (this.stmts.swaps.all(topic, partition) as { base_offset: number }[]).map((r) => r.base_offset);
   }
@@ -431,12 +450,54 @@ interface RawOffset {
 }
 
 function topicRow(r: RawTopic): TopicRow {
-  return {
-    name: r.name,
-    partitions: r.partitions,
-    config: JSON.parse(r.config) as ResolvedTopicConfig,
-    createdAt: r.created_at,
-  };
+  let config: ResolvedTopicConfig;
+  try {
+    config = JSON.parse(r.config) as ResolvedTopicConfig;
+  } catch (err) {
+    throw new LogStoreError(
+      'LOGSTORE_CORRUPT',
+      `The catalog holds an unreadable config for topic '${r.name}'.`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return { name: r.name, partitions: r.partitions, config, createdAt: r.created_at };
+}
+
+/**
+ * SQLite keeps no page checksums: damage shows as SQLITE_CORRUPT / SQLITE_NOTADB from whichever
+ * statement reads the page, possibly long after open. Every statement goes through here, so
+ * callers only ever see LogStoreErrors.
+ */
+function catalogError(err: unknown, file: string): LogStoreError {
+  if (err instanceof LogStoreError) return err;
+  const code = String((err as { code?: unknown }).code ?? '');
+  const message = `The catalog ${file} failed: ${(err as Error)?.message ?? String(err)} (${code || 'no code'})`;
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return new LogStoreError('LOGSTORE_CORRUPT', `${message}. Restore it from a backup.`, { cause: err });
+  }
+  if (code === 'SQLITE_FULL') {
+    return new LogStoreError('LOGSTORE_DISK_FULL', `${message}. Free space, then retry.`, { cause: err });
+  }
+  return new LogStoreError('LOGSTORE_IO', message, { cause: err });
+}
+
+/** Makes every statement's run/get/all throw LogStoreErrors (see catalogError). */
+function guardAll<T extends object>(file: string, stmts: T): T {
+  for (const stmt of Object.values(stmts) as Record<string, unknown>[]) {
+    for (const method of ['run', 'get', 'all']) {
+      const original = (stmt[method] as (...args: unknown[]) => unknown).bind(stmt);
+      stmt[method] = (...args: unknown[]) => {
+        try {
+          return original(...args);
+        } catch (err) {
+          throw catalogError(err, file);
+        }
+      };
+    }
+  }
+  return stmts;
 }
 
 function offsetRow(r: RawOffset): CommittedOffset {

@@ -27,8 +27,14 @@ import { crashPoint } from './faults.js';
 import { fsyncDir } from './fsync-dir.js';
 import { segmentsToDelete } from './retention.js';
 import { Segment } from './segment.js';
+import type { SparseIndex } from './sparse-index.js';
 
 export { fsyncDir };
+
+/** A follower's refreshes that may find files and catalog out of step (a writer mid-change). */
+const MAX_REFRESH_RETRIES = 200;
+/** For a short synchronous pause between a follower's attempts to open. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** A reader's place in the log: the next offset and where its batch is, if known. */
 export interface Cursor {
@@ -58,6 +64,8 @@ export class PartitionLog {
   readonly unsynced = new Set<Segment>();
   /** Called once at the next append (or close), then dropped: live readers waiting for data. */
   private waiters = new Set<() => void>();
+  /** Follower: refreshes in a row whose files disagreed with the catalog (see refreshSegments). */
+  private refreshFailures = 0;
   /** Set by the store: called after each roll (retention runs on roll). */
   onRoll: (() => void) | null = null;
 
@@ -78,6 +86,30 @@ export class PartitionLog {
    * first damage wherever it is (what `logstore verify --repair` asks for).
    */
   open(clean: boolean, repair = false): Truncation | null {
+    // A follower reads the catalog, then opens files the writer may be changing right then
+    // (compaction swapping files, retention deleting them): look again rather than fail.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.openOnce(clean, repair);
+      } catch (err) {
+        for (const s of this.segments) s.release();
+        this.segments = [];
+        if (this.writable || !(err instanceof LogStoreError) || attempt >= MAX_REFRESH_RETRIES) throw err;
+        Atomics.wait(PAUSE, 0, 0, 1);
+      }
+    }
+  }
+
+  private openOnce(clean: boolean, repair: boolean): Truncation | null {
+    if (!this.writable && this.catalog.pendingSwaps(this.topic, this.partition).length > 0) {
+      throw new LogStoreError('LOGSTORE_CORRUPT', `${this.topic}-${this.partition} is being compacted.`);
+    }
+    if (!fs.existsSync(this.dir)) {
+      throw new LogStoreError(
+        'LOGSTORE_CORRUPT',
+        `The catalog lists ${this.topic}-${this.partition}, but its directory ${this.dir} is missing.`,
+      );
+    }
     if (this.writable) {
       // A compaction interrupted after its catalog commit: put the rewritten files in place.
       const swaps = this.catalog.pendingSwaps(this.topic, this.partition);
@@ -100,6 +132,11 @@ export class PartitionLog {
       // Its segment was deleted since: the first remaining segment is verified from its start.
       recoveryIndex = 0;
       recoveryPosition = 0;
+    } else {
+      // A closed segment rewritten by compaction after the point was taken: the position is past
+      // (or inside) the new batches. Verify that segment from its start instead.
+      const r = rows[recoveryIndex]!;
+      if (r.endOffset !== null && r.size !== null && recoveryPosition > r.size) recoveryPosition = 0;
     }
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
@@ -130,7 +167,11 @@ export class PartitionLog {
       if (this.active.maxTimestamp < 0 && this.active.size > 0) this.active.walkMaxTimestamp();
       return null;
     }
-    return this.recover(recoveryIndex, recoveryPosition);
+    return this.recover(
+      recoveryIndex,
+      recoveryPosition,
+      rows.map((r) => (r.endOffset === null ? null : r.size)),
+    );
   }
 
   private openClosed(r: SegmentRow): Segment {
@@ -147,17 +188,49 @@ export class PartitionLog {
    * Damage before the recovery point was synced data: LOGSTORE_CORRUPT. Damage after it is the
    * torn tail of an unclean stop: everything from there on is cut (and later segments dropped).
    */
-  private recover(recoveryIndex: number, recoveryPosition: number): Truncation | null {
+  private recover(
+    recoveryIndex: number,
+    recoveryPosition: number,
+    recordedSizes: readonly (number | null)[],
+  ): Truncation | null {
     const gaps = this.config.cleanupPolicy === 'compact';
     for (let i = recoveryIndex; i < this.segments.length; i++) {
       const segment = this.segments[i]!;
-      const result = segment.scan(0, segment.baseOffset, -1, segment.fileSize, gaps);
       const isLast = i === this.segments.length - 1;
+      // A closed segment's extent is in the catalog: bytes past it are not batches, and batches
+      // ending short of it are damage (or a torn tail), not the end of the segment.
+      const recorded = isLast ? null : (recordedSizes[i] ?? null);
+      const limit = recorded === null ? segment.fileSize : Math.min(recorded, segment.fileSize);
+      // Compaction leaves gaps in closed segments only: what the active segment got after the
+      // recovery point was appended, so dense. (The CRC does not cover base offsets.)
+      const denseFrom = !gaps
+        ? 0
+        : !isLast
+          ? limit
+          : i === recoveryIndex
+            ? Math.min(recoveryPosition, limit)
+            : 0;
+      const maxNext = isLast ? Number.POSITIVE_INFINITY : this.segments[i + 1]!.baseOffset;
+      let result = segment.scan(0, segment.baseOffset, -1, denseFrom, gaps, maxNext);
+      if (!result.problem && result.end === denseFrom && denseFrom < limit) {
+        result = segment.scan(result.end, result.nextOffset, result.maxTimestamp, limit, false, maxNext);
+      }
+      const short = recorded !== null && result.end < recorded;
       const follows =
         isLast ||
-        (gaps
-          ? this.segments[i + 1]!.baseOffset >= result.nextOffset
-          : this.segments[i + 1]!.baseOffset === result.nextOffset);
+        (!short &&
+          (gaps
+            ? this.segments[i + 1]!.baseOffset >= result.nextOffset
+            : this.segments[i + 1]!.baseOffset === result.nextOffset));
+      if (i === recoveryIndex && result.end < recoveryPosition) {
+        // Synced batches are missing (zeros, or damage): not a torn tail.
+        throw new LogStoreError(
+          'LOGSTORE_CORRUPT',
+          `${segment.logPath} is damaged at position ${result.end}, before the last recovery point ` +
+            `(${recoveryPosition}): ${result.problem ?? 'the batches stop there (zeros)'}. ` +
+            'Run `logstore verify` to see the damage and `logstore verify --repair` to cut the log there.',
+        );
+      }
       if (!result.problem && follows) {
         segment.size = result.end;
         segment.nextOffset = result.nextOffset;
@@ -172,20 +245,13 @@ export class PartitionLog {
           ? this.truncation(segment, result.end, bytesCut, 'bytes after the last whole batch')
           : null;
       }
-      if (i === recoveryIndex && result.end < recoveryPosition) {
-        throw new LogStoreError(
-          'LOGSTORE_CORRUPT',
-          `${segment.logPath} is damaged at position ${result.end}, before the last recovery point ` +
-            `(${recoveryPosition}): ${result.problem ?? 'offsets do not continue into the next segment'}. ` +
-            'Run `logstore verify` to see the damage and `logstore verify --repair` to cut the log there.',
-        );
-      }
       return this.cutAt(
         i,
         result.end,
         result.nextOffset,
         result.maxTimestamp,
-        result.problem ?? 'next segment does not follow',
+        result.problem ??
+          (short ? `the batches end before the recorded size ${recorded}` : 'next segment does not follow'),
       );
     }
     return null;
@@ -364,10 +430,31 @@ export class PartitionLog {
       else hi = mid - 1;
     }
     const segment = segments[lo]!;
+    const entry = this.indexEntry(segment, (index) => index.entryFor(offset));
     cursor.segment = segment;
-    cursor.position = segment.index.positionFor(offset);
+    cursor.position = entry.position;
     cursor.checked = -1;
-    cursor.expected = -1;
+    cursor.expected = this.expectedAt(segment, entry);
+  }
+
+  /**
+   * An index entry checked against the log: the index files are a cache, and a damaged entry must
+   * neither make intact batches unreadable nor lead a read to the wrong batch.
+   */
+  private indexEntry(
+    segment: Segment,
+    find: (index: SparseIndex) => { position: number; offset: number },
+  ): { position: number; offset: number } {
+    const entry = find(segment.index);
+    if (entry.position === 0 || segment.batchAt(entry.position, entry.offset)) return entry;
+    segment.dropIndex();
+    return find(segment.index);
+  }
+
+  /** The base offset the batch at an index entry must have (-1: any, within the segment). */
+  private expectedAt(segment: Segment, entry: { position: number; offset: number }): number {
+    if (entry.position > 0) return entry.offset;
+    return this.config.cleanupPolicy === 'compact' ? -1 : segment.baseOffset;
   }
 
   /**
@@ -452,14 +539,16 @@ export class PartitionLog {
     for (const segment of this.segments) {
       if (segment.maxTimestamp < timestamp || segment.size === 0) continue;
       const buf = segment.buf;
-      for (
-        let pos = segment.index.positionForTimestamp(timestamp);
-        pos < segment.size;
-        pos += batchSize(buf, pos)
-      ) {
-        const problem = batchProblem(buf, pos, segment.size);
+      const entry = this.indexEntry(segment, (index) => index.entryForTimestamp(timestamp));
+      let expected = this.expectedAt(segment, entry);
+      for (let pos = entry.position; pos < segment.size; pos += batchSize(buf, pos)) {
+        // The CRC does not cover base offsets: check them as reads do, or a misplaced batch sends
+        // the reader to the wrong offset.
+        const problem =
+          batchProblem(buf, pos, segment.size) ?? this.offsetProblem(segment, buf, pos, expected);
         if (problem)
           throw new LogStoreError('LOGSTORE_CORRUPT', `${segment.logPath} at position ${pos}: ${problem}.`);
+        expected = batchBaseOffset(buf, pos) + batchLastOffsetDelta(buf, pos) + 1;
         if (batchMaxTimestamp(buf, pos) < timestamp) continue;
         const records: LogRecord[] = [];
         decodeRecords(
@@ -490,42 +579,31 @@ export class PartitionLog {
 
   /** Follower: applies the writer's rolls, deletions and compactions recorded in the catalog. */
   private refreshSegments(): boolean {
-    const rows = this.catalog.segments(this.topic, this.partition);
-    const row = this.catalog.partition(this.topic, this.partition);
+    const { row, rows, swapsPending } = this.catalog.followerView(this.topic, this.partition);
     if (!row || rows.length === 0) return false; // the topic is being deleted
+    // A compaction between its catalog commit and its renames: the files do not match the
+    // catalog yet (a rewritten segment's old file, with its new size). Look again next time.
+    if (swapsPending) return false;
     const last = rows[rows.length - 1]!;
     const active = this.active;
-    let changed = false;
-    // Segments gone from the catalog: retention, compaction or deletion.
-    const live = new Set(rows.map((r) => r.baseOffset));
-    const kept = this.segments.filter((s) => live.has(s.baseOffset));
-    for (const s of this.segments) if (!live.has(s.baseOffset)) s.release();
-    if (kept.length !== this.segments.length) changed = true;
-    // Closed segments rewritten by compaction: the catalog holds their new size.
-    for (let i = 0; i < kept.length - 1; i++) {
-      const s = kept[i]!;
-      const r = rows.find((x) => x.baseOffset === s.baseOffset);
-      if (
-        r &&
-        r.endOffset !== null &&
-        r.size !== null &&
-        r.size !== s.size &&
-        s.baseOffset !== active.baseOffset
-      ) {
-        s.release();
-        kept[i] = this.openClosed(r);
-        changed = true;
+    const byBase = new Map(rows.map((r) => [r.baseOffset, r]));
+    // Build the new list aside: opening a file can fail when the writer changed it after the
+    // catalog was read (a later compaction or retention); then nothing changes and the next
+    // refresh tries again, instead of leaving this log half updated.
+    const opened: Segment[] = [];
+    const next: Segment[] = [];
+    try {
+      for (const s of this.segments) {
+        const r = byBase.get(s.baseOffset);
+        if (!r) continue; // gone: retention, compaction or deletion
+        const rewritten = s !== active && r.endOffset !== null && r.size !== null && r.size !== s.size; // compaction
+        if (rewritten) opened.push(this.openClosed(r));
+        next.push(rewritten ? opened[opened.length - 1]! : s);
       }
-    }
-    this.segments = kept;
-    this.logStartOffset = row.logStartOffset;
-    if (last.baseOffset > active.baseOffset) {
-      // The writer rolled: finish the old active segment at its recorded end, open the new ones.
-      const closedRow = rows.find((r) => r.baseOffset === active.baseOffset);
-      if (closedRow && closedRow.size !== null && !active.released) this.catchUp(active, closedRow.size);
-      for (const r of rows) {
-        if (r.baseOffset > active.baseOffset) {
-          const segment =
+      if (last.baseOffset > active.baseOffset) {
+        for (const r of rows) {
+          if (r.baseOffset <= active.baseOffset) continue;
+          opened.push(
             r.endOffset !== null
               ? this.openClosed(r)
               : Segment.open(this.dir, r.baseOffset, r.capacity, false, {
@@ -533,23 +611,46 @@ export class PartitionLog {
                   nextOffset: r.baseOffset,
                   maxTimestamp: -1,
                   indexTrusted: false,
-                });
-          this.segments.push(segment);
+                }),
+          );
+          next.push(opened[opened.length - 1]!);
         }
       }
-      this.refreshTail();
-      changed = true;
+      if (next.length === 0) {
+        for (const r of rows) {
+          opened.push(this.openClosed(r));
+          next.push(opened[opened.length - 1]!);
+        }
+      }
+    } catch (err) {
+      for (const s of opened) s.release();
+      // Files that keep disagreeing with the catalog are damage, not a race.
+      if (++this.refreshFailures < MAX_REFRESH_RETRIES) return false;
+      throw err;
     }
-    if (this.segments.length === 0) {
-      for (const r of rows) this.segments.push(this.openClosed(r));
+    this.refreshFailures = 0;
+    const changed = next.length !== this.segments.length || next.some((s, k) => s !== this.segments[k]);
+    // The writer rolled: finish the old active segment at its recorded end.
+    const closedRow = byBase.get(active.baseOffset);
+    if (
+      last.baseOffset > active.baseOffset &&
+      closedRow &&
+      closedRow.size !== null &&
+      next.includes(active)
+    ) {
+      this.catchUp(active, closedRow.size);
     }
+    for (const s of this.segments) if (!next.includes(s)) s.release();
+    this.segments = next;
+    this.logStartOffset = row.logStartOffset;
+    if (changed) this.refreshTail();
     return changed;
   }
 
   /** Follower: extends the active segment over whole valid batches written since. */
   private refreshTail(): boolean {
     const segment = this.active;
-    if (segment.released) return false;
+    if (!segment || segment.released) return false;
     return this.catchUp(segment, segment.refreshFileSize());
   }
 

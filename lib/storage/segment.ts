@@ -247,17 +247,33 @@ export class Segment {
     }
   }
 
+  /** Whether a batch with base offset `offset` starts at `position` (is an index entry right?). */
+  batchAt(position: number, offset: number): boolean {
+    return position + BATCH_HEADER_BYTES <= this.size && batchBaseOffset(this.buf, position) === offset;
+  }
+
+  /** Forgets the index and its files: the next use walks the log (a damaged index file). */
+  dropIndex(): void {
+    this.sparseIndex = null;
+    this.indexFilesTrusted = false;
+  }
+
   /** Builds the index from the batch headers (no CRC check: reads check each batch anyway). */
   private walkIndex(): SparseIndex {
     const index = new SparseIndex(this.baseOffset);
     const buf = this.buf;
     let maxTs = -1;
+    let next = this.baseOffset;
     for (let pos = 0; pos + BATCH_HEADER_BYTES <= this.size;) {
       const bytes = batchSize(buf, pos);
       if (bytes < BATCH_HEADER_BYTES || pos + bytes > this.size) break;
+      // Offsets are not covered by the CRC: stop at one that cannot be right (reads report it).
+      const base = batchBaseOffset(buf, pos);
+      if (base < next || base - this.baseOffset > 0x7fffffff) break;
+      next = base + batchLastOffsetDelta(buf, pos) + 1;
       const ts = batchMaxTimestamp(buf, pos);
       if (ts > maxTs) maxTs = ts;
-      index.onBatch(batchBaseOffset(buf, pos), pos, bytes, maxTs);
+      index.onBatch(base, pos, bytes, maxTs);
       pos += bytes;
     }
     if (maxTs > this.maxTimestamp) this.maxTimestamp = maxTs;
@@ -267,8 +283,8 @@ export class Segment {
   /** Writes the index files (a cache; losing them costs a walk). */
   saveIndex(): void {
     if (!this.writable || this.released) return;
-    const { index, timeIndex } = this.index.serialize();
     try {
+      const { index, timeIndex } = this.index.serialize();
       fs.writeFileSync(path.join(this.dir, segmentFileName(this.baseOffset, 'index')), index);
       fs.writeFileSync(path.join(this.dir, segmentFileName(this.baseOffset, 'timeindex')), timeIndex);
       this.indexFilesTrusted = true;
@@ -288,6 +304,7 @@ export class Segment {
     maxTimestamp: number,
     limit: number,
     gapsAllowed: boolean,
+    maxNextOffset = Number.POSITIVE_INFINITY,
   ): ScanResult {
     const buf = this.buf;
     let pos = position;
@@ -306,9 +323,18 @@ export class Segment {
           problem: `batch base offset ${base}, expected ${next}`,
         };
       }
+      const after = base + batchLastOffsetDelta(buf, pos) + 1;
+      if (after > maxNextOffset) {
+        return {
+          end: pos,
+          nextOffset: next,
+          maxTimestamp: maxTs,
+          problem: `batch offsets ${base}..${after - 1} run into the next segment (${maxNextOffset})`,
+        };
+      }
       const ts = batchMaxTimestamp(buf, pos);
       if (ts > maxTs) maxTs = ts;
-      next = base + batchLastOffsetDelta(buf, pos) + 1;
+      next = after;
       pos += batchSize(buf, pos);
     }
     return { end: pos, nextOffset: next, maxTimestamp: maxTs };

@@ -47,6 +47,43 @@ export class SparseIndex {
     this.timestamps = timestamps;
   }
 
+  /**
+   * The last entry at or before `offset`: a batch position and the base offset of the batch
+   * there ({ position: 0, offset: -1 } if none).
+   */
+  entryFor(offset: number): { position: number; offset: number } {
+    let lo = 0;
+    let hi = this.count - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.offsets[mid]! <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found < 0
+      ? { position: 0, offset: -1 }
+      : { position: this.positions[found]!, offset: this.offsets[found]! };
+  }
+
+  /** As `positionForTimestamp`, with the base offset of the batch there. */
+  entryForTimestamp(timestamp: number): { position: number; offset: number } {
+    let lo = 0;
+    let hi = this.count - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.timestamps[mid]! < timestamp) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found < 0
+      ? { position: 0, offset: -1 }
+      : { position: this.positions[found]!, offset: this.offsets[found]! };
+  }
+
   /** Position of the last indexed batch starting at or before `offset` (0 if none). */
   positionFor(offset: number): number {
     let lo = 0;
