@@ -52,29 +52,22 @@ export class SparseIndex {
    * there ({ position: 0, offset: -1 } if none).
    */
   entryFor(offset: number): { position: number; offset: number } {
-    let lo = 0;
-    let hi = this.count - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.offsets[mid]! <= offset) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found < 0
-      ? { position: 0, offset: -1 }
-      : { position: this.positions[found]!, offset: this.offsets[found]! };
+    return this.lastEntryBelow(this.offsets, offset + 1);
   }
 
-  /** As `positionForTimestamp`, with the base offset of the batch there. */
+  /** Where to scan from for the first record with timestamp >= `timestamp`, and the offset there. */
   entryForTimestamp(timestamp: number): { position: number; offset: number } {
+    return this.lastEntryBelow(this.timestamps, timestamp);
+  }
+
+  /** The last entry whose key (entries are sorted by it) is below `limit`. */
+  private lastEntryBelow(keys: Float64Array, limit: number): { position: number; offset: number } {
     let lo = 0;
     let hi = this.count - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.timestamps[mid]! < timestamp) {
+      if (keys[mid]! < limit) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
@@ -82,36 +75,6 @@ export class SparseIndex {
     return found < 0
       ? { position: 0, offset: -1 }
       : { position: this.positions[found]!, offset: this.offsets[found]! };
-  }
-
-  /** Position of the last indexed batch starting at or before `offset` (0 if none). */
-  positionFor(offset: number): number {
-    let lo = 0;
-    let hi = this.count - 1;
-    let found = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.offsets[mid]! <= offset) {
-        found = this.positions[mid]!;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
-  }
-
-  /** Position from which to scan for the first record with timestamp >= `timestamp`. */
-  positionForTimestamp(timestamp: number): number {
-    let lo = 0;
-    let hi = this.count - 1;
-    let found = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.timestamps[mid]! < timestamp) {
-        found = this.positions[mid]!;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
   }
 
   /** The two index files' bytes. */
