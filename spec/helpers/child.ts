@@ -1,10 +1,32 @@
 /** Runs a script in a child Node process (ESM, with the compiled library importable). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** build/lib/index.js, for scripts run in children. */
 export const LIB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/index.js');
+
+/**
+ * Calls `onLine` for each complete line `stream` emits; returns a function that hands over a
+ * last line with no newline (call it once the stream has ended).
+ */
+export function splitLines(stream: Readable, onLine: (line: string) => void): () => void {
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      onLine(line);
+    }
+  });
+  return () => {
+    if (pending.length > 0) onLine(pending);
+    pending = '';
+  };
+}
 
 /** Starts `node --input-type=module -e <source>`; stdout lines go to `onLine`. */
 export function startChild(
@@ -19,16 +41,7 @@ export function startChild(
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
-  let pending = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      options.onLine?.(line);
-    }
-  });
+  splitLines(child.stdout!, (line) => options.onLine?.(line));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
     (resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })),

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { splitLines } from '../helpers/child.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -58,23 +59,14 @@ export function spawnNode(script: string, args: readonly string[], options: Spaw
           { env, stdio: ['pipe', 'pipe', 'pipe'] },
         );
   let stderr = '';
-  let pending = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      options.onLine?.(line);
-    }
-  });
+  const lastLine = splitLines(child.stdout!, (line) => options.onLine?.(line));
   child.stderr!.on('data', (chunk: Buffer) => {
     if (stderr.length < 20000) stderr += chunk.toString();
   });
   child.stdin!.on('error', () => undefined); // the child may be gone
   const exited = new Promise<Exit>((resolve) =>
     child.on('close', (code, signal) => {
-      if (pending.length > 0) options.onLine?.(pending);
+      lastLine();
       resolve({ code, signal, stderr });
     }),
   );
