@@ -3,7 +3,7 @@
  * in a fresh child process (child.ts), then prints one table with medians, min–max, MB/s, peak
  * RSS and logstore's ratio against each peer measured in the same invocation.
  *
- *   node build/bench/run.js [--quick] [--runs N] [--case NAME] [--json FILE] [--markdown FILE]
+ *   node dist/bench/run.js [--quick] [--runs N] [--case NAME] [--json FILE] [--markdown FILE]
  *
  * Runs are interleaved (run 1 of every subject of a case, then run 2, ...) so that drift in the
  * machine's state (page cache, other load, thermal) falls on all subjects of a case alike.

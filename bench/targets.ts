@@ -53,7 +53,7 @@ export function targetRows(cases: BenchCase[], summaries: Summary[], quick: bool
       ...(bestPeer ? { bestPeer } : {}),
       ...(ours.ratios[CEILING] !== undefined ? { ceiling: ours.ratios[CEILING] } : {}),
       met,
-      command: `node build/bench/run.js${quick ? ' --quick' : ''} --case ${c.name}`,
+      command: `node dist/bench/run.js${quick ? ' --quick' : ''} --case ${c.name}`,
     });
   }
   return rows;

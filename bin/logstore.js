@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// The `logstore` command: runs the compiled CLI (lib/cli/main.ts -> build/lib/cli/main.js).
+// The `logstore` command: runs the compiled CLI (lib/cli/main.ts -> dist/lib/cli/main.js).
 let main;
 try {
-  ({ main } = await import('../build/lib/cli/main.js'));
+  ({ main } = await import('../dist/lib/cli/main.js'));
 } catch (err) {
-  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('build/lib/cli/main.js')) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/lib/cli/main.js')) {
     process.stderr.write(
-      'error: logstore is not built yet (no build/lib/cli/main.js); run `npm run build`.\n',
+      'error: logstore is not built yet (no dist/lib/cli/main.js); run `npm run build`.\n',
     );
     process.exit(1);
   }

@@ -476,6 +476,7 @@ static napi_value Crc32c(napi_env env, napi_callback_info info) {
   return out;
 }
 
+#ifdef LOGSTORE_TEST_HOOKS
 /* testHook(name, on): lets the tests reach the code paths this machine would not take.
  *   'zeroFill'    fallocate() acts as if the filesystem answered EOPNOTSUPP
  *   'softwareCrc' crc32c() uses the portable slicing-by-8 code even with SSE4.2 */
@@ -499,6 +500,8 @@ static napi_value TestHook(napi_env env, napi_callback_info info) {
   }
   return NULL;
 }
+
+#endif /* LOGSTORE_TEST_HOOKS */
 
 /* ------------------------------------------------------------------------------------------ */
 
@@ -528,7 +531,9 @@ NAPI_MODULE_INIT() {
       {"madvise", NULL, Madvise, NULL, NULL, NULL, napi_enumerable, NULL},
       {"crc32c", NULL, Crc32c, NULL, NULL, NULL, napi_enumerable, NULL},
       {"crc32cImpl", NULL, NULL, NULL, NULL, impl, napi_enumerable, NULL},
+#ifdef LOGSTORE_TEST_HOOKS
       {"testHook", NULL, TestHook, NULL, NULL, NULL, napi_enumerable, NULL},
+#endif
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

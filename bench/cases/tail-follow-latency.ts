@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defineCase, since } from '../case.js';
 import { latencyPercentiles } from '../stats.js';
 
-/** The repository root (this file is build/bench/cases/tail-follow-latency.js) and the CLI. */
+/** The repository root (this file is dist/bench/cases/tail-follow-latency.js) and the CLI. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../bin/logstore.js', import.meta.url));
 

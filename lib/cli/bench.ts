@@ -1,5 +1,5 @@
 /**
- * `logstore bench`: runs the benchmark harness (bench/run.ts, built to build/bench/run.js), which
+ * `logstore bench`: runs the benchmark harness (bench/run.ts, built to dist/bench/run.js), which
  * parses its own arguments. It is loaded only here, and only if present: the harness ships with
  * the repository, not with the npm package, so the rest of the CLI works without it.
  */
@@ -32,13 +32,13 @@ export const command: Command = {
       const missing = e.code === 'ERR_MODULE_NOT_FOUND' && e.message.includes(url.pathname);
       throw new CliError(
         missing
-          ? 'the benchmark harness is not here (build/bench/run.js): it runs from a clone of the repository ' +
+          ? 'the benchmark harness is not here (dist/bench/run.js): it runs from a clone of the repository ' +
               'after `npm install`, not from an installed package.'
           : `the benchmark harness cannot load: ${e.message}. Did \`npm install\` install the dev dependencies?`,
       );
     }
     if (typeof runBench !== 'function')
-      throw new CliError('build/bench/run.js does not export runBench(argv)');
+      throw new CliError('dist/bench/run.js does not export runBench(argv)');
     return runBench(args);
   },
 };

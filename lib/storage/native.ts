@@ -26,6 +26,14 @@ interface Binding {
   madvise(buf: Uint8Array, offset: number, length: number, advice: Advice): void;
   crc32c(buf: Uint8Array, start: number, end: number, seed?: number): number;
   readonly crc32cImpl: 'sse4.2' | 'slicing-by-8';
+}
+
+/** The same addon built with LOGSTORE_TEST_HOOKS: for tests only, never loaded by the library. */
+export interface TestBinding extends Binding {
+  /**
+   * 'zeroFill': fallocate() acts as if the filesystem answered EOPNOTSUPP (zero-fill fallback);
+   * 'softwareCrc': crc32c() uses the portable slicing-by-8 code even where SSE4.2 is available.
+   */
   testHook(name: 'zeroFill' | 'softwareCrc', on: boolean): void;
 }
 
@@ -41,11 +49,11 @@ function packageRoot(): string {
   }
 }
 
-function load(): Binding {
+function load<T extends Binding>(name: string): T {
   const root = packageRoot();
-  const file = path.join(root, 'build', 'Release', 'logstore_native.node');
+  const file = path.join(root, 'build', 'Release', `${name}.node`);
   try {
-    return createRequire(import.meta.url)(file) as Binding;
+    return createRequire(import.meta.url)(file) as T;
   } catch (err) {
     throw new Error(
       `logstore: could not load the native addon ${file}. It is built on install by node-gyp ` +
@@ -55,7 +63,7 @@ function load(): Binding {
   }
 }
 
-const binding = load();
+const binding = load<Binding>('logstore_native');
 
 /**
  * Maps `length` bytes of `fd` from offset 0 (MAP_SHARED, read-only or read-write). `length`
@@ -109,14 +117,14 @@ export const crc32c: (buf: Uint8Array, start: number, end: number, seed?: number
 /** Which CRC32C code the addon chose at load time. */
 export const crc32cImpl: 'sse4.2' | 'slicing-by-8' = binding.crc32cImpl;
 
-/** For tests only: force the code paths this machine would not otherwise take. */
-export const _testing = {
-  /** fallocate() behaves as if the filesystem answered EOPNOTSUPP (zero-fill fallback). */
-  forceZeroFill(on: boolean): void {
-    binding.testHook('zeroFill', on);
-  },
-  /** crc32c() uses the portable slicing-by-8 code even where SSE4.2 is available. */
-  forceSoftwareCrc(on: boolean): void {
-    binding.testHook('softwareCrc', on);
-  },
-};
+let testBinding: TestBinding | null = null;
+
+/**
+ * For tests only: the addon built with its test hooks (a separate .node file, so that nothing
+ * in the production build can change behaviour at run time). Its functions work like the ones
+ * above and can be made to take the code paths this machine would not otherwise take.
+ */
+export function testingBinding(): TestBinding {
+  testBinding ??= load<TestBinding>('logstore_native_test');
+  return testBinding;
+}

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LIB, startChild } from '../helpers/child.js';
 
-/** The repository root (this file is build/spec/cli/cli-helpers.js). */
+/** The repository root (this file is dist/spec/cli/cli-helpers.js). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = path.join(ROOT, 'bin', 'logstore.js');
 

@@ -7,7 +7,7 @@
  * machine). `logstore tail --follow --format json` runs in a second process; this process reads
  * its lines and takes the difference on receipt (so the figure includes the pipe to here).
  *
- *   node build/spec/cli/tail-latency.js [records=500] [partitions=1]
+ *   node dist/spec/cli/tail-latency.js [records=500] [partitions=1]
  *
  * Also used by tail-latency.spec.ts with fewer records.
  */

@@ -41,7 +41,7 @@ describe('logstore usage', function () {
       [['dump', dir, 't', '--partition', '-1'], 'usage: logstore dump'],
       [['demo', 'extra'], 'usage: logstore demo'],
     ];
-    if (fs.existsSync(path.join(ROOT, 'build', 'bench', 'run.js')))
+    if (fs.existsSync(path.join(ROOT, 'dist', 'bench', 'run.js')))
       cases.push([['bench', '--bogus'], 'usage: logstore bench']);
     const results = await Promise.all(cases.map(([args]) => cli(args)));
     results.forEach((r, i) => {

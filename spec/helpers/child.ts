@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** build/lib/index.js, for scripts run in children. */
+/** dist/lib/index.js, for scripts run in children. */
 export const LIB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/index.js');
 
 /**

@@ -11,7 +11,7 @@ import { splitLines } from '../helpers/child.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-/** The compiled child scripts (build/spec/reliability/*.js). */
+/** The compiled child scripts (dist/spec/reliability/*.js). */
 export const SCRIPTS = {
   writer: path.join(HERE, 'writer-child.js'),
   follower: path.join(HERE, 'follower-child.js'),

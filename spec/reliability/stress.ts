@@ -3,7 +3,7 @@
  * spec/reliability with many iterations, then one table of the figures, each with what it must
  * be. Exit code 1 if any figure is off. Progress goes to stderr.
  *
- *   node build/spec/reliability/stress.js [--iterations 1000] [--corruption 10000] [--power 200]
+ *   node dist/spec/reliability/stress.js [--iterations 1000] [--corruption 10000] [--power 200]
  *     [--ext4 20] [--disk-full 30] [--failed-sync 30] [--locking 5] [--follower 5]
  *     [--follower-records 50000] [--fuzz 2000] [--workers 2] [--seed 1] [--only kill,corruption,...]
  *     [--keep-failures DIR] [--json]
