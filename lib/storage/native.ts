@@ -57,7 +57,7 @@ function load<T extends Binding>(name: string): T {
   } catch (err) {
     throw new Error(
       `logstore: could not load the native addon ${file}. It is built on install by node-gyp ` +
-        `(needs python3, make and a C compiler): run \`npm rebuild logstore\` or \`npx node-gyp rebuild\` in ${root}.`,
+        `(needs python3, make and a C compiler): run \`npm rebuild logstore\` (or \`npm run install\` in ${root}).`,
       { cause: err },
     );
   }
