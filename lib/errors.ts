@@ -13,7 +13,7 @@ export const ErrorCodes = {
   LOGSTORE_LOCKED: 'LOGSTORE_LOCKED',
   /** The store, reader or consumer was closed. */
   LOGSTORE_CLOSED: 'LOGSTORE_CLOSED',
-  /** A write on a store opened with `readOnly: true`, or on a writer poisoned by a failed sync. */
+  /** A write on a store opened with `readOnly: true` (a writer poisoned by a failed sync gives LOGSTORE_IO). */
   LOGSTORE_READ_ONLY: 'LOGSTORE_READ_ONLY',
   /** A record (or batch) is larger than `maxRecordBytes` or the segment can hold. */
   LOGSTORE_RECORD_TOO_LARGE: 'LOGSTORE_RECORD_TOO_LARGE',
@@ -23,19 +23,34 @@ export const ErrorCodes = {
   LOGSTORE_CORRUPT: 'LOGSTORE_CORRUPT',
   /** The disk (or the process's file size limit) is full. */
   LOGSTORE_DISK_FULL: 'LOGSTORE_DISK_FULL',
+  /** The store was written by a newer logstore (or, for a read-only open, an older one). */
+  LOGSTORE_VERSION: 'LOGSTORE_VERSION',
   /** Any other I/O failure, including a failed sync (which poisons the writer). */
   LOGSTORE_IO: 'LOGSTORE_IO',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/**
+ * Where and what, for errors about stored bytes: tests and tools match on these instead of
+ * parsing messages. `kind` is one of the problem kinds of format/batches.ts (`bad-crc`,
+ * `truncated`, ...) or of the log loader (`segment-gap`, ...).
+ */
+export interface ErrorDetails {
+  file?: string;
+  position?: number;
+  kind?: string;
+}
+
 export class LogStoreError extends Error {
   readonly code: ErrorCode;
+  readonly details: ErrorDetails;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: ErrorDetails }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LogStoreError';
     this.code = code;
+    this.details = options?.details ?? {};
   }
 }
 

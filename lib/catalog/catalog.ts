@@ -10,86 +10,22 @@
 import Database from 'better-sqlite3';
 import { LogStoreError } from '../errors.js';
 import type { ResolvedTopicConfig } from '../options.js';
+import { checkSchemaVersion, migrate } from './schema.js';
+import type {
+  ClosedExtent,
+  PartitionCatalog,
+  PartitionRow,
+  RecoveryPoint,
+  SegmentRow,
+} from '../storage/partition-catalog.js';
 
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-   CREATE TABLE topics (
-     name TEXT PRIMARY KEY,
-     partitions INTEGER NOT NULL,
-     config TEXT NOT NULL,
-     created_at INTEGER NOT NULL
-   ) WITHOUT ROWID;
-   CREATE TABLE partitions (
-     topic TEXT NOT NULL,
-     partition INTEGER NOT NULL,
-     log_start_offset INTEGER NOT NULL DEFAULT 0,
-     recovery_segment INTEGER NOT NULL DEFAULT 0,
-     recovery_position INTEGER NOT NULL DEFAULT 0,
-     recovery_offset INTEGER NOT NULL DEFAULT 0,
-     PRIMARY KEY (topic, partition)
-   ) WITHOUT ROWID;
-   CREATE TABLE segments (
-     topic TEXT NOT NULL,
-     partition INTEGER NOT NULL,
-     base_offset INTEGER NOT NULL,
-     capacity INTEGER NOT NULL,
-     end_offset INTEGER,
-     size INTEGER,
-     max_timestamp INTEGER,
-     PRIMARY KEY (topic, partition, base_offset)
-   ) WITHOUT ROWID;
-   CREATE TABLE group_offsets (
-     group_id TEXT NOT NULL,
-     topic TEXT NOT NULL,
-     partition INTEGER NOT NULL,
-     next_offset INTEGER NOT NULL,
-     committed_at INTEGER NOT NULL,
-     PRIMARY KEY (group_id, topic, partition)
-   ) WITHOUT ROWID;`,
-  // 2: compaction swaps in flight (see storage/compaction.ts): rows here name segments whose
-  // `.cleaned` file must replace the `.log` at the next open if the process died mid-swap.
-  `CREATE TABLE pending_swaps (
-     topic TEXT NOT NULL,
-     partition INTEGER NOT NULL,
-     base_offset INTEGER NOT NULL,
-     PRIMARY KEY (topic, partition, base_offset)
-   ) WITHOUT ROWID;`,
-  // 3: the active segment's largest timestamp at the recovery point, so that an open after a
-  // clean close reads nothing from the segment itself.
-  `ALTER TABLE partitions ADD COLUMN recovery_max_timestamp INTEGER NOT NULL DEFAULT -1;`,
-];
+export type { PartitionRow, RecoveryPoint, SegmentRow };
 
 export interface TopicRow {
   name: string;
   partitions: number;
   config: ResolvedTopicConfig;
   createdAt: number;
-}
-
-export interface SegmentRow {
-  baseOffset: number;
-  capacity: number;
-  /** Offset after the segment's last record; null while the segment is active. */
-  endOffset: number | null;
-  size: number | null;
-  maxTimestamp: number | null;
-}
-
-export interface PartitionRow {
-  logStartOffset: number;
-  recoverySegment: number;
-  recoveryPosition: number;
-  recoveryOffset: number;
-  recoveryMaxTimestamp: number;
-}
-
-export interface RecoveryPoint {
-  topic: string;
-  partition: number;
-  segment: number;
-  position: number;
-  offset: number;
-  maxTimestamp: number;
 }
 
 export interface CommittedOffset {
@@ -188,16 +124,11 @@ export class Catalog {
       );
     }
     try {
+      checkSchemaVersion(db, path, readOnly);
       if (!readOnly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = FULL');
         migrate(db);
-      } else if ((db.pragma('user_version', { simple: true }) as number) !== MIGRATIONS.length) {
-        throw new LogStoreError(
-          'LOGSTORE_CORRUPT',
-          `The catalog ${path} has schema version ${String(db.pragma('user_version', { simple: true }))}, ` +
-            `this logstore reads version ${MIGRATIONS.length}. Open it once with a writer of this version.`,
-        );
       }
       return new Catalog(db);
     } catch (err) {
@@ -291,89 +222,68 @@ export class Catalog {
     }));
   }
 
-  /** Records a closed segment's final extent and adds the new active segment, atomically. */
-  rollSegment(
-    topic: string,
-    partition: number,
-    closed: { baseOffset: number; endOffset: number; size: number; maxTimestamp: number },
-    next: { baseOffset: number; capacity: number },
-  ): void {
-    this.transaction(() => {
-      this.stmts.closeSegment.run(
-        closed.endOffset,
-        closed.size,
-        closed.maxTimestamp,
-        topic,
-        partition,
-        closed.baseOffset,
-      );
-      this.stmts.insertSegment.run(topic, partition, next.baseOffset, next.capacity);
-    });
-  }
-
-  /** Drops segments (oldest first) and moves the log start offset, atomically. */
-  deleteSegments(
-    topic: string,
-    partition: number,
-    baseOffsets: readonly number[],
-    logStartOffset: number,
-  ): void {
-    this.transaction(() => {
-      for (const base of baseOffsets) this.stmts.deleteSegment.run(topic, partition, base);
-      this.stmts.setLogStart.run(logStartOffset, topic, partition);
-    });
-  }
-
-  /** Makes a closed segment the active one again (recovery cut the segments after it). */
-  reopenSegment(topic: string, partition: number, baseOffset: number): void {
-    this.stmts.reopenSegment.run(topic, partition, baseOffset);
-  }
-
-  /**
-   * The commit point of a compaction: the segments' new extents, the removal of segments left
-   * empty, and the swaps still to do on disk, in one transaction.
-   */
-  swapCompacted(
-    topic: string,
-    partition: number,
-    rewritten: readonly { baseOffset: number; size: number; maxTimestamp: number }[],
-    emptied: readonly number[],
-    recoveryPoint?: RecoveryPoint,
-  ): void {
-    this.transaction(() => {
-      if (recoveryPoint) this.setRecoveryPoints([recoveryPoint]);
-      for (const r of rewritten) {
-        this.stmts.compacted.run(r.size, r.maxTimestamp, topic, partition, r.baseOffset);
-        this.stmts.addSwap.run(topic, partition, r.baseOffset);
-      }
-      for (const base of emptied) {
-        this.stmts.deleteSegment.run(topic, partition, base);
-        this.stmts.addSwap.run(topic, partition, base);
-      }
-    });
-  }
-
-  /**
-   * A follower's look at one partition, in one read transaction (so the segment list, log start
-   * and pending compaction swaps belong together).
-   */
-  followerView(
-    topic: string,
-    partition: number,
-  ): { row: PartitionRow | undefined; rows: SegmentRow[]; swapsPending: boolean } {
-    return this.transaction(() => ({
-      row: this.partition(topic, partition),
-      rows: this.segments(topic, partition),
-      swapsPending: this.pendingSwaps(topic, partition).length > 0,
-    }));
-  }
-
-  pendingSwaps(topic: string, partition: number): number[] {
-    return (this.stmts.swaps.all(topic, partition) as { base_offset: number }[]).map((r) => r.base_offset);
-  }
-
-  clearSwaps(topic: string, partition: number): void {
-    this.stmts.clearSwaps.run(topic, partition);
+  /** The storage layer's view of one partition (see storage/partition-catalog.ts). */
+  forPartition(topic: string, partition: number): PartitionCatalog {
+    const stmts = this.stmts;
+    const state = () => this.partition(topic, partition);
+    const segments = () => this.segments(topic, partition);
+    const transaction = <T>(fn: () => T) => this.transaction(fn);
+    const setRecoveryPoints = (points: readonly RecoveryPoint[]) => this.setRecoveryPoints(points);
+    return {
+      topic,
+      partition,
+      state,
+      segments,
+      snapshot: () =>
+        transaction(() => ({
+          row: state(),
+          rows: segments(),
+          swapsPending: stmts.swaps.all(topic, partition).length > 0,
+        })),
+      roll(closed: ClosedExtent, next: { baseOffset: number; capacity: number }) {
+        transaction(() => {
+          stmts.closeSegment.run(
+            closed.endOffset,
+            closed.size,
+            closed.maxTimestamp,
+            topic,
+            partition,
+            closed.baseOffset,
+          );
+          stmts.insertSegment.run(topic, partition, next.baseOffset, next.capacity);
+        });
+      },
+      deleteSegments(baseOffsets: readonly number[], logStartOffset: number) {
+        transaction(() => {
+          for (const base of baseOffsets) stmts.deleteSegment.run(topic, partition, base);
+          stmts.setLogStart.run(logStartOffset, topic, partition);
+        });
+      },
+      cutTo(baseOffset: number, dropped: readonly number[]) {
+        transaction(() => {
+          for (const base of dropped) stmts.deleteSegment.run(topic, partition, base);
+          stmts.reopenSegment.run(topic, partition, baseOffset);
+        });
+      },
+      swapCompacted(rewritten, emptied, recoveryPoint) {
+        transaction(() => {
+          if (recoveryPoint) setRecoveryPoints([recoveryPoint]);
+          for (const r of rewritten) {
+            stmts.compacted.run(r.size, r.maxTimestamp, topic, partition, r.baseOffset);
+            stmts.addSwap.run(topic, partition, r.baseOffset);
+          }
+          for (const base of emptied) {
+            stmts.deleteSegment.run(topic, partition, base);
+            stmts.addSwap.run(topic, partition, base);
+          }
+        });
+      },
+      pendingSwaps: () =>
+        (stmts.swaps.all(topic, partition) as { base_offset: number }[]).map((r) => r.base_offset),
+      clearSwaps: () => {
+        stmts.clearSwaps.run(topic, partition);
+      },
+    };
   }
 
   setRecoveryPoints(points: readonly RecoveryPoint[]): void {
@@ -402,22 +312,6 @@ export class Catalog {
 
   deleteGroupOffsets(group: string, topic: string): void {
     this.stmts.deleteGroupTopic.run(group, topic);
-  }
-}
-
-function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > MIGRATIONS.length) {
-    throw new LogStoreError(
-      'LOGSTORE_CORRUPT',
-      `The catalog has schema version ${version}, newer than this logstore (${MIGRATIONS.length}). Upgrade logstore.`,
-    );
-  }
-  for (let v = version; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
   }
 }
 

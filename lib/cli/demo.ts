@@ -12,14 +12,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { partitionForKey } from '../format/murmur2.js';
-import type { AppendRecord, LogRecord } from '../record.js';
-import { LogStore } from '../store.js';
+import { partitionForKey } from '../inspect/index.js';
+import type { AppendRecord, LogRecord } from '../index.js';
+import { LogStore } from '../index.js';
 import { flag, parse, printHelp } from './args.js';
 import type { Command } from './main.js';
 import { colorsFor, formatBytes, formatCount } from './output.js';
 import { pause, Stopper } from './stop.js';
-import { verifyStore } from './verify.js';
+import { verifyStore } from '../inspect/index.js';
 
 const USAGE = `usage: logstore demo [--keep]
 
@@ -191,7 +191,7 @@ async function demo(keep: boolean): Promise<number> {
     store = undefined;
     const followerExit = await follower.stop();
 
-    const verify = await verifyStore(dir, { progress: false });
+    const verify = await verifyStore(dir);
     const damage = verify.findings.filter((f) => f.severity === 'damage');
 
     // ---- summary

@@ -2,26 +2,16 @@
  * `logstore dump <dir> <topic>`: a partition's segments as the catalog lists them and the batch
  * headers in each file, in the form of Kafka's DumpLogSegments (`kafka-dump-log.sh`), so that
  * the output reads and greps the same; `--records` adds the records (Kafka's
- * --print-data-log). Reads the files directly, like verify: it works on any store, damaged or
- * live, and stops a segment at the first invalid batch, saying where.
+ * --print-data-log). Reads the files through the inspection API, like verify: it works on any
+ * store, damaged or live, and stops a segment at the first invalid batch, saying where.
  */
-import path from 'node:path';
-import { Catalog, type TopicRow } from '../catalog/catalog.js';
-import { decodeBatch } from '../format/record-batch.js';
+import { dumpSegment, partitionDir, StoreFiles, type BatchHeader, type TopicRow } from '../inspect/index.js';
+import type { LogRecord } from '../index.js';
 import { CliError, flag, intOption, parse, printHelp } from './args.js';
 import type { Command } from './main.js';
-import { CATALOG_FILE, requireStore } from './open.js';
+import { requireStore } from './open.js';
 import { Output } from './output.js';
 import { printable } from './records.js';
-import type { LogRecord } from '../record.js';
-import {
-  partitionDir,
-  SegmentFile,
-  segmentPath,
-  walkBatches,
-  type BatchHeader,
-  type WalkResult,
-} from './segment-files.js';
 import { Stopper } from './stop.js';
 
 const USAGE = `usage: logstore dump <dir> <topic> [--partition N] [--segment BASE] [--records]
@@ -55,11 +45,11 @@ export const command: Command = {
     const segment = intOption(parsed, 'segment', 0);
     const records = flag(parsed, 'records');
     const absolute = requireStore(dir);
-    const catalog = Catalog.open(path.join(absolute, CATALOG_FILE), true);
+    const files = StoreFiles.open(absolute);
     const out = new Output();
     const stopper = new Stopper(out);
     try {
-      const topic = catalog.topic(topicName);
+      const topic = files.topic(topicName);
       if (!topic) throw new CliError(`no topic '${topicName}' in ${absolute}`);
       if (only !== undefined && only >= topic.partitions) {
         throw new CliError(
@@ -68,14 +58,13 @@ export const command: Command = {
       }
       let matched = false;
       for (let p = only ?? 0; p < (only ?? topic.partitions - 1) + 1 && !stopper.stopped; p++) {
-        matched =
-          (await dumpPartition(absolute, catalog, topic, p, segment, records, out, stopper)) || matched;
+        matched = (await dumpPartition(files, topic, p, segment, records, out, stopper)) || matched;
       }
       if (segment !== undefined && !matched)
         throw new CliError(`no segment with base offset ${segment} in ${topicName}`);
     } finally {
       stopper.dispose();
-      catalog.close();
+      files.close();
       await out.flush();
     }
     await out.settle();
@@ -84,8 +73,7 @@ export const command: Command = {
 };
 
 async function dumpPartition(
-  dir: string,
-  catalog: Catalog,
+  files: StoreFiles,
   topic: TopicRow,
   partition: number,
   only: number | undefined,
@@ -93,13 +81,11 @@ async function dumpPartition(
   out: Output,
   stopper: Stopper,
 ): Promise<boolean> {
-  const prow = catalog.partition(topic.name, partition);
-  const rows = catalog
-    .segments(topic.name, partition)
-    .filter((r) => only === undefined || r.baseOffset === only);
+  const { row: prow, segments } = files.partition(topic.name, partition);
+  const rows = segments.filter((r) => only === undefined || r.baseOffset === only);
   if (rows.length === 0) return false;
   out.push(
-    `Dumping ${partitionDir(dir, topic.name, partition)} (topic ${topic.name}, partition ${partition})\n`,
+    `Dumping ${partitionDir(files.dir, topic.name, partition)} (topic ${topic.name}, partition ${partition})\n`,
   );
   if (prow) {
     out.push(
@@ -109,49 +95,41 @@ async function dumpPartition(
   }
   for (const row of rows) {
     if (stopper.stopped) break;
-    const file = segmentPath(dir, topic.name, partition, row.baseOffset);
+    const file = files.segmentFile(topic.name, partition, row.baseOffset);
     const state =
       row.endOffset === null
         ? 'active'
         : `closed, end offset ${row.endOffset}, ${row.size} bytes of batches, max timestamp ${row.maxTimestamp}`;
     out.push(`Segment ${file} (base offset ${row.baseOffset}, capacity ${row.capacity}; ${state})\n`);
-    let sf: SegmentFile;
+    let batches = 0;
+    let count = 0;
+    const walk = dumpSegment(files, topic.name, partition, row, withRecords);
+    let step;
     try {
-      sf = new SegmentFile(file);
+      step = walk.next();
+      for (; !step.done && !stopper.stopped; step = walk.next()) {
+        const { header, records } = step.value;
+        batches++;
+        count += header.count;
+        out.push(batchLine(header));
+        for (const r of records ?? []) out.push(recordLine(r));
+        if (out.pending >= FLUSH_BYTES) await out.flush();
+      }
     } catch (err) {
       out.push(`  cannot read it: ${(err as Error).message}\n`);
       continue;
+    } finally {
+      walk.return(undefined as never);
     }
-    let batches = 0;
-    let count = 0;
-    try {
-      const maxBatch = Math.max(topic.config.segmentBytes, row.capacity);
-      const result: WalkResult = { end: 0 };
-      for (const { header: h, buf, at } of walkBatches(sf, maxBatch, result)) {
-        if (stopper.stopped) break;
-        batches++;
-        count += h.count;
-        out.push(batchLine(h));
-        if (withRecords) {
-          try {
-            for (const r of decodeBatch(buf, at, file).records) out.push(recordLine(r));
-          } catch (err) {
-            result.end = h.position;
-            result.problem = (err as Error).message;
-            break;
-          }
-        }
-        if (out.pending >= FLUSH_BYTES) await out.flush();
-      }
-      if (result.problem)
+    if (step.done) {
+      const end = step.value;
+      if (end.stop !== 'end' && end.stop !== 'zeros')
         out.push(
-          `invalid batch at position ${result.end}: ${result.problem}; the rest of this segment is not shown\n`,
+          `invalid batch at position ${end.end} [${end.stop}]: ${end.detail}; the rest of this segment is not shown\n`,
         );
       out.push(
-        `End of segment: ${batches} batches, ${count} records; batches end at position ${result.end} of ${sf.size}\n`,
+        `End of segment: ${batches} batches, ${count} records; batches end at position ${end.end} of ${end.fileSize}\n`,
       );
-    } finally {
-      sf.close();
     }
     await out.flush();
   }

@@ -1,15 +1,12 @@
 /**
  * `logstore groups <dir> [list | describe <g> | reset <g> <topic> --to POS]`.
  *
- * list and describe read the committed offsets straight from the catalog (read-only, beside a
- * live writer) and the partitions' end offsets from a read-only store, so they show every group
- * that ever committed, with its lag. reset goes through `store.resetGroup`, which needs the
- * writer lock.
+ * list and describe show `store.groups()` of a read-only store (beside a live writer): every
+ * group that committed offsets, per topic, with the partitions' end offsets and lag; `--json`
+ * prints those objects as the library returns them. reset goes through `store.resetGroup`, which
+ * needs the writer lock.
  */
-import path from 'node:path';
-import { Catalog, type CommittedOffset } from '../catalog/catalog.js';
-import type { LogStore } from '../store.js';
-import { LogStoreError } from '../errors.js';
+import type { GroupDescription } from '../index.js';
 import {
   CliError,
   flag,
@@ -21,7 +18,7 @@ import {
   type StartArg,
 } from './args.js';
 import type { Command } from './main.js';
-import { CATALOG_FILE, openReadOnly, openWriter, requireStore } from './open.js';
+import { openReadOnly, openWriter } from './open.js';
 import { colorsFor, renderTable } from './output.js';
 
 const USAGE = `usage: logstore groups <dir> [list] [--json]
@@ -70,101 +67,69 @@ export const command: Command = {
   },
 };
 
-interface GroupOffset extends CommittedOffset {
-  /** The partition's end offset now, or null if the topic is gone. */
-  endOffset: number | null;
-  lag: number | null;
-}
-
-/** Every committed offset (of `group`, if given), with the partitions' end offsets. */
-async function committed(dir: string, group?: string): Promise<GroupOffset[]> {
-  const absolute = requireStore(dir);
-  const catalog = Catalog.open(path.join(absolute, CATALOG_FILE), true);
-  let rows: CommittedOffset[];
-  try {
-    rows = catalog.allCommittedOffsets().filter((r) => group === undefined || r.group === group);
-  } finally {
-    catalog.close();
-  }
+/** store.groups() of a read-only store, for one group if given. */
+async function describeGroups(dir: string, group?: string): Promise<GroupDescription[]> {
   const store = openReadOnly(dir);
   try {
-    const ends = new Map<string, number[] | null>();
-    for (const r of rows) {
-      if (!ends.has(r.topic)) ends.set(r.topic, endOffsets(store, r.topic));
-    }
-    return rows.map((r) => {
-      const end = ends.get(r.topic)?.[r.partition] ?? null;
-      return { ...r, endOffset: end, lag: end === null ? null : Math.max(0, end - r.offset) };
-    });
+    return store.groups().filter((g) => group === undefined || g.group === group);
   } finally {
     await store.close();
   }
 }
 
-function endOffsets(store: LogStore, topic: string): number[] | null {
-  try {
-    return store.describeTopic(topic).partitionDetails.map((d) => d.endOffset);
-  } catch (err) {
-    if (err instanceof LogStoreError && err.code === 'LOGSTORE_TOPIC_NOT_FOUND') return null;
-    throw err;
-  }
-}
-
 async function list(dir: string, json: boolean): Promise<number> {
-  const rows = await committed(dir);
-  const groups = new Map<string, GroupOffset[]>();
-  for (const r of rows) {
-    let g = groups.get(r.group);
-    if (!g) groups.set(r.group, (g = []));
-    g.push(r);
-  }
-  const summary = [...groups].map(([name, offsets]) => ({
-    group: name,
-    topics: [...new Set(offsets.map((o) => o.topic))],
-    partitions: offsets.length,
-    lag: offsets.reduce((n, o) => n + (o.lag ?? 0), 0),
-    lastCommit: Math.max(...offsets.map((o) => o.committedAt)),
-  }));
+  const groups = await describeGroups(dir);
   if (json) {
-    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  } else if (!process.stdout.isTTY) {
-    process.stdout.write(summary.map((g) => `${g.group}\n`).join(''));
-  } else if (summary.length === 0) {
+    process.stdout.write(`${JSON.stringify(groups, null, 2)}\n`);
+    return 0;
+  }
+  const names = [...new Set(groups.map((g) => g.group))];
+  if (!process.stdout.isTTY) {
+    process.stdout.write(names.map((g) => `${g}\n`).join(''));
+  } else if (names.length === 0) {
     process.stdout.write(`no consumer groups have committed offsets in ${dir}\n`);
   } else {
     const colors = colorsFor(process.stdout);
-    const table = summary.map((g) => [
-      colors.cyan(g.group),
-      g.topics.join(', '),
-      g.partitions,
-      g.lag,
-      new Date(g.lastCommit).toISOString(),
-    ]);
+    const table = names.map((name) => {
+      const mine = groups.filter((g) => g.group === name);
+      const partitions = mine.flatMap((g) => g.partitions);
+      return [
+        colors.cyan(name),
+        mine.map((g) => g.topic).join(', '),
+        partitions.length,
+        partitions.reduce((n, p) => n + p.lag, 0),
+        new Date(Math.max(...partitions.map((p) => p.committedAt))).toISOString(),
+      ];
+    });
     process.stdout.write(renderTable(['GROUP', 'TOPICS', 'PARTITIONS', 'LAG', 'LAST COMMIT'], table, colors));
   }
   return 0;
 }
 
 async function describe(dir: string, group: string, json: boolean): Promise<number> {
-  const rows = await committed(dir, group);
-  if (rows.length === 0) throw new CliError(`group '${group}' has no committed offsets in ${dir}`);
+  const groups = await describeGroups(dir, group);
+  if (groups.length === 0) throw new CliError(`group '${group}' has no committed offsets in ${dir}`);
   if (json) {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(groups, null, 2)}\n`);
     return 0;
   }
-  const colors = colorsFor(process.stdout);
-  const table = rows.map((r) => [
-    r.topic,
-    r.partition,
-    r.offset,
-    r.endOffset === null ? '(deleted)' : r.endOffset,
-    r.lag === null ? '-' : r.lag,
-    new Date(r.committedAt).toISOString(),
-  ]);
-  process.stdout.write(
-    renderTable(['TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG', 'COMMITTED AT'], table, colors),
-  );
+  process.stdout.write(offsetTable(groups));
   return 0;
+}
+
+function offsetTable(groups: GroupDescription[]): string {
+  const colors = colorsFor(process.stdout);
+  const table = groups.flatMap((g) =>
+    g.partitions.map((p) => [
+      g.topic,
+      p.partition,
+      p.offset,
+      p.endOffset,
+      p.lag,
+      new Date(p.committedAt).toISOString(),
+    ]),
+  );
+  return renderTable(['TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG', 'COMMITTED AT'], table, colors);
 }
 
 async function reset(
@@ -180,16 +145,12 @@ async function reset(
   } finally {
     await store.close();
   }
-  const rows = (await committed(dir, group)).filter((r) => r.topic === topic);
+  const groups = (await describeGroups(dir, group)).filter((g) => g.topic === topic);
   if (json) {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(groups, null, 2)}\n`);
     return 0;
   }
-  const colors = colorsFor(process.stdout);
   process.stdout.write(`reset group ${group} on ${topic}\n`);
-  if (rows.length > 0) {
-    const table = rows.map((r) => [r.partition, r.offset, r.endOffset ?? '-', r.lag ?? '-']);
-    process.stdout.write(renderTable(['PARTITION', 'COMMITTED', 'END', 'LAG'], table, colors));
-  }
+  process.stdout.write(offsetTable(groups));
   return 0;
 }

@@ -7,7 +7,7 @@
  *   2  wrong usage: the message and the command's usage on stderr
  */
 import { readFileSync } from 'node:fs';
-import { LogStoreError } from '../errors.js';
+import { LogStoreError } from '../index.js';
 import { CliError, UsageError } from './args.js';
 
 export interface Command {

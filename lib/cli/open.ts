@@ -5,11 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { LogStore } from '../store.js';
-import { LogStoreError } from '../errors.js';
+import { LogStore } from '../index.js';
+import { LogStoreError } from '../index.js';
+import { CATALOG_FILE, LOCK_FILE } from '../inspect/index.js';
 import { CliError } from './args.js';
-
-export const CATALOG_FILE = 'catalog.sqlite';
 
 /** Refuses a directory that holds no store (a writer open would otherwise create one). */
 export function requireStore(dir: string): string {
@@ -38,7 +37,7 @@ export function openWriter(dir: string, purpose: string, create = false): LogSto
     if (err instanceof LogStoreError && err.code === 'LOGSTORE_LOCKED') {
       throw new LogStoreError(
         'LOGSTORE_LOCKED',
-        `${purpose} needs the store's writer lock, but another process holds ${path.join(absolute, 'LOCK')}. ` +
+        `${purpose} needs the store's writer lock, but another process holds ${path.join(absolute, LOCK_FILE)}. ` +
           'Stop that writer first (reading commands such as tail, topics list and verify work beside it).',
         { cause: err },
       );

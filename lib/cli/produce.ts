@@ -8,10 +8,10 @@
  * else Kafka's murmur2 of the key, else one partition per call, rotating), so that it knows the
  * offset of every record for --print-offsets.
  */
-import type { AppendRecord, AppendResult } from '../record.js';
-import type { LogStore } from '../store.js';
-import { LogStoreError } from '../errors.js';
-import { partitionForKey } from '../format/murmur2.js';
+import type { AppendRecord, AppendResult } from '../index.js';
+import type { LogStore } from '../index.js';
+import { LogStoreError } from '../index.js';
+import { partitionForKey } from '../inspect/index.js';
 import { CliError, flag, intOption, parse, printHelp, stringOption, UsageError } from './args.js';
 import type { Command } from './main.js';
 import { openWriter } from './open.js';

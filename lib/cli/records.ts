@@ -12,7 +12,7 @@
  *   overlap.
  */
 import { isUtf8 } from 'node:buffer';
-import type { LogRecord } from '../record.js';
+import type { LogRecord } from '../index.js';
 import type { Colors } from './output.js';
 
 export type JsonBytes = string | { base64: string } | null;

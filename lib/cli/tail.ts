@@ -9,11 +9,11 @@
  * best effort for records still arriving. A reader that falls below the log start (retention
  * deleted its segment) continues at the new start and says so on stderr.
  */
-import type { LogRecord } from '../record.js';
-import type { LogStore } from '../store.js';
-import type { Reader } from '../read/reader.js';
-import type { Consumer } from '../read/consumer.js';
-import { LogStoreError } from '../errors.js';
+import type { LogRecord } from '../index.js';
+import type { LogStore } from '../index.js';
+import type { Reader } from '../index.js';
+import type { Consumer } from '../index.js';
+import { LogStoreError } from '../index.js';
 import {
   flag,
   intOption,

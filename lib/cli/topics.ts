@@ -3,8 +3,8 @@
  * open the store read-only (they work beside a live writer); create, alter and delete take the
  * writer lock. Tables on a TTY, names one a line when piped, `--json` for scripts.
  */
-import type { TopicConfig } from '../options.js';
-import type { LogStore, TopicDescription } from '../store.js';
+import type { TopicConfig } from '../index.js';
+import type { LogStore, TopicDescription } from '../index.js';
 import {
   flag,
   intOption,

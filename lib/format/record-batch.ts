@@ -36,11 +36,12 @@ export const BATCH_HEADER_BYTES = 61;
 /** baseOffset + batchLength: the bytes before the part batchLength counts. */
 export const LOG_OVERHEAD = 12;
 export const MAGIC = 2;
-const CRC_START = 21;
+/** The CRC covers the bytes from the attributes to the end of the batch. */
+export const CRC_START = 21;
 const COMPRESSION_MASK = 0x07;
 const CONTROL_FLAG = 0x20;
 /** Broker-stamped batches: every record's timestamp is the batch's maxTimestamp. */
-const LOG_APPEND_TIME_FLAG = 0x08;
+export const LOG_APPEND_TIME_FLAG = 0x08;
 const TWO_32 = 0x100000000;
 /**
  * Timestamps up to 2^52 ms (year 144,683): the zigzag of any delta between two of them (down to
@@ -78,30 +79,8 @@ export const batchLastOffsetDelta = (buf: Uint8Array, pos: number): number => re
 export const batchBaseTimestamp = (buf: Uint8Array, pos: number): number => readInt64(buf, pos + 27);
 export const batchMaxTimestamp = (buf: Uint8Array, pos: number): number => readInt64(buf, pos + 35);
 export const batchRecordCount = (buf: Uint8Array, pos: number): number => readInt32(buf, pos + 57);
-
-/**
- * Why the bytes at `pos` are not a whole valid batch, or `undefined` if they are. Checks that the
- * header and the declared length fit before `limit`, the magic, the CRC, and the header's own
- * consistency. Offsets relative to other batches are the caller's business.
- */
-export function batchProblem(buf: Uint8Array, pos: number, limit: number): string | undefined {
-  if (limit - pos < BATCH_HEADER_BYTES) return 'truncated batch header';
-  const length = readInt32(buf, pos + 8);
-  if (length < BATCH_HEADER_BYTES - LOG_OVERHEAD) return `impossible batch length ${length}`;
-  if (length > limit - pos - LOG_OVERHEAD) return `batch length ${length} runs past the end of the data`;
-  if (buf[pos + 16] !== MAGIC) return `magic byte ${buf[pos + 16]} is not 2`;
-  const stored = readInt32(buf, pos + 17) >>> 0;
-  const actual = crc32c(buf, pos + CRC_START, pos + LOG_OVERHEAD + length);
-  if (stored !== actual) return `CRC32C mismatch (stored ${hex(stored)}, computed ${hex(actual)})`;
-  if (readInt32(buf, pos) < 0) return 'negative base offset';
-  if (readInt64(buf, pos) > Number.MAX_SAFE_INTEGER) return 'base offset beyond 2^53';
-  const count = readInt32(buf, pos + 57);
-  const lastDelta = readInt32(buf, pos + 23);
-  if (count < 0 || lastDelta < 0 || count > length) return `impossible record count ${count}`;
-  return undefined;
-}
-
-const hex = (n: number) => '0x' + n.toString(16).padStart(8, '0');
+export const batchAttributes = (buf: Uint8Array, pos: number): number =>
+  (buf[pos + 21]! << 8) | buf[pos + 22]!;
 
 /**
  * Encodes appends into batches. One instance is reused: it keeps per-record sizes from `measure`
@@ -299,7 +278,7 @@ function view(copy: Buffer, start: number, length: number): Buffer {
 }
 
 /**
- * Decodes the records of the valid batch at `buf[pos]` (checked by `batchProblem`) whose offsets
+ * Decodes the records of the valid batch at `buf[pos]` (checked by a BatchWalker) whose offsets
  * are >= `fromOffset`, at most `max`, onto `out`. Keys, values and headers are copies (one copy of
  * the batch's record bytes), so they stay valid after the segment is unmapped. Returns how many
  * records were added. Throws LOGSTORE_CORRUPT (naming `where` and the position) when a record's
@@ -330,7 +309,9 @@ export function decodeRecords(
   const count = readInt32(buf, pos + 57);
   const lastOffsetDelta = readInt32(buf, pos + 23);
   const fail = (at: number, what: string) =>
-    new LogStoreError('LOGSTORE_CORRUPT', `${where} at position ${at}: ${what} in the batch at ${pos}`);
+    new LogStoreError('LOGSTORE_CORRUPT', `${where} at position ${at}: ${what} in the batch at ${pos}`, {
+      details: { file: where, position: at, kind: 'bad-records' },
+    });
   // Skip, in place, the records before `fromOffset` (a reader resuming inside a batch).
   let first = pos + BATCH_HEADER_BYTES;
   let i = 0;
@@ -423,39 +404,6 @@ export function decodeRecords(
   if (i === count && p !== limit)
     throw fail(first + p, `${limit - p} bytes after the last of ${count} records`);
   return added;
-}
-
-/** A whole batch decoded: for tools (dump, verify) and tests, not the read path. */
-export interface DecodedBatch {
-  baseOffset: number;
-  lastOffset: number;
-  baseTimestamp: number;
-  maxTimestamp: number;
-  recordCount: number;
-  attributes: number;
-  crc: number;
-  sizeInBytes: number;
-  records: LogRecord[];
-}
-
-/** Decodes one batch at `buf[pos]`; bad bytes of any kind give LOGSTORE_CORRUPT. */
-export function decodeBatch(buf: Uint8Array, pos = 0, where = 'batch'): DecodedBatch {
-  const problem = batchProblem(buf, pos, buf.length);
-  if (problem) throw new LogStoreError('LOGSTORE_CORRUPT', `${where} at position ${pos}: ${problem}`);
-  const records: LogRecord[] = [];
-  decodeRecords(buf, pos, 0, Number.POSITIVE_INFINITY, records, '', 0, where);
-  const baseOffset = readInt64(buf, pos);
-  return {
-    baseOffset,
-    lastOffset: baseOffset + batchLastOffsetDelta(buf, pos),
-    baseTimestamp: batchBaseTimestamp(buf, pos),
-    maxTimestamp: batchMaxTimestamp(buf, pos),
-    recordCount: batchRecordCount(buf, pos),
-    attributes: (buf[pos + 21]! << 8) | buf[pos + 22]!,
-    crc: readInt32(buf, pos + 17) >>> 0,
-    sizeInBytes: batchSize(buf, pos),
-    records,
-  };
 }
 
 /** Encodes records as one standalone batch (tests and tools; the store writes in place). */

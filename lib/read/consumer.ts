@@ -15,7 +15,8 @@
 import { LogStoreError } from '../errors.js';
 import { checkInteger, checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
-import type { Cursor, PartitionLog } from '../storage/partition-log.js';
+import { newCursor, type Cursor, type PartitionLog } from '../storage/partition-log.js';
+import type { GroupMembers } from './groups.js';
 
 export type ResetPolicy = 'earliest' | 'latest';
 
@@ -58,49 +59,6 @@ interface Assigned {
   /** Next offset after the records the application moved past. */
   movedPast: number;
   committed: number | null;
-}
-
-/** The members of one group on one topic in this process. */
-export class GroupMembers {
-  readonly members: Consumer[] = [];
-
-  constructor(
-    readonly group: string,
-    readonly topic: string,
-  ) {}
-
-  join(member: Consumer): void {
-    this.members.push(member);
-    this.rebalance();
-  }
-
-  leave(member: Consumer): void {
-    const i = this.members.indexOf(member);
-    if (i >= 0) this.members.splice(i, 1);
-    this.rebalance();
-  }
-
-  /** Range assignment: every member first gives up what it loses, then takes what it gains. */
-  rebalance(): void {
-    const count = this.members[0]?.partitionCount() ?? 0;
-    const plan = rangeAssign(count, this.members.length);
-    this.members.forEach((m, i) => m.revokeAllBut(plan[i]!));
-    this.members.forEach((m, i) => m.assign(plan[i]!));
-  }
-}
-
-/** Kafka's RangeAssignor for one topic: contiguous ranges, the first members get the remainder. */
-export function rangeAssign(partitions: number, members: number): number[][] {
-  const plan: number[][] = [];
-  const per = members > 0 ? Math.floor(partitions / members) : 0;
-  const extra = members > 0 ? partitions % members : 0;
-  let next = 0;
-  for (let m = 0; m < members; m++) {
-    const n = per + (m < extra ? 1 : 0);
-    plan.push(Array.from({ length: n }, (_, k) => next + k));
-    next += n;
-  }
-  return plan;
 }
 
 export class Consumer implements AsyncIterable<LogRecord> {
@@ -159,7 +117,7 @@ export class Consumer implements AsyncIterable<LogRecord> {
     const committed = this.host.committedOffsets(this.group, this.topic);
     for (const p of fresh) {
       const log = logs[p]!;
-      const cursor: Cursor = { offset: 0, segment: null, position: 0, checked: -1, expected: -1 };
+      const cursor = newCursor();
       const c = committed.get(p) ?? null;
       log.seek(cursor, this.startOffset(log, c));
       this.assigned.set(p, { log, cursor, returned: cursor.offset, movedPast: cursor.offset, committed: c });

@@ -10,7 +10,7 @@
 import { LogStoreError } from '../errors.js';
 import { checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
-import type { Cursor, PartitionLog } from '../storage/partition-log.js';
+import { newCursor, type PartitionLog } from '../storage/partition-log.js';
 
 export type StartSpec = 'earliest' | 'latest' | number | { timestamp: number };
 
@@ -56,7 +56,7 @@ export function resolveStart(log: PartitionLog, spec: StartSpec): number {
 }
 
 export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
-  private readonly cursor: Cursor = { offset: 0, segment: null, position: 0, checked: -1, expected: -1 };
+  private readonly cursor = newCursor();
   private closed = false;
   private wakeWaiter: (() => void) | null = null;
   private readonly signal: AbortSignal | undefined;
@@ -170,6 +170,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
     if (this.closed) return;
     this.closed = true;
     this.cursor.segment = null;
+    this.cursor.walker = null;
     this.wakeWaiter?.();
     this.onClose(this);
   }

@@ -5,6 +5,10 @@
  * preserved: a rewritten batch keeps its base offset and last offset delta, so gaps appear, as
  * in Kafka. Records without a key are kept (they can only predate the topic becoming compacted).
  *
+ * Every batch is read through the batch walker and decoded with its checks: a damaged batch
+ * stops compaction with LOGSTORE_CORRUPT (naming file and position) before anything is written,
+ * so damage is never rewritten into a batch with a fresh, valid CRC.
+ *
  * Memory is bounded by the number of distinct keys (one map entry each) plus one batch: segments
  * are read batch by batch and written out with plain file writes.
  *
@@ -19,61 +23,47 @@
  * A reader that mapped an old file keeps its inode (and old, consistent data) until it moves on.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import type { Catalog } from '../catalog/catalog.js';
-import {
-  BatchEncoder,
-  batchBaseOffset,
-  batchLastOffsetDelta,
-  batchSize,
-  decodeRecords,
-} from '../format/record-batch.js';
+import { ioError } from '../errors.js';
+import { BatchEncoder, decodeRecords } from '../format/record-batch.js';
 import type { AppendRecord, LogRecord } from '../record.js';
 import { crashPoint } from './faults.js';
-import { fsyncDir } from './fsync-dir.js';
-import { segmentFileName, type Segment } from './segment.js';
+import { fsyncDir, segmentPath } from './layout.js';
+import type { PartitionCatalog } from './partition-catalog.js';
+import type { Segment } from './segment.js';
 
-export interface CompactionResult {
-  compactedSegments: number;
-  bytesFreed: number;
-}
+/** The new extent of a rewritten segment, or null for one left empty. */
+export type Rewritten = Map<number, { size: number; maxTimestamp: number } | null>;
 
-const CLEANED = 'cleaned';
-
-export function cleanedPath(dir: string, baseOffset: number): string {
-  return path.join(dir, `${String(baseOffset).padStart(20, '0')}.${CLEANED}`);
-}
-
-/** Calls `fn` for every record of `segment`, batch by batch. */
+/** Calls `fn` for every batch of `segment` with its records; LOGSTORE_CORRUPT at damage. */
 function forEachBatch(
   segment: Segment,
+  gaps: boolean,
   fn: (records: LogRecord[], base: number, lastDelta: number) => void,
 ): void {
-  const buf = segment.buf;
-  for (let pos = 0; pos < segment.size; pos += batchSize(buf, pos)) {
+  const walker = segment.walker(0, -1, gaps);
+  while (walker.next()) {
     const records: LogRecord[] = [];
-    decodeRecords(buf, pos, 0, Number.POSITIVE_INFINITY, records, '', 0, segment.logPath);
-    fn(records, batchBaseOffset(buf, pos), batchLastOffsetDelta(buf, pos));
+    decodeRecords(segment.buf, walker.position, 0, Number.POSITIVE_INFINITY, records, '', 0, segment.logPath);
+    fn(records, walker.baseOffset, walker.lastOffset - walker.baseOffset);
   }
+  if (walker.stop !== 'end')
+    throw walker.corruptError(segment.logPath, 'Compaction left the segment as it was.');
 }
 
 /**
  * Rewrites the closed segments of one partition (`segments`, oldest first, the last one being
- * the active segment) and commits the swap in the catalog. Returns the segments that changed:
- * the caller replaces them in memory (null for a segment that became empty).
+ * the active segment) and commits the swap in the catalog. Returns the segments that changed.
  */
 export function compactSegments(
-  catalog: Catalog,
-  topic: string,
-  partition: number,
+  catalog: PartitionCatalog,
   dir: string,
   segments: readonly Segment[],
   deleteRetentionMs: number,
   now: number,
-): { changed: Map<number, { size: number; maxTimestamp: number } | null>; bytesFreed: number } {
+): { changed: Rewritten; bytesFreed: number } {
   const latest = new Map<string, number>();
   for (const segment of segments) {
-    forEachBatch(segment, (records) => {
+    forEachBatch(segment, true, (records) => {
       for (const r of records) if (r.key !== null) latest.set(r.key.toString('latin1'), r.offset);
     });
     segment.dropResident(); // memory stays bounded by the keys, not by the segments read
@@ -84,52 +74,33 @@ export function compactSegments(
     (latest.get(r.key.toString('latin1')) === r.offset &&
       (r.value !== null || r.timestamp >= tombstoneHorizon));
 
-  const encoder = new BatchEncoder();
-  let scratch = Buffer.alloc(64 * 1024);
-  const changed = new Map<number, { size: number; maxTimestamp: number } | null>();
+  const changed: Rewritten = new Map();
   let bytesFreed = 0;
-  for (const segment of segments.slice(0, -1)) {
-    let removed = 0;
-    forEachBatch(segment, (records) => {
-      for (const r of records) if (!keep(r)) removed++;
-    });
-    if (removed === 0) {
-      segment.dropResident();
-      continue;
-    }
-    const file = cleanedPath(dir, segment.baseOffset);
-    const fd = fs.openSync(file, 'w');
-    let size = 0;
-    let maxTimestamp = -1;
-    try {
-      forEachBatch(segment, (records, base, lastDelta) => {
-        const kept = records.filter(keep);
-        if (kept.length === 0) return;
-        const bytes = encoder.measure(
-          kept as AppendRecord[],
-          null,
-          now,
-          Number.MAX_SAFE_INTEGER,
-          kept.map((r) => r.offset - base),
-        );
-        if (scratch.length < bytes) scratch = Buffer.alloc(bytes * 2);
-        encoder.write(scratch, 0, base, lastDelta);
-        fs.writeSync(fd, scratch, 0, bytes, size);
-        size += bytes;
-        maxTimestamp = Math.max(maxTimestamp, encoder.lastMaxTimestamp);
+  try {
+    for (const segment of segments.slice(0, -1)) {
+      let removed = 0;
+      forEachBatch(segment, true, (records) => {
+        for (const r of records) if (!keep(r)) removed++;
       });
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      if (removed === 0) {
+        segment.dropResident();
+        continue;
+      }
+      const extent = rewrite(segment, dir, keep, now);
+      segment.dropResident();
+      bytesFreed +=
+        segment.diskBytes() - fs.statSync(segmentPath(dir, segment.baseOffset, 'cleaned')).blocks * 512;
+      changed.set(segment.baseOffset, extent.size === 0 ? null : extent);
     }
-    segment.dropResident();
-    bytesFreed += segment.diskBytes() - fs.statSync(file).blocks * 512;
-    changed.set(segment.baseOffset, size === 0 ? null : { size, maxTimestamp });
+  } catch (err) {
+    for (const base of [...changed.keys(), ...segments.map((s) => s.baseOffset)])
+      fs.rmSync(segmentPath(dir, base, 'cleaned'), { force: true });
+    throw ioError(err, `Compacting ${dir}`);
   }
   if (changed.size === 0) return { changed, bytesFreed: 0 };
   for (const base of changed.keys()) {
-    for (const ext of ['index', 'timeindex'] as const)
-      fs.rmSync(path.join(dir, segmentFileName(base, ext)), { force: true });
+    for (const kind of ['index', 'timeindex'] as const)
+      fs.rmSync(segmentPath(dir, base, kind), { force: true });
   }
   fsyncDir(dir);
   crashPoint('compact:after-write');
@@ -139,19 +110,17 @@ export function compactSegments(
   const emptied = [...changed].filter(([, v]) => v === null).map(([base]) => base);
   // A recovery point inside a rewritten segment would name a position that no longer exists:
   // move it to the start of the next segment left alone (everything before is synced).
-  const point = catalog.partition(topic, partition);
+  const point = catalog.state();
   let moveTo: Segment | undefined;
   if (point && changed.has(point.recoverySegment)) {
     moveTo = segments.find((s) => s.baseOffset > point.recoverySegment && !changed.has(s.baseOffset));
   }
   catalog.swapCompacted(
-    topic,
-    partition,
     rewritten,
     emptied,
     moveTo && {
-      topic,
-      partition,
+      topic: catalog.topic,
+      partition: catalog.partition,
       segment: moveTo.baseOffset,
       position: 0,
       offset: moveTo.baseOffset,
@@ -159,32 +128,66 @@ export function compactSegments(
     },
   );
   crashPoint('compact:after-swap');
-  finishSwaps(catalog, topic, partition, dir, [...changed.keys()]);
+  finishSwaps(catalog, dir, [...changed.keys()]);
   return { changed, bytesFreed };
+}
+
+/** Writes the records of `segment` that `keep` accepts to its `.cleaned` file, synced. */
+function rewrite(
+  segment: Segment,
+  dir: string,
+  keep: (r: LogRecord) => boolean,
+  now: number,
+): { size: number; maxTimestamp: number } {
+  const encoder = new BatchEncoder();
+  let scratch = Buffer.alloc(64 * 1024);
+  const fd = fs.openSync(segmentPath(dir, segment.baseOffset, 'cleaned'), 'w');
+  let size = 0;
+  let maxTimestamp = -1;
+  try {
+    forEachBatch(segment, true, (records, base, lastDelta) => {
+      const kept = records.filter(keep);
+      if (kept.length === 0) return;
+      const bytes = encoder.measure(
+        kept as AppendRecord[],
+        null,
+        now,
+        Number.MAX_SAFE_INTEGER,
+        kept.map((r) => r.offset - base),
+      );
+      if (scratch.length < bytes) scratch = Buffer.alloc(bytes * 2);
+      encoder.write(scratch, 0, base, lastDelta);
+      fs.writeSync(fd, scratch, 0, bytes, size);
+      size += bytes;
+      maxTimestamp = Math.max(maxTimestamp, encoder.lastMaxTimestamp);
+    });
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { size, maxTimestamp };
 }
 
 /**
  * Step 3: puts each `.cleaned` file in place of its `.log` (or removes the `.log` of a segment the
  * catalog no longer lists). Also run at open for swaps a crash interrupted.
  */
-export function finishSwaps(
-  catalog: Catalog,
-  topic: string,
-  partition: number,
-  dir: string,
-  bases: readonly number[],
-): void {
-  const listed = new Set(catalog.segments(topic, partition).map((s) => s.baseOffset));
+export function finishSwaps(catalog: PartitionCatalog, dir: string, bases: readonly number[]): void {
+  const listed = new Set(catalog.segments().map((s) => s.baseOffset));
   for (const base of bases) {
-    const cleaned = cleanedPath(dir, base);
-    const log = path.join(dir, segmentFileName(base, 'log'));
-    if (!listed.has(base)) {
-      fs.rmSync(log, { force: true });
-      fs.rmSync(cleaned, { force: true });
-    } else if (fs.existsSync(cleaned)) {
-      fs.renameSync(cleaned, log);
+    const cleaned = segmentPath(dir, base, 'cleaned');
+    const log = segmentPath(dir, base, 'log');
+    try {
+      if (!listed.has(base)) {
+        fs.rmSync(log, { force: true });
+        fs.rmSync(cleaned, { force: true });
+      } else if (fs.existsSync(cleaned)) {
+        fs.renameSync(cleaned, log);
+      }
+    } catch (err) {
+      throw ioError(err, `Finishing the compaction of ${log}`);
     }
   }
   fsyncDir(dir);
-  catalog.clearSwaps(topic, partition);
+  catalog.clearSwaps();
 }

@@ -1,104 +1,84 @@
 /**
- * One segment: a memory-mapped `.log` file of Kafka record batches named by its 20-digit base
- * offset, plus its sparse `.index`/`.timeindex` (see sparse-index.ts).
+ * One segment (Kafka's `LogSegment`): a `.log` file of record batches, memory-mapped
+ * (mapped-file.ts), named by its 20-digit base offset, with its sparse `.index`/`.timeindex`
+ * (sparse-index.ts).
  *
- * Layout and invariants:
- * - The file is preallocated with real blocks (fallocate) in chunks ahead of the write position,
- *   so writes through the mapping never fault on a full disk: a full disk is an error from
- *   `ensureAllocated`, before any byte is written. Bytes in [size, fileSize) are zeros.
- * - The mapping spans `capacity` (the segment size limit) but only [0, fileSize) is ever touched.
- * - `size` is the end of the last whole batch; batches are appended only by the writer process.
- * - A segment file is never shrunk: it may be mapped by a reader here or in another process, and
- *   touching a page past the end of a file is SIGBUS. A rolled segment's unused preallocation is
- *   released with a hole punch (size unchanged); a torn tail is zeroed, not truncated.
- * - `release()` unmaps at once (detaching every view), so deleting a segment frees its disk space
- *   when the call returns, whatever still refers to it.
+ * Invariants: `size` is the end of the last whole batch and `nextOffset` the offset after its
+ * last record; the bytes after `size` are zeros. Only the segment writes into its mapping:
+ * batches through `append`, zeros through `recover`'s cut and `truncateTo`. A segment file is
+ * never shrunk (see mapped-file.ts); a rolled segment's unused preallocation is released with a
+ * hole punch, a torn tail is zeroed.
  *
- * Only the owning PartitionLog calls a Segment; all calls happen on the JS thread.
+ * Only the owning partition log (and its loader, follower and cleaner) calls a Segment; all calls
+ * happen on the JS thread.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { ioError, LogStoreError } from '../errors.js';
-import {
-  batchBaseOffset,
-  batchLastOffsetDelta,
-  batchMaxTimestamp,
-  batchProblem,
-  batchSize,
-  BATCH_HEADER_BYTES,
-} from '../format/record-batch.js';
-import * as native from './native.js';
+import { BatchWalker, corruptAt, isTornTail, type StopKind } from '../format/batches.js';
+import type { BatchEncoder } from '../format/record-batch.js';
+import { segmentPath } from './layout.js';
+import { MappedFile } from './mapped-file.js';
 import { SparseIndex } from './sparse-index.js';
 
-const MiB = 1024 * 1024;
-/** First preallocation of a new segment: small, so that many near-empty partitions stay small. */
-const INITIAL_ALLOCATION = 1 * MiB;
-/** Preallocation grows by doubling, at most this much at a time. */
-const MAX_ALLOCATION_STEP = 64 * MiB;
-const PAGE = 4096;
-/**
- * Mapped pages count in the process's RSS for as long as they stay mapped. Every this many bytes
- * written or read through a segment, the pages behind are dropped from the mapping (madvise
- * DONTNEED: for a shared file mapping the data stays in the page cache, dirty pages included),
- * so streaming through a large store keeps RSS flat.
- */
-const RESIDENT_TRIM_BYTES = 16 * MiB;
-const ZERO_PAGE = Buffer.alloc(PAGE);
-
-/**
- * Whether the bytes at `pos` are zeros where a batch header would start (up to 12 bytes, fewer
- * at the very end of a full file): the end of the data. No batch starts with 12 zero bytes (its
- * length field would be 0).
- */
-function zeroHeader(buf: Buffer, pos: number, limit: number): boolean {
-  const end = Math.min(limit, pos + 12);
-  for (let i = pos; i < end; i++) if (buf[i] !== 0) return false;
-  return true;
-}
-
-export function segmentFileName(baseOffset: number, ext: 'log' | 'index' | 'timeindex'): string {
-  return `${String(baseOffset).padStart(20, '0')}.${ext}`;
-}
-
-/** Result of walking batches: where valid data ends and why it stopped. */
-export interface ScanResult {
-  end: number;
+/** What a segment knows of its extent when opened (from the catalog, or to be found by recovery). */
+export interface SegmentState {
+  size: number;
   nextOffset: number;
   maxTimestamp: number;
-  /** Why the walk stopped before `limit`, if it did. */
-  problem?: string;
+  /** Whether the index files on disk may be used (written at roll or clean close). */
+  indexTrusted: boolean;
+}
+
+/** How `recover` walks: from a point known to be whole, to a limit, with the offsets expected. */
+export interface RecoverFrom {
+  /** Position, offset and max timestamp known to be right (the recovery point, or the start). */
+  position: number;
+  nextOffset: number;
+  maxTimestamp: number;
+  /** Where the batches must end: the size the catalog recorded (closed), or null (to the zeros). */
+  recordedSize: number | null;
+  /** Compacted topic: gaps allowed before `denseFrom` (what compaction rewrote), dense after. */
+  gaps: boolean;
+  denseFrom: number;
+  /** The next segment's base offset: no batch may reach it. */
+  maxNextOffset: number;
+  /** Everything before this position was synced: a stop before it is damage, not a torn tail. */
+  syncedTo: number;
+}
+
+/**
+ * Where recovery stops a segment: a walk's stop, `short` (a closed segment's batches end before
+ * its recorded size) or `segment-gap` (the next segment does not continue its offsets).
+ */
+export type CutKind = StopKind | 'short' | 'segment-gap';
+
+/** What `recover` found: whether the data ran to its proper end, else where and why it stopped. */
+export interface RecoverResult {
+  complete: boolean;
+  stop: CutKind;
+  position: number;
+  detail: string;
+  bytesCut: number;
 }
 
 export class Segment {
   readonly logPath: string;
-  private fd: number;
-  private mapping: Buffer | null = null;
   /** Bytes of whole batches. */
   size: number;
-  /** Current length of the file (all of it preallocated). */
-  fileSize: number;
   nextOffset: number;
   maxTimestamp: number;
   /** null until first needed (built from the files or by walking the batches). */
   private sparseIndex: SparseIndex | null = null;
   /** True while the index files on disk may be used. */
   private indexFilesTrusted: boolean;
-  released = false;
-  /** Bytes written or read through the mapping since the pages behind were last dropped. */
-  private touched = 0;
 
   private constructor(
     readonly dir: string,
     readonly baseOffset: number,
-    readonly capacity: number,
-    readonly writable: boolean,
-    fd: number,
-    fileSize: number,
-    state: { size: number; nextOffset: number; maxTimestamp: number; indexTrusted: boolean },
+    private readonly file: MappedFile,
+    state: SegmentState,
   ) {
-    this.logPath = path.join(dir, segmentFileName(baseOffset, 'log'));
-    this.fd = fd;
-    this.fileSize = fileSize;
+    this.logPath = segmentPath(dir, baseOffset, 'log');
     this.size = state.size;
     this.nextOffset = state.nextOffset;
     this.maxTimestamp = state.maxTimestamp;
@@ -107,112 +87,209 @@ export class Segment {
 
   /** Creates an empty segment file (the caller fsyncs the directory and records it). */
   static create(dir: string, baseOffset: number, capacity: number): Segment {
-    const file = path.join(dir, segmentFileName(baseOffset, 'log'));
-    let fd: number;
-    try {
-      // An interrupted earlier roll may have left an unrecorded empty file with this name.
-      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
-    } catch (err) {
-      throw ioError(err, `Cannot create segment ${file}`);
-    }
-    const segment = new Segment(dir, baseOffset, capacity, true, fd, 0, {
+    // An interrupted earlier roll may have left an unrecorded empty file with this name: emptied.
+    const file = MappedFile.create(segmentPath(dir, baseOffset, 'log'), capacity);
+    const segment = new Segment(dir, baseOffset, file, {
       size: 0,
       nextOffset: baseOffset,
       maxTimestamp: -1,
       indexTrusted: false,
     });
-    try {
-      segment.ensureAllocated(Math.min(capacity, INITIAL_ALLOCATION));
-    } catch (err) {
-      segment.release();
-      fs.rmSync(file, { force: true });
-      throw err;
-    }
     segment.sparseIndex = new SparseIndex(baseOffset);
     return segment;
   }
 
-  /** Opens an existing segment whose extent the caller knows (or will find by `scan`). */
+  /** Opens an existing segment whose extent the caller knows (or will find by `recover`). */
   static open(
     dir: string,
     baseOffset: number,
     capacity: number,
     writable: boolean,
-    state: { size: number; nextOffset: number; maxTimestamp: number; indexTrusted: boolean },
+    state: SegmentState,
+    path = segmentPath(dir, baseOffset, 'log'),
   ): Segment {
-    const file = path.join(dir, segmentFileName(baseOffset, 'log'));
-    let fd: number;
-    try {
-      fd = fs.openSync(file, writable ? 'r+' : 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new LogStoreError(
+    const file = MappedFile.open(
+      path,
+      capacity,
+      writable,
+      () =>
+        new LogStoreError(
           'LOGSTORE_CORRUPT',
-          `Segment ${file} is in the catalog but missing on disk. Restore it from a backup, or run \`logstore verify --repair\`.`,
-        );
-      }
-      throw ioError(err, `Cannot open segment ${file}`);
-    }
-    const fileSize = fs.fstatSync(fd).size;
-    if (state.size > fileSize) {
-      fs.closeSync(fd);
+          `Segment ${path} is in the catalog but missing on disk. Restore it from a backup, or run \`logstore verify --repair\`.`,
+          { details: { file: path, kind: 'missing-segment' } },
+        ),
+    );
+    if (state.size > file.fileSize) {
+      file.release();
       throw new LogStoreError(
         'LOGSTORE_CORRUPT',
-        `Segment ${file} is ${fileSize} bytes but the catalog records ${state.size} bytes of batches in it.`,
+        `Segment ${path} is ${file.fileSize} bytes but the catalog records ${state.size} bytes of batches in it.`,
+        { details: { file: path, position: file.fileSize, kind: 'short-file' } },
       );
     }
-    return new Segment(dir, baseOffset, Math.max(capacity, fileSize), writable, fd, fileSize, state);
+    return new Segment(dir, baseOffset, file, state);
   }
 
-  /** The mapping, created on first use (closed segments of a big store are mapped lazily). */
+  /** The mapping (created on first use). */
   get buf(): Buffer {
-    if (this.mapping) return this.mapping;
-    if (this.released) throw new LogStoreError('LOGSTORE_CLOSED', `Segment ${this.logPath} was closed.`);
-    try {
-      this.mapping = native.mapFile(this.fd, this.capacity, this.writable);
-    } catch (err) {
-      throw ioError(err, `Cannot map segment ${this.logPath}`);
-    }
-    return this.mapping;
+    return this.file.buf;
   }
 
-  /** Makes sure [0, end) is backed by real blocks; throws LOGSTORE_DISK_FULL when it cannot be. */
-  ensureAllocated(end: number): void {
-    if (end <= this.fileSize) return;
-    const step = Math.min(Math.max(this.fileSize, INITIAL_ALLOCATION), MAX_ALLOCATION_STEP);
-    const target = Math.min(this.capacity, Math.max(end, this.fileSize + step));
-    try {
-      native.fallocate(this.fd, this.fileSize, target - this.fileSize);
-    } catch (err) {
-      throw ioError(err, `Cannot extend segment ${this.logPath} to ${target} bytes`);
-    }
-    this.fileSize = target;
+  get capacity(): number {
+    return this.file.capacity;
   }
 
-  /** Records a batch just written at `size` (by the encoder, straight into the mapping). */
-  appended(bytes: number, lastOffset: number, batchMaxTimestamp: number): void {
+  get fileSize(): number {
+    return this.file.fileSize;
+  }
+
+  get writable(): boolean {
+    return this.file.writable;
+  }
+
+  get released(): boolean {
+    return this.file.released;
+  }
+
+  /** Whether a batch of `bytes` fits after the data. */
+  fits(bytes: number): boolean {
+    return this.size + bytes <= this.capacity;
+  }
+
+  /**
+   * Writes the batch last measured by `encoder` (`count` records, `bytes` long) after the data,
+   * with the next offset as its base; returns the base offset. Nothing is written when the disk
+   * is full (the preallocation fails first).
+   */
+  append(encoder: BatchEncoder, bytes: number, count: number): number {
+    this.file.ensureAllocated(this.size + bytes);
+    const baseOffset = this.nextOffset;
     const position = this.size;
-    this.touch(bytes, position);
-    if (batchMaxTimestamp > this.maxTimestamp) this.maxTimestamp = batchMaxTimestamp;
-    this.sparseIndex?.onBatch(this.nextOffset, position, bytes, this.maxTimestamp);
+    encoder.write(this.buf, position, baseOffset);
+    this.file.touch(bytes, position);
+    if (encoder.lastMaxTimestamp > this.maxTimestamp) this.maxTimestamp = encoder.lastMaxTimestamp;
+    this.sparseIndex?.onBatch(baseOffset, position, bytes, this.maxTimestamp);
     this.size = position + bytes;
-    this.nextOffset = lastOffset + 1;
+    this.nextOffset = baseOffset + count;
+    return baseOffset;
   }
 
-  /** Counts bytes moved through the mapping at `position`; drops the pages before it now and then. */
+  /** A walker over this segment's batches from `position`, expecting `nextOffset` there (-1: any). */
+  walker(position: number, nextOffset: number, gaps: boolean, limit = this.size): BatchWalker {
+    return new BatchWalker(this.buf, position, {
+      limit,
+      nextOffset,
+      gaps,
+      minOffset: this.baseOffset,
+      maxNextOffset: this.nextOffset > this.baseOffset ? this.nextOffset : undefined,
+    });
+  }
+
+  /**
+   * Kafka's `LogSegment.recover`: validates every batch from `from` on and makes the segment end
+   * at the last valid one. A stop at or after `from.syncedTo` is the torn tail of a crash: the
+   * bytes from there to the end of the data are zeroed (the file keeps its length) and counted in
+   * `bytesCut`. A stop before it is damage to synced data: LOGSTORE_CORRUPT, nothing changed.
+   */
+  recover(from: RecoverFrom): RecoverResult {
+    const limit = from.recordedSize === null ? this.fileSize : Math.min(from.recordedSize, this.fileSize);
+    const walker = new BatchWalker(
+      this.buf,
+      from.position,
+      {
+        limit,
+        nextOffset: from.nextOffset,
+        gaps: from.gaps && from.position < from.denseFrom,
+        minOffset: this.baseOffset,
+        maxNextOffset: from.maxNextOffset,
+      },
+      from.maxTimestamp,
+    );
+    while (walker.next()) {
+      if (walker.gaps && walker.end >= from.denseFrom) walker.gaps = false;
+    }
+    let stop: CutKind = walker.stop!;
+    let detail = walker.detail;
+    // A closed segment's batches end at its recorded size, a live one's at the zeros (but not
+    // before the recovery point: synced batches are missing there).
+    let complete =
+      stop === 'end' || (stop === 'zeros' && from.recordedSize === null && walker.end >= from.syncedTo);
+    if (stop === 'zeros' && from.recordedSize !== null) {
+      stop = 'short';
+      detail = `the batches end before the recorded size ${from.recordedSize}`;
+    }
+    const position = walker.end;
+    if (!complete && !isTornTail(walker.stop!, position, from.syncedTo)) {
+      throw corruptAt(
+        this.logPath,
+        position,
+        stop,
+        `${detail}, before the last recovery point (${from.syncedTo})`,
+        'Run `logstore verify` to see the damage and `logstore verify --repair` to cut the log there.',
+      );
+    }
+    this.size = position;
+    this.nextOffset = walker.nextOffset;
+    this.maxTimestamp = walker.maxTimestamp;
+    this.sparseIndex = null;
+    this.indexFilesTrusted = false;
+    let bytesCut = 0;
+    // Bytes after the last whole batch of the data still being written are a torn tail too.
+    if (from.recordedSize === null || !complete) bytesCut = this.file.zeroFrom(position);
+    if (bytesCut > 0 && complete) {
+      complete = false;
+      stop = 'truncated';
+      detail = 'bytes after the last whole batch';
+    }
+    return { complete, stop, position, detail, bytesCut };
+  }
+
+  /**
+   * Follower: extends the segment over the whole valid batches the writer added since, up to
+   * `limit`; stops quietly at the first batch that is not (yet) whole. Returns true if it grew.
+   */
+  catchUp(limit: number, gaps: boolean): boolean {
+    if (this.size >= limit) return false;
+    const walker = new BatchWalker(
+      this.buf,
+      this.size,
+      { limit, nextOffset: this.nextOffset, gaps, minOffset: this.baseOffset },
+      this.maxTimestamp,
+    );
+    const index = this.sparseIndex;
+    while (walker.next())
+      index?.onBatch(walker.baseOffset, walker.position, walker.size, walker.maxTimestamp);
+    if (walker.end === this.size) return false;
+    this.size = walker.end;
+    this.nextOffset = walker.nextOffset;
+    this.maxTimestamp = walker.maxTimestamp;
+    return true;
+  }
+
+  /** Drops everything after `position` (repair, or a tail found torn by the loader). */
+  truncateTo(position: number, nextOffset: number, maxTimestamp: number): number {
+    const cut = this.file.zeroFrom(position);
+    this.size = position;
+    this.nextOffset = nextOffset;
+    this.maxTimestamp = maxTimestamp;
+    this.sparseIndex = null;
+    this.indexFilesTrusted = false;
+    return cut;
+  }
+
+  /** End of the non-zero bytes from `from` on: what a torn tail left behind. */
+  dataEnd(from: number): number {
+    return this.file.dataEnd(from);
+  }
+
+  /** Counts bytes moved through the mapping at `position` (pages behind are dropped now and then). */
   touch(bytes: number, position: number): void {
-    this.touched += bytes;
-    if (this.touched < RESIDENT_TRIM_BYTES || !this.mapping) return;
-    this.touched = 0;
-    const end = Math.floor(position / PAGE) * PAGE;
-    if (end > 0) native.madvise(this.mapping, 0, end, 'dontneed');
+    this.file.touch(bytes, position);
   }
 
   /** Drops every resident page of the mapping (a reader or the writer left this segment). */
   dropResident(): void {
-    this.touched = 0;
-    if (this.mapping && this.fileSize > 0)
-      native.madvise(this.mapping, 0, Math.min(this.fileSize, this.capacity), 'dontneed');
+    this.file.dropResident();
   }
 
   get index(): SparseIndex {
@@ -224,8 +301,8 @@ export class Segment {
     if (this.sparseIndex) return this.sparseIndex;
     if (this.indexFilesTrusted) {
       try {
-        const index = fs.readFileSync(path.join(this.dir, segmentFileName(this.baseOffset, 'index')));
-        const timeIndex = fs.readFileSync(path.join(this.dir, segmentFileName(this.baseOffset, 'timeindex')));
+        const index = fs.readFileSync(segmentPath(this.dir, this.baseOffset, 'index'));
+        const timeIndex = fs.readFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'));
         this.sparseIndex = SparseIndex.load(this.baseOffset, index, timeIndex, this.size);
       } catch {
         this.sparseIndex = null;
@@ -238,46 +315,39 @@ export class Segment {
     return this.sparseIndex;
   }
 
-  /** Sets `maxTimestamp` from the batch headers. */
-  walkMaxTimestamp(): void {
-    const buf = this.buf;
-    for (let pos = 0; pos + BATCH_HEADER_BYTES <= this.size; pos += batchSize(buf, pos)) {
-      if (batchSize(buf, pos) < BATCH_HEADER_BYTES) break;
-      this.maxTimestamp = Math.max(this.maxTimestamp, batchMaxTimestamp(buf, pos));
-    }
-  }
-
-  /** Whether a batch with base offset `offset` starts at `position` (is an index entry right?). */
-  batchAt(position: number, offset: number): boolean {
-    return position + BATCH_HEADER_BYTES <= this.size && batchBaseOffset(this.buf, position) === offset;
-  }
-
   /** Forgets the index and its files: the next use walks the log (a damaged index file). */
   dropIndex(): void {
     this.sparseIndex = null;
     this.indexFilesTrusted = false;
   }
 
-  /** Builds the index from the batch headers (no CRC check: reads check each batch anyway). */
+  /**
+   * Builds the index by walking the batches. It stops at the first invalid batch: reads that get
+   * there report it.
+   */
   private walkIndex(): SparseIndex {
     const index = new SparseIndex(this.baseOffset);
-    const buf = this.buf;
-    let maxTs = -1;
-    let next = this.baseOffset;
-    for (let pos = 0; pos + BATCH_HEADER_BYTES <= this.size;) {
-      const bytes = batchSize(buf, pos);
-      if (bytes < BATCH_HEADER_BYTES || pos + bytes > this.size) break;
-      // Offsets are not covered by the CRC: stop at one that cannot be right (reads report it).
-      const base = batchBaseOffset(buf, pos);
-      if (base < next || base - this.baseOffset > 0x7fffffff) break;
-      next = base + batchLastOffsetDelta(buf, pos) + 1;
-      const ts = batchMaxTimestamp(buf, pos);
-      if (ts > maxTs) maxTs = ts;
-      index.onBatch(base, pos, bytes, maxTs);
-      pos += bytes;
-    }
-    if (maxTs > this.maxTimestamp) this.maxTimestamp = maxTs;
+    const walker = new BatchWalker(this.buf, 0, {
+      limit: this.size,
+      nextOffset: -1,
+      gaps: true,
+      minOffset: this.baseOffset,
+    });
+    while (walker.next()) index.onBatch(walker.baseOffset, walker.position, walker.size, walker.maxTimestamp);
+    if (walker.maxTimestamp > this.maxTimestamp) this.maxTimestamp = walker.maxTimestamp;
     return index;
+  }
+
+  /** Sets `maxTimestamp` from the batches (a catalog from before it was recorded). */
+  walkMaxTimestamp(): void {
+    const walker = new BatchWalker(
+      this.buf,
+      0,
+      { limit: this.size, nextOffset: -1, gaps: true },
+      this.maxTimestamp,
+    );
+    walker.walkAll();
+    this.maxTimestamp = walker.maxTimestamp;
   }
 
   /** Writes the index files (a cache; losing them costs a walk). */
@@ -285,146 +355,53 @@ export class Segment {
     if (!this.writable || this.released) return;
     try {
       const { index, timeIndex } = this.index.serialize();
-      fs.writeFileSync(path.join(this.dir, segmentFileName(this.baseOffset, 'index')), index);
-      fs.writeFileSync(path.join(this.dir, segmentFileName(this.baseOffset, 'timeindex')), timeIndex);
+      fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'index'), index);
+      fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'), timeIndex);
       this.indexFilesTrusted = true;
     } catch {
       // The index is only a cache; the next open rebuilds it.
     }
   }
 
-  /**
-   * Walks whole valid batches from `position` (expected to start at `nextOffset`) up to `limit`,
-   * checking each CRC and that base offsets continue the sequence (exactly, or just increasing
-   * where compaction leaves gaps).
-   */
-  scan(
-    position: number,
-    nextOffset: number,
-    maxTimestamp: number,
-    limit: number,
-    gapsAllowed: boolean,
-    maxNextOffset = Number.POSITIVE_INFINITY,
-  ): ScanResult {
-    const buf = this.buf;
-    let pos = position;
-    let next = nextOffset;
-    let maxTs = maxTimestamp;
-    while (pos < limit) {
-      if (zeroHeader(buf, pos, limit)) return { end: pos, nextOffset: next, maxTimestamp: maxTs }; // the preallocated end
-      const problem = batchProblem(buf, pos, limit);
-      if (problem) return { end: pos, nextOffset: next, maxTimestamp: maxTs, problem };
-      const base = batchBaseOffset(buf, pos);
-      if (gapsAllowed ? base < next : base !== next) {
-        return {
-          end: pos,
-          nextOffset: next,
-          maxTimestamp: maxTs,
-          problem: `batch base offset ${base}, expected ${next}`,
-        };
-      }
-      const after = base + batchLastOffsetDelta(buf, pos) + 1;
-      if (after > maxNextOffset) {
-        return {
-          end: pos,
-          nextOffset: next,
-          maxTimestamp: maxTs,
-          problem: `batch offsets ${base}..${after - 1} run into the next segment (${maxNextOffset})`,
-        };
-      }
-      const ts = batchMaxTimestamp(buf, pos);
-      if (ts > maxTs) maxTs = ts;
-      next = after;
-      pos += batchSize(buf, pos);
-    }
-    return { end: pos, nextOffset: next, maxTimestamp: maxTs };
-  }
-
-  /** End of the non-zero bytes in [from, fileSize): what a torn tail left behind. */
-  dataEnd(from: number): number {
-    const buf = this.buf;
-    let end = this.fileSize;
-    while (end > from) {
-      const pageStart = Math.max(from, Math.floor((end - 1) / PAGE) * PAGE);
-      if (buf.compare(ZERO_PAGE, 0, end - pageStart, pageStart, end) !== 0) {
-        while (buf[end - 1] === 0) end--;
-        return end;
-      }
-      end = pageStart;
-    }
-    return from;
-  }
-
-  /**
-   * Cuts the segment to `position`: zeroes [position, dataEnd) in place (never shrinking the file)
-   * and forgets the index. Returns the bytes cut.
-   */
-  truncateTo(position: number, nextOffset: number, maxTimestamp: number): number {
-    const end = this.dataEnd(position);
-    if (end > position) this.buf.fill(0, position, end);
-    this.size = position;
-    this.nextOffset = nextOffset;
-    this.maxTimestamp = maxTimestamp;
-    this.sparseIndex = null;
-    this.indexFilesTrusted = false;
-    return end - position;
-  }
-
   /** After a roll: release the preallocated blocks past the data, keeping the file's length. */
   trimPreallocation(): void {
-    const from = Math.ceil(this.size / PAGE) * PAGE;
-    if (from < this.fileSize) {
-      try {
-        native.punchHole(this.fd, from, this.fileSize - from);
-      } catch {
-        // Only space is at stake; the zeros read the same either way.
-      }
-    }
+    this.file.releaseBlocksFrom(this.size);
   }
 
   /** Blocks the log file takes on disk, in bytes. */
   diskBytes(): number {
-    return this.released ? 0 : fs.fstatSync(this.fd).blocks * 512;
+    return this.file.diskBytes();
   }
 
   /** Re-reads the file length (a follower learns how far the writer preallocated). */
   refreshFileSize(): number {
-    this.fileSize = fs.fstatSync(this.fd).size;
-    return this.fileSize;
+    return this.file.refreshSize();
   }
 
   /** fdatasync: makes the batches written through the mapping durable. */
   syncSync(): void {
-    if (!this.released) fs.fdatasyncSync(this.fd);
+    this.file.syncSync();
   }
 
   /** A segment released meanwhile (deleted, compacted) has nothing left to sync. */
   sync(): Promise<void> {
-    if (this.released) return Promise.resolve();
-    return new Promise((resolve, reject) =>
-      fs.fdatasync(this.fd, (err) => (err && !this.released ? reject(err) : resolve())),
-    );
+    return this.file.sync();
   }
 
   /** Unmaps and closes now; every view of the mapping becomes empty. */
   release(): void {
-    if (this.released) return;
-    this.released = true;
-    if (this.mapping) native.unmap(this.mapping);
-    this.mapping = null;
-    try {
-      fs.closeSync(this.fd);
-    } catch {
-      // Already closed: nothing left to release.
-    }
-    this.fd = -1;
+    this.file.release();
   }
 
   /** Releases and removes the segment's files. */
   delete(): void {
     this.release();
-    for (const ext of ['log', 'index', 'timeindex'] as const) {
-      fs.rmSync(path.join(this.dir, segmentFileName(this.baseOffset, ext)), { force: true });
+    try {
+      for (const kind of ['log', 'index', 'timeindex'] as const) {
+        fs.rmSync(segmentPath(this.dir, this.baseOffset, kind), { force: true });
+      }
+    } catch (err) {
+      throw ioError(err, `Cannot delete segment ${this.logPath}`);
     }
   }
 }

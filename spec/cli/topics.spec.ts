@@ -136,7 +136,8 @@ describe('logstore groups', function () {
     const committedOffset = async () => {
       const r = await cli(['groups', dir, 'describe', 'billing', '--json']);
       expect(r.code, r.stderr).to.equal(0);
-      return (JSON.parse(r.stdout) as { offset: number }[]).map((row) => row.offset);
+      const groups = JSON.parse(r.stdout) as { partitions: { offset: number }[] }[];
+      return groups.flatMap((g) => g.partitions.map((p) => p.offset));
     };
     expect((await cli(['groups', dir, 'reset', 'billing', 'orders', '--to', 'latest'])).code).to.equal(0);
     expect(await committedOffset()).to.deep.equal([3]);

@@ -86,7 +86,7 @@ describe('logstore verify', function () {
     patch(file, second + 100, (b) => b ^ 0x01);
     const r = await cli(['verify', dir]);
     expect(r.code, r.stdout).to.equal(1);
-    expect(r.stdout).to.include(`DAMAGE    ${file} at position ${second}: CRC32C mismatch`);
+    expect(r.stdout).to.include(`DAMAGE    ${file} at position ${second} [bad-crc]: `);
     expect(r.stdout).to.match(/damage found in 1 place\n$/);
   });
 
@@ -97,7 +97,8 @@ describe('logstore verify', function () {
     patch(file, starts[1]! + 7, (b) => b + 5); // low byte of the base offset, outside the CRC
     const r = await cli(['verify', dir]);
     expect(r.code).to.equal(1);
-    expect(r.stdout).to.include(`${file} at position ${starts[1]}: batch base offset 6, expected 1`);
+    expect(r.stdout).to.include(`DAMAGE    ${file} at position ${starts[1]} [bad-offset]: `);
+    expect(r.stdout).to.match(/base offset 6 .*expected 1\b/);
   });
 
   it('should exit 1 on non-zero bytes after the last batch of a closed segment', async () => {
@@ -107,7 +108,7 @@ describe('logstore verify', function () {
     patch(file, end + 10, () => 0x42);
     const r = await cli(['verify', dir]);
     expect(r.code).to.equal(1);
-    expect(r.stdout).to.include(`${file} at position ${end + 10}: non-zero bytes after the last batch`);
+    expect(r.stdout).to.include(`DAMAGE    ${file} at position ${end + 10} [trailing-bytes]: `);
   });
 
   it('should exit 1 on an index entry that does not point at a batch start', async () => {
@@ -119,7 +120,7 @@ describe('logstore verify', function () {
     fs.closeSync(fd);
     const r = await cli(['verify', dir]);
     expect(r.code).to.equal(1);
-    expect(r.stdout).to.include(`DAMAGE    ${index}: entry 0 points to position 5, inside a batch`);
+    expect(r.stdout).to.include(`DAMAGE    ${index} [bad-index]: entry 0 (offset 0, position 5,`);
   });
 
   it('should report a torn tail left by a killed writer without calling it damage (exit 0)', async () => {
@@ -133,7 +134,7 @@ describe('logstore verify', function () {
     patch(file, end + 3, () => 0x07);
     const r = await cli(['verify', dir]);
     expect(r.code, r.stdout).to.equal(0);
-    expect(r.stdout).to.include(`TORN TAIL ${file} at position ${end}: `); // where the cut would be
+    expect(r.stdout).to.include(`TORN TAIL ${file} at position ${end} [bad-length]: `); // where the cut would be
     expect(r.stdout).to.include('healthy (the next writer open cuts 1 torn tail)');
   });
 
@@ -201,6 +202,6 @@ describe('logstore dump', function () {
     const r = await cli(['dump', dir, 'events']);
     expect(r.code).to.equal(0);
     expect(r.stdout.match(/^baseOffset: /gm)).to.have.length(2);
-    expect(r.stdout).to.include(`invalid batch at position ${starts[2]}: CRC32C mismatch`);
+    expect(r.stdout).to.include(`invalid batch at position ${starts[2]} [bad-crc]: `);
   });
 });

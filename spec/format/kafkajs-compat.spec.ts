@@ -8,7 +8,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 
-import { decodeBatch, encodeBatch } from '../../lib/format/record-batch.js';
+import { encodeBatch } from '../../lib/format/record-batch.js';
+import { decodeBatch } from '../../lib/format/batches.js';
 import { crc32c } from '../../lib/format/crc32c.js';
 import type { AppendRecord, Bytes } from '../../lib/record.js';
 import { kafkaDecodeBatch, kafkaEncodeBatch, type KafkaBatch, type KafkaRecordInput } from './kafkajs.js';

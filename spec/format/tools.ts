@@ -10,7 +10,7 @@ import fc from 'fast-check';
 
 import { LogStoreError } from '../../lib/errors.js';
 import { crc32c } from '../../lib/format/crc32c.js';
-import { decodeBatch, type DecodedBatch } from '../../lib/format/record-batch.js';
+import { decodeBatch, type DecodedBatch } from '../../lib/format/batches.js';
 import type { AppendRecord, Bytes, LogRecord } from '../../lib/record.js';
 
 /** Positions in a batch (see the header comment of lib/format/record-batch.ts). */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { LogStore, type LogRecord } from '../../lib/index.js';
-import { rangeAssign } from '../../lib/read/consumer.js';
+import { rangeAssign } from '../../lib/read/groups.js';
 import { LIB, startChild } from '../helpers/child.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 
@@ -193,8 +193,8 @@ describe('Consumer', () => {
     await loop;
     // White-box: the idle partitions' logs hold no waiter left over from the 50 wake-ups.
     const logs = (
-      store as unknown as { topicStates: Map<string, { logs: { waiters: Set<unknown> }[] }> }
-    ).topicStates.get('t')!.logs;
+      store as unknown as { topicSet: { get(name: string): { logs: { waiters: Set<unknown> }[] } } }
+    ).topicSet.get('t').logs;
     expect(logs.map((l) => l.waiters.size)).to.deep.equal([0, 0, 0]);
     await store.close();
   });

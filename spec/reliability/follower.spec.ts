@@ -30,26 +30,35 @@ describe('Reliability: a read-only follower under churn', function () {
   // renames opened the old file with the new size, and read LOGSTORE_CORRUPT from then on.
   it('should read consistent records when it looks in the middle of a compaction swap', async () => {
     const dir = tempDir();
-    const writer = LogStore.open(dir, { cleanupIntervalMs: 0 });
-    writer.createTopic('c', { cleanupPolicy: 'compact', segmentBytes: 4096 });
+    const first = LogStore.open(dir, { cleanupIntervalMs: 0 });
+    first.createTopic('c', { cleanupPolicy: 'compact', segmentBytes: 4096 });
     for (let i = 0; i < 200; i++)
-      writer.append('c', { key: i % 4 === 0 ? `u${i}` : `k${i % 5}`, value: `v${i}` });
+      first.append('c', { key: i % 4 === 0 ? `u${i}` : `k${i % 5}`, value: `v${i}` });
+    await first.close();
     const follower = LogStore.open(dir, { readOnly: true });
     const before = view(drain(follower.reader('c')));
-    const swap = Catalog.prototype.swapCompacted;
+    // Look with the follower right after the writer's catalog commit, before its renames.
+    const forPartition = Catalog.prototype.forPartition;
     let during: string[] | string = [];
-    Catalog.prototype.swapCompacted = function (this: Catalog, ...args: Parameters<typeof swap>) {
-      swap.apply(this, args);
-      try {
-        during = view(drain(follower.reader('c')));
-      } catch (err) {
-        during = `${(err as LogStoreError).code}: ${(err as Error).message}`;
-      }
+    Catalog.prototype.forPartition = function (this: Catalog, ...args: Parameters<typeof forPartition>) {
+      const partition = forPartition.apply(this, args);
+      const swap = partition.swapCompacted;
+      partition.swapCompacted = (...swapArgs) => {
+        swap(...swapArgs);
+        try {
+          during = view(drain(follower.reader('c')));
+        } catch (err) {
+          during = `${(err as LogStoreError).code}: ${(err as Error).message}`;
+        }
+      };
+      return partition;
     };
+    const writer = LogStore.open(dir, { cleanupIntervalMs: 0 });
+    Catalog.prototype.forPartition = forPartition;
     try {
       expect(writer.cleanup('c').compactedSegments).to.be.greaterThan(0);
     } finally {
-      Catalog.prototype.swapCompacted = swap;
+      Catalog.prototype.forPartition = forPartition;
     }
     const after = view(drain(writer.reader('c')));
     expect([before, after]).to.deep.include(during);

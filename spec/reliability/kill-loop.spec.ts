@@ -165,7 +165,12 @@ describe('Reliability: kill -9 loops', function () {
     const { signal } = await runChild(`
       import { LogStore } from ${JSON.stringify(LIB)};
       const { Catalog } = await import(${JSON.stringify(path.join(path.dirname(LIB), 'catalog/catalog.js'))});
-      Catalog.prototype.deleteSegments = () => process.kill(process.pid, 'SIGKILL');
+      const forPartition = Catalog.prototype.forPartition;
+      Catalog.prototype.forPartition = function (...args) {
+        const view = forPartition.apply(this, args);
+        view.cutTo = () => process.kill(process.pid, 'SIGKILL');
+        return view;
+      };
       LogStore.open(${JSON.stringify(dir)});
     `);
     expect(signal).to.equal('SIGKILL');

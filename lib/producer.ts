@@ -1,0 +1,125 @@
+/**
+ * Turning `append` calls into batches: record checks, the partitioner (Kafka's murmur2 for keyed
+ * records; keyless records of one call go to one partition, rotating between calls), and the
+ * encoding of each partition's share of a call as one batch. Every share is measured (and so
+ * every record validated) before any is written: a bad record writes nothing.
+ */
+import { invalidArgument, checkInteger, checkKeys, type ResolvedTopicConfig } from './options.js';
+import { partitionForKey } from './format/murmur2.js';
+import { BatchEncoder } from './format/record-batch.js';
+import type { AppendRecord, AppendResult, Bytes } from './record.js';
+import type { Durability } from './durability.js';
+import type { TopicState } from './topics.js';
+
+export class Producer {
+  private readonly encoder = new BatchEncoder();
+
+  constructor(private readonly durability: Durability) {}
+
+  /** Appends one record (returns where it went) or many (one result per partition written, in order). */
+  append(
+    state: TopicState,
+    input: AppendRecord | readonly AppendRecord[],
+    options?: { partition?: number },
+  ): AppendResult | AppendResult[] {
+    let explicit: number | undefined;
+    if (options !== undefined) {
+      checkKeys(options, ['partition'], 'append option');
+      if (options.partition !== undefined) explicit = checkPartition(state, options.partition);
+    }
+    const now = Date.now();
+    if (!Array.isArray(input)) {
+      const records = [input as AppendRecord];
+      checkRecord(records[0], 0, state.config);
+      const partition = explicit ?? partitionOf(state, records[0]!, 0);
+      if (explicit === undefined && records[0]!.key == null && records[0]!.partition === undefined)
+        rotateKeyless(state);
+      const result = this.writeBatch(state, partition, records, null, now);
+      this.durability.afterAppend([state.logs[partition]!]);
+      return result;
+    }
+    const records = input as readonly AppendRecord[];
+    if (records.length === 0) throw invalidArgument('append() needs at least one record.');
+    for (let i = 0; i < records.length; i++) checkRecord(records[i], i, state.config);
+    if (explicit !== undefined || state.logs.length === 1) {
+      const result = this.writeBatch(state, explicit ?? 0, records, null, now);
+      this.durability.afterAppend([state.logs[result.partition]!]);
+      return [result];
+    }
+    // Spread by partition; measure every share before writing any, so a bad record writes nothing.
+    const shares = new Map<number, number[]>();
+    let keyless = false;
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i]!;
+      if (rec.key == null && rec.partition === undefined) keyless = true;
+      const p = partitionOf(state, rec, i);
+      let share = shares.get(p);
+      if (!share) shares.set(p, (share = []));
+      share.push(i);
+    }
+    if (keyless) rotateKeyless(state);
+    const order = [...shares.keys()].sort((a, b) => a - b);
+    for (const p of order) {
+      const bytes = this.encoder.measure(records, shares.get(p)!, now, state.config.maxRecordBytes);
+      state.logs[p]!.checkBatchFits(bytes);
+    }
+    const results = order.map((p) => this.writeBatch(state, p, records, shares.get(p)!, now));
+    this.durability.afterAppend(order.map((p) => state.logs[p]!));
+    return results;
+  }
+
+  private writeBatch(
+    state: TopicState,
+    partition: number,
+    records: readonly AppendRecord[],
+    indices: number[] | null,
+    now: number,
+  ): AppendResult {
+    const log = state.logs[partition]!;
+    const bytes = this.encoder.measure(records, indices, now, state.config.maxRecordBytes);
+    const count = indices ? indices.length : records.length;
+    const baseOffset = log.append(this.encoder, bytes, count);
+    this.durability.noteWrite();
+    return { partition, baseOffset, lastOffset: baseOffset + count - 1 };
+  }
+}
+
+export function checkPartition(state: TopicState, partition: unknown): number {
+  return checkInteger('partition', partition, 0, state.logs.length - 1);
+}
+
+function partitionOf(state: TopicState, rec: AppendRecord, index: number): number {
+  if (rec.partition !== undefined) {
+    if (!Number.isInteger(rec.partition) || rec.partition < 0 || rec.partition >= state.logs.length) {
+      throw invalidArgument(
+        `Record ${index}: partition must be an integer from 0 to ${state.logs.length - 1}, got ${String(rec.partition)}.`,
+      );
+    }
+    return rec.partition;
+  }
+  if (rec.key != null) return partitionForKey(keyBytes(rec.key), state.logs.length);
+  return state.nextKeyless;
+}
+
+function rotateKeyless(state: TopicState): void {
+  state.nextKeyless = (state.nextKeyless + 1) % state.logs.length;
+}
+
+function checkRecord(rec: unknown, index: number, config: ResolvedTopicConfig): void {
+  if (rec === null || typeof rec !== 'object') {
+    throw invalidArgument(
+      `Record ${index} must be an object like { key, value, headers, timestamp }, got ${String(rec)}.`,
+    );
+  }
+  if (config.cleanupPolicy === 'compact' && (rec as AppendRecord).key == null) {
+    throw invalidArgument(
+      `Record ${index} has no key; a compacted topic keeps the latest record per key, so every record needs one.`,
+    );
+  }
+}
+
+function keyBytes(key: Bytes): Uint8Array {
+  if (typeof key === 'string') return Buffer.from(key, 'utf8');
+  if (key instanceof Uint8Array) return key;
+  throw invalidArgument(`A key must be a Buffer, Uint8Array, string or null, got ${typeof key}.`);
+}

@@ -1,0 +1,66 @@
+/**
+ * What the storage layer may ask of the catalog about one partition: its segment list, log start
+ * offset and recovery point, and the few changes storage makes to them. The catalog
+ * (catalog/catalog.ts) implements it; storage never sees topics, groups or the database.
+ *
+ * Each change is one SQLite transaction: a crash leaves the old or the new state.
+ */
+
+export interface SegmentRow {
+  baseOffset: number;
+  capacity: number;
+  /** Offset after the segment's last record; null while the segment is active. */
+  endOffset: number | null;
+  /** Bytes of batches; null while the segment is active. */
+  size: number | null;
+  maxTimestamp: number | null;
+}
+
+export interface PartitionRow {
+  logStartOffset: number;
+  /** The recovery point: every batch before this position of this segment is on stable storage. */
+  recoverySegment: number;
+  recoveryPosition: number;
+  recoveryOffset: number;
+  recoveryMaxTimestamp: number;
+}
+
+/** A closed segment's final extent, recorded when it rolls or is found again by recovery. */
+export interface ClosedExtent {
+  baseOffset: number;
+  endOffset: number;
+  size: number;
+  maxTimestamp: number;
+}
+
+export interface RecoveryPoint {
+  topic: string;
+  partition: number;
+  segment: number;
+  position: number;
+  offset: number;
+  maxTimestamp: number;
+}
+
+export interface PartitionCatalog {
+  readonly topic: string;
+  readonly partition: number;
+  state(): PartitionRow | undefined;
+  segments(): SegmentRow[];
+  /** The partition row, the segments and whether compaction swaps are pending, read together. */
+  snapshot(): { row: PartitionRow | undefined; rows: SegmentRow[]; swapsPending: boolean };
+  /** Records a closed segment's final extent and adds the new active segment. */
+  roll(closed: ClosedExtent, next: { baseOffset: number; capacity: number }): void;
+  /** Drops segments (oldest first) and moves the log start offset. */
+  deleteSegments(baseOffsets: readonly number[], logStartOffset: number): void;
+  /** Recovery cut the log inside segment `baseOffset`: it is the active one again, later ones go. */
+  cutTo(baseOffset: number, dropped: readonly number[]): void;
+  /** The commit point of a compaction: new extents, emptied segments, swaps to finish. */
+  swapCompacted(
+    rewritten: readonly { baseOffset: number; size: number; maxTimestamp: number }[],
+    emptied: readonly number[],
+    recoveryPoint?: RecoveryPoint,
+  ): void;
+  pendingSwaps(): number[];
+  clearSwaps(): void;
+}
