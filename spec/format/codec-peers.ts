@@ -23,13 +23,26 @@ interface KafkajsCodec {
   decompress(buffer: Buffer): Promise<Buffer>;
 }
 
-const Lz4Codec = require('kafkajs-lz4') as new () => { codec(): KafkajsCodec };
+/** Why a kafkajs plug-in is missing here, by codec name (a native one may not load in this Node). */
+export const kafkajsMissing: Partial<Record<PeerCodec, string>> = {
+  zstd: 'no kafkajs zstd plug-in installs here (see spec/format/codec-peers.ts)',
+};
+
+function plugin(codec: PeerCodec, load: () => KafkajsCodec): KafkajsCodec | undefined {
+  try {
+    return load();
+  } catch (err) {
+    kafkajsMissing[codec] =
+      `the kafkajs ${codec} plug-in does not load: ${(err as Error).message.split('\n')[0]}`;
+    return undefined;
+  }
+}
 
 /** The kafkajs codec plug-ins that install here, by codec name. */
 export const kafkajsCodecs: Partial<Record<PeerCodec, KafkajsCodec>> = {
-  gzip: require('kafkajs/src/protocol/message/compression/gzip.js') as KafkajsCodec,
-  snappy: (require('kafkajs-snappy') as () => KafkajsCodec)(),
-  lz4: new Lz4Codec().codec(),
+  gzip: plugin('gzip', () => require('kafkajs/src/protocol/message/compression/gzip.js') as KafkajsCodec),
+  snappy: plugin('snappy', () => (require('kafkajs-snappy') as () => KafkajsCodec)()),
+  lz4: plugin('lz4', () => new (require('kafkajs-lz4') as new () => { codec(): KafkajsCodec })().codec()),
 };
 
 export const PYTHON = '/usr/bin/python3';
