@@ -21,7 +21,7 @@ import zlib from 'node:zlib';
 import { LogStoreError } from '../errors.js';
 import { corrupt, describe, tooLarge } from './codec-errors.js';
 import { loadPackage, packageFile, requireFile } from './codec-packages.js';
-import { zstdShape } from './zstd-frames.js';
+import { zstdShape, type ZstdShape } from './zstd-frames.js';
 
 /** Kafka's default zstd level (CompressionType.ZSTD, and libzstd's ZSTD_CLEVEL_DEFAULT). */
 export const ZSTD_LEVEL = 3;
@@ -31,8 +31,8 @@ export type ZstdBackendName = 'node:zlib' | 'wasm';
 export interface ZstdBackend {
   readonly name: ZstdBackendName;
   compress(data: Uint8Array): Buffer;
-  /** Decodes frames already walked by zstdShape, into at most `capacity` bytes. */
-  decompress(data: Uint8Array, capacity: number): Buffer;
+  /** Decodes the frames zstdShape found (`shape.ranges` of `data`), into at most `capacity` bytes. */
+  decompress(data: Uint8Array, capacity: number, shape: ZstdShape): Buffer;
 }
 
 /** node:zlib's zstd, typed here: @types/node for Node 20 does not declare it. */
@@ -55,17 +55,25 @@ class ZlibBackend implements ZstdBackend {
     return this.zstd.zstdCompressSync(data, { params: { [zlibLevelParam!]: ZSTD_LEVEL } });
   }
 
-  decompress(data: Uint8Array, capacity: number): Buffer {
-    try {
-      const out = this.zstd.zstdDecompressSync(data, { maxOutputLength: Math.max(1, capacity) });
-      if (out.length > capacity) throw new LimitReached();
-      return out;
-    } catch (err) {
-      if (err instanceof LimitReached || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new LimitReached();
+  /** Frame by frame: node:zlib's zstd stops after the first frame and ignores what follows. */
+  decompress(data: Uint8Array, capacity: number, shape: ZstdShape): Buffer {
+    const parts: Buffer[] = [];
+    let produced = 0;
+    for (const [start, end] of shape.ranges) {
+      let out: Buffer;
+      try {
+        out = this.zstd.zstdDecompressSync(data.subarray(start, end), {
+          maxOutputLength: Math.max(1, capacity - produced),
+        });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new LimitReached();
+        throw corrupt('zstd', `not a valid zstd stream (${describe(err)})`, err);
       }
-      throw corrupt('zstd', `not a valid zstd stream (${describe(err)})`, err);
+      produced += out.length;
+      if (produced > capacity) throw new LimitReached();
+      parts.push(out);
     }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, produced);
   }
 }
 
@@ -194,7 +202,7 @@ class WasmBackend implements ZstdBackend {
     });
   }
 
-  decompress(data: Uint8Array, capacity: number): Buffer {
+  decompress(data: Uint8Array, capacity: number, _shape: ZstdShape): Buffer {
     const wasm = this.wasm;
     try {
       return this.withMemory(data.length, (src) => {
@@ -259,7 +267,7 @@ export function zstdDecompress(data: Uint8Array, maxBytes: number, backend = zst
   }
   const capacity = Math.min(shape.bound, maxBytes);
   try {
-    return backend.decompress(data, capacity);
+    return backend.decompress(data, capacity, shape);
   } catch (err) {
     if (err instanceof LimitReached) {
       // Only possible when the limit, not the frames' own bound, set the room.

@@ -31,11 +31,13 @@ export interface ZstdShape {
   bound: number;
   /** The sum of the content sizes that frames declare (a lower bound, when some declare none). */
   declared: number;
+  /** [start, end) of each frame with data, in order. */
+  ranges: [number, number][];
 }
 
 /** Walks every frame of `data`; throws LOGSTORE_CORRUPT naming the first structural problem. */
 export function zstdShape(data: Uint8Array): ZstdShape {
-  const shape: ZstdShape = { frames: 0, bound: 0, declared: 0 };
+  const shape: ZstdShape = { frames: 0, bound: 0, declared: 0, ranges: [] };
   const u32 = (p: number): number =>
     (data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16) | (data[p + 3]! << 24)) >>> 0;
   let pos = 0;
@@ -62,7 +64,9 @@ export function zstdShape(data: Uint8Array): ZstdShape {
         `frame ${shape.frames} at byte ${pos}: magic 0x${magic.toString(16)} is not a zstd frame`,
       );
     }
+    const start = pos;
     pos = walkFrame(data, pos + 4, shape);
+    shape.ranges.push([start, pos]);
     shape.frames++;
   } while (pos < data.length);
   if (shape.frames === 0) throw corrupt('zstd', 'no zstd frame, only skippable frames');

@@ -212,6 +212,57 @@ describe('codecs: zstd backends', () => {
   });
 });
 
+describe('codecs: several frames in one records section', () => {
+  const a = recordBytes(40_000);
+  const b = recordBytes(70_000).subarray(30_000);
+  const skippable = (magic: number): Buffer => {
+    const f = Buffer.alloc(8 + 5, 0xee);
+    f.writeUInt32LE(magic, 0);
+    f.writeUInt32LE(5, 4);
+    return f;
+  };
+
+  for (const name of zstdBackendNames()) {
+    it(`should decode every zstd frame, and skip skippable frames (${name} backend)`, () => {
+      const backend = zstdBackend(name);
+      // node:zlib alone would stop after the first frame and ignore the rest.
+      const packed = Buffer.concat([
+        skippable(0x184d2a50),
+        zstdCompress(a, backend),
+        skippable(0x184d2a5f),
+        zstdCompress(b, backend),
+      ]);
+      const both = Buffer.concat([a, b]);
+      expect(zstdDecompress(packed, both.length, backend).equals(both)).to.equal(true);
+      expectCode(() => zstdDecompress(packed, both.length - 1, backend), 'LOGSTORE_CORRUPT');
+      expectCode(
+        () => zstdDecompress(Buffer.concat([packed, Buffer.from('tail')]), both.length, backend),
+        'LOGSTORE_CORRUPT',
+      );
+    });
+  }
+
+  it('should decode every lz4 frame, and skip skippable frames', () => {
+    const packed = Buffer.concat([compress('lz4', a), skippable(0x184d2a53), compress('lz4', b)]);
+    const both = Buffer.concat([a, b]);
+    expect(decompress('lz4', packed, both.length).equals(both)).to.equal(true);
+    expectCode(() => decompress('lz4', packed, both.length - 1), 'LOGSTORE_CORRUPT');
+    expectCode(
+      () => decompress('lz4', Buffer.concat([packed, Buffer.from('tail')]), both.length),
+      'LOGSTORE_CORRUPT',
+    );
+  });
+
+  it('should decode concatenated xerial snappy streams and gzip members', () => {
+    const both = Buffer.concat([a, b]);
+    const snappy = Buffer.concat([compress('snappy', a), compress('snappy', b)]);
+    expect(decompress('snappy', snappy, both.length).equals(both)).to.equal(true);
+    const gzip = Buffer.concat([compress('gzip', a), compress('gzip', b)]);
+    expect(decompress('gzip', gzip, both.length).equals(both)).to.equal(true);
+    expectCode(() => decompress('gzip', gzip, both.length - 1), 'LOGSTORE_CORRUPT');
+  });
+});
+
 describe('codecs: the limit on decompressed size', () => {
   for (const codec of CODECS) {
     it(`should decode ${codec} output of exactly maxBytes and refuse one byte less`, () => {
