@@ -7,6 +7,16 @@ import { LogStoreError } from './errors.js';
 
 export type Durability = 'always' | 'interval' | 'none';
 export type CleanupPolicy = 'delete' | 'compact';
+/** Kafka's `compression.type` of a topic: 'producer' keeps what each producer sent. */
+export type CompressionType = 'producer' | 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+export const COMPRESSION_TYPES: readonly CompressionType[] = [
+  'producer',
+  'none',
+  'gzip',
+  'snappy',
+  'lz4',
+  'zstd',
+];
 
 export interface StoreOptions {
   /**
@@ -43,6 +53,12 @@ export interface TopicConfig {
   maxRecordBytes?: number;
   /** Keep segments a consumer group has not committed past, up to `retentionBytes`. @default false */
   retainForGroups?: boolean;
+  /**
+   * The codec of stored batches (Kafka's compression.type): 'producer' keeps the codec each
+   * producer sent (and means none for `append`); any other re-encodes batches with that codec.
+   * @default 'producer'
+   */
+  compressionType?: CompressionType;
 }
 
 export type ResolvedStoreOptions = Required<StoreOptions>;
@@ -64,6 +80,7 @@ export const TOPIC_DEFAULTS: Omit<ResolvedTopicConfig, 'segmentBytes'> = {
   deleteRetentionMs: 86_400_000,
   maxRecordBytes: 1_048_588,
   retainForGroups: false,
+  compressionType: 'producer',
 };
 
 /** Segments are mapped whole and positions are 32-bit (as in Kafka's index files). */
@@ -117,7 +134,7 @@ export function checkInteger(
   return value;
 }
 
-function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) {
     throw invalidArgument(
       `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}.`,
@@ -180,6 +197,8 @@ export function normalizeTopicConfig(
     r.deleteRetentionMs = checkInteger('deleteRetentionMs', o.deleteRetentionMs, 0);
   if (o.maxRecordBytes !== undefined) r.maxRecordBytes = checkInteger('maxRecordBytes', o.maxRecordBytes, 1);
   if (o.retainForGroups !== undefined) r.retainForGroups = checkBoolean('retainForGroups', o.retainForGroups);
+  if (o.compressionType !== undefined)
+    r.compressionType = checkOneOf('compressionType', o.compressionType, COMPRESSION_TYPES);
   return r;
 }
 

@@ -4,15 +4,30 @@
  * encoding of each partition's share of a call as one batch. Every share is measured (and so
  * every record validated) before any is written: a bad record writes nothing.
  */
-import { invalidArgument, checkInteger, checkKeys, type ResolvedTopicConfig } from './options.js';
+import { checkInteger, checkKeys, checkOneOf, invalidArgument, type ResolvedTopicConfig } from './options.js';
 import { partitionForKey } from './format/murmur2.js';
-import { BatchEncoder } from './format/record-batch.js';
+import { BatchEncoder, type MeasureOptions } from './format/batch-encoder.js';
+import { compressionId, type CompressionId } from './format/codecs.js';
 import type { AppendRecord, AppendResult, Bytes } from './record.js';
 import type { Durability } from './durability.js';
 import type { TopicState } from './topics.js';
 
+/** Options of one `append` call. */
+export interface AppendOptions {
+  /** Every record to this partition (overrides keys and records' own partitions). */
+  partition?: number;
+  /** The codec of this call's batches. @default the topic's compressionType ('producer': none) */
+  compression?: Codec;
+}
+
+export type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+const CODECS: readonly Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+const NO_OPTIONS: MeasureOptions = {};
+
 export class Producer {
   private readonly encoder = new BatchEncoder();
+  /** The codec of the call being appended. */
+  private codec: CompressionId = 0;
 
   constructor(private readonly durability: Durability) {}
 
@@ -20,13 +35,17 @@ export class Producer {
   append(
     state: TopicState,
     input: AppendRecord | readonly AppendRecord[],
-    options?: { partition?: number },
+    options?: AppendOptions,
   ): AppendResult | AppendResult[] {
     let explicit: number | undefined;
+    let compression = state.config.compressionType === 'producer' ? 'none' : state.config.compressionType;
     if (options !== undefined) {
-      checkKeys(options, ['partition'], 'append option');
+      checkKeys(options, ['partition', 'compression'], 'append option');
       if (options.partition !== undefined) explicit = checkPartition(state, options.partition);
+      if (options.compression !== undefined)
+        compression = checkOneOf('compression', options.compression, CODECS);
     }
+    this.codec = compressionId(compression);
     const now = Date.now();
     if (!Array.isArray(input)) {
       const records = [input as AppendRecord];
@@ -60,12 +79,22 @@ export class Producer {
     if (keyless) rotateKeyless(state);
     const order = [...shares.keys()].sort((a, b) => a - b);
     for (const p of order) {
-      const bytes = this.encoder.measure(records, shares.get(p)!, now, state.config.maxRecordBytes);
+      const bytes = this.encoder.measure(
+        records,
+        shares.get(p)!,
+        now,
+        state.config.maxRecordBytes,
+        this.options(),
+      );
       state.logs[p]!.checkBatchFits(bytes);
     }
     const results = order.map((p) => this.writeBatch(state, p, records, shares.get(p)!, now));
     this.durability.afterAppend(order.map((p) => state.logs[p]!));
     return results;
+  }
+
+  private options(): MeasureOptions {
+    return this.codec === 0 ? NO_OPTIONS : { codec: this.codec };
   }
 
   private writeBatch(
@@ -76,7 +105,7 @@ export class Producer {
     now: number,
   ): AppendResult {
     const log = state.logs[partition]!;
-    const bytes = this.encoder.measure(records, indices, now, state.config.maxRecordBytes);
+    const bytes = this.encoder.measure(records, indices, now, state.config.maxRecordBytes, this.options());
     const count = indices ? indices.length : records.length;
     const baseOffset = log.append(this.encoder, bytes, count);
     this.durability.noteWrite();

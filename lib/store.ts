@@ -17,7 +17,7 @@ import { Durability } from './durability.js';
 import { ioError, LogStoreError } from './errors.js';
 import { checkKeys, checkTopicName, invalidArgument, normalizeStoreOptions } from './options.js';
 import type { ResolvedStoreOptions, StoreOptions, TopicConfig } from './options.js';
-import { checkPartition, Producer } from './producer.js';
+import { checkPartition, Producer, type AppendOptions } from './producer.js';
 import type { ConsumerOptions, Consumer } from './read/consumer.js';
 import { Groups, type GroupDescription } from './read/groups.js';
 import { checkStartSpec, Reader, type ReaderOptions, type StartSpec } from './read/reader.js';
@@ -29,6 +29,7 @@ import { Topics, type TopicDescription, type TopicInfo } from './topics.js';
 
 export type { TopicInfo, TopicDescription, PartitionDescription } from './topics.js';
 export type { GroupDescription } from './read/groups.js';
+export type { AppendOptions, Codec } from './producer.js';
 export type { CleanupResult } from './cleanup.js';
 
 /** What opening the store found and did. */
@@ -207,13 +208,13 @@ export class LogStore {
   // ---- append and flush -----------------------------------------------------------------------
 
   /** Appends one record; returns where it went. */
-  append(topic: string, record: AppendRecord, options?: { partition?: number }): AppendResult;
+  append(topic: string, record: AppendRecord, options?: AppendOptions): AppendResult;
   /** Appends records: each partition's share is one batch; one result per partition, in partition order. */
-  append(topic: string, records: readonly AppendRecord[], options?: { partition?: number }): AppendResult[];
+  append(topic: string, records: readonly AppendRecord[], options?: AppendOptions): AppendResult[];
   append(
     topic: string,
     input: AppendRecord | readonly AppendRecord[],
-    options?: { partition?: number },
+    options?: AppendOptions,
   ): AppendResult | AppendResult[] {
     this.checkWritable();
     return this.producer.append(this.topicSet.get(topic), input, options);

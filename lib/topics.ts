@@ -53,6 +53,12 @@ export interface TopicState {
   nextKeyless: number;
 }
 
+/**
+ * The meaning of the index files this logstore writes: 2 is Kafka's (an offset entry names a
+ * batch's last offset); format 1 named its base offset. Older files are removed at a writer open.
+ */
+const INDEX_FORMAT = '2';
+
 export class Topics {
   private readonly states = new Map<string, TopicState>();
   /** Called after a roll of a writer's log (retention runs on roll). */
@@ -105,8 +111,12 @@ export class Topics {
     return state;
   }
 
-  /** Removes partition directories and segment files the catalog does not know: leftovers of a crash. */
+  /**
+   * Removes partition directories and segment files the catalog does not know (leftovers of a
+   * crash), and index files of an older meaning (they are a cache: rebuilt on first use).
+   */
   private removeOrphans(rows: TopicRow[]): void {
+    const oldIndexes = this.catalog.getMeta('index_format') !== INDEX_FORMAT;
     const expected = new Map<string, Set<number>>();
     for (const row of rows) {
       for (let p = 0; p < row.partitions; p++) {
@@ -127,10 +137,12 @@ export class Topics {
       }
       for (const file of fs.readdirSync(full)) {
         const parsed = parseSegmentFileName(file);
-        if (parsed && parsed.kind !== 'cleaned' && !bases.has(parsed.baseOffset))
-          fs.rmSync(`${full}/${file}`, { force: true });
+        if (!parsed || parsed.kind === 'cleaned') continue;
+        const oldIndex = oldIndexes && parsed.kind !== 'log';
+        if (oldIndex || !bases.has(parsed.baseOffset)) fs.rmSync(`${full}/${file}`, { force: true });
       }
     }
+    if (oldIndexes) this.catalog.setMeta('index_format', INDEX_FORMAT);
   }
 
   /** All open topics. */

@@ -9,7 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import { LogStoreError } from '../errors.js';
-import type { ResolvedTopicConfig } from '../options.js';
+import { TOPIC_DEFAULTS, type ResolvedTopicConfig } from '../options.js';
 import { checkSchemaVersion, migrate } from './schema.js';
 import type {
   ClosedExtent,
@@ -346,7 +346,8 @@ interface RawOffset {
 function topicRow(r: RawTopic): TopicRow {
   let config: ResolvedTopicConfig;
   try {
-    config = JSON.parse(r.config) as ResolvedTopicConfig;
+    // Settings added since the topic was created take their defaults.
+    config = { ...TOPIC_DEFAULTS, ...(JSON.parse(r.config) as ResolvedTopicConfig) };
   } catch (err) {
     throw new LogStoreError(
       'LOGSTORE_CORRUPT',

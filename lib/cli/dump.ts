@@ -11,7 +11,7 @@ import { CliError, flag, intOption, parse, printHelp } from './args.js';
 import type { Command } from './main.js';
 import { requireStore } from './open.js';
 import { Output } from './output.js';
-import { printable } from './records.js';
+import { printable, printableOrNull } from './records.js';
 import { Stopper } from './stop.js';
 
 const USAGE = `usage: logstore dump <dir> <topic> [--partition N] [--segment BASE] [--records]
@@ -153,14 +153,14 @@ function batchLine(h: BatchHeader): string {
 function recordLine(r: LogRecord): string {
   const keySize = r.key === null ? -1 : r.key.length;
   const valueSize = r.value === null ? -1 : r.value.length;
-  const headers = Object.keys(r.headers);
+  const headers = r.headerList;
   return (
     `| offset: ${r.offset} CreateTime: ${r.timestamp} keySize: ${keySize} valueSize: ${valueSize} ` +
-    `sequence: -1 headerKeys: [${headers.join(',')}]` +
+    `sequence: -1 headerKeys: [${headers.map(([n]) => n).join(',')}]` +
     (r.key === null ? '' : ` key: ${printable(r.key)}`) +
     ` payload: ${r.value === null ? 'null' : printable(r.value)}` +
     (headers.length > 0
-      ? ` headers: [${headers.map((n) => `${n}=${printable(r.headers[n]!)}`).join(',')}]`
+      ? ` headers: [${headers.map(([n, v]) => `${n}=${printableOrNull(v)}`).join(',')}]`
       : '') +
     '\n'
   );

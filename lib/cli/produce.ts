@@ -59,7 +59,8 @@ interface Options {
   key: Buffer | undefined;
   separator: Buffer | undefined;
   partition: number | undefined;
-  headers: Record<string, Buffer> | undefined;
+  /** From --header NAME=VALUE, in order (a name may repeat). */
+  headers: [string, Buffer][] | undefined;
   json: boolean;
   batch: number;
   printOffsets: boolean;
@@ -80,11 +81,11 @@ export const command: Command = {
     if (json && (key !== undefined || separator !== undefined)) {
       throw new UsageError('with --json, keys come from the JSON lines; drop --key/--key-separator');
     }
-    let headers: Record<string, Buffer> | undefined;
+    let headers: [string, Buffer][] | undefined;
     for (const h of (parsed.values.header as string[] | undefined) ?? []) {
       const eq = h.indexOf('=');
       if (eq <= 0) throw new UsageError(`--header expects NAME=VALUE, got '${h}'`);
-      (headers ??= {})[h.slice(0, eq)] = Buffer.from(h.slice(eq + 1), 'utf8');
+      (headers ??= []).push([h.slice(0, eq), Buffer.from(h.slice(eq + 1), 'utf8')]);
     }
     return produce(dir, {
       topic,
@@ -203,9 +204,11 @@ function parseLine(
     if (j.headers !== undefined && j.headers !== null) {
       if (typeof j.headers !== 'object' || Array.isArray(j.headers))
         throw new Error('"headers" must be an object');
-      const headers: Record<string, Buffer> = { ...o.headers };
-      for (const [name, v] of Object.entries(j.headers))
-        headers[name] = jsonToBytes(v, `header "${name}"`) ?? Buffer.alloc(0);
+      const headers: [string, Buffer | null][] = [...(o.headers ?? [])];
+      for (const [name, v] of Object.entries(j.headers)) {
+        for (const one of Array.isArray(v) ? v : [v])
+          headers.push([name, jsonToBytes(one, `header "${name}"`)]);
+      }
       record.headers = headers;
     } else if (o.headers) record.headers = o.headers;
     if (j.timestamp !== undefined) {

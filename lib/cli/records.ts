@@ -48,12 +48,21 @@ export interface JsonRecord {
   timestamp: number;
   key: JsonBytes;
   value: JsonBytes;
-  headers: Record<string, JsonBytes>;
+  /** kafkajs's shape: a key seen twice gives an array of its values, in order. */
+  headers: Record<string, JsonBytes | JsonBytes[]>;
 }
 
 export function recordToJson(r: LogRecord): JsonRecord {
-  const headers: Record<string, JsonBytes> = {};
-  for (const name of Object.keys(r.headers)) headers[name] = bytesToJson(r.headers[name]!);
+  const headers: Record<string, JsonBytes | JsonBytes[]> = {};
+  for (const [name, value] of Object.entries(r.headers)) {
+    const json = Array.isArray(value) ? value.map(bytesToJson) : bytesToJson(value);
+    Object.defineProperty(headers, name, {
+      value: json,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   return {
     topic: r.topic,
     partition: r.partition,
@@ -81,11 +90,12 @@ export function formatRecord(
   let line = `${colors.yellow(where)}  ${colors.dim(new Date(r.timestamp).toISOString())}  `;
   line += r.key === null ? colors.dim('-') : colors.cyan(printable(r.key));
   line += '  ' + (r.value === null ? colors.dim('null') : printable(r.value));
-  const names = Object.keys(r.headers);
-  if (names.length > 0) {
+  if (r.headerList.length > 0) {
     line +=
       '  ' +
-      colors.magenta(`[${names.map((n) => `${escapeText(n)}=${printable(r.headers[n]!)}`).join(', ')}]`);
+      colors.magenta(
+        `[${r.headerList.map(([n, v]) => `${escapeText(n)}=${printableOrNull(v)}`).join(', ')}]`,
+      );
   }
   return line + '\n';
 }
@@ -96,6 +106,11 @@ const NEWLINE = Buffer.from('\n');
 export function printable(b: Buffer): string {
   if (!isUtf8(b)) return `base64:${b.toString('base64')}`;
   return escapeText(b.toString('utf8'));
+}
+
+/** A header value for a terminal line: `null` for a null value. */
+export function printableOrNull(b: Buffer | null): string {
+  return b === null ? 'null' : printable(b);
 }
 
 function escapeText(s: string): string {

@@ -35,13 +35,13 @@ import {
   batchRecordCount,
   batchSize,
   CRC_START,
-  decodeRecords,
   LOG_APPEND_TIME_FLAG,
   LOG_OVERHEAD,
   MAGIC,
   readInt32,
   readInt64,
 } from './record-batch.js';
+import { decodeRecords } from './record-decoder.js';
 
 /** Why a walk stopped. `end` is not a problem: the walk reached its limit. */
 export type StopKind =
@@ -78,6 +78,8 @@ export class BatchWalker {
   size = 0;
   baseOffset = -1;
   lastOffset = -1;
+  /** The accepted batch's own max timestamp. */
+  batchMaxTimestamp = -1;
   /** Where the next batch starts: the end of the valid data so far. */
   end: number;
   /** Offset after the last accepted batch (the minimum for the next one where gaps are allowed). */
@@ -175,6 +177,7 @@ export class BatchWalker {
     this.lastOffset = last;
     this.end = pos + size;
     this.nextOffset = last + 1;
+    this.batchMaxTimestamp = maxTs;
     if (maxTs > this.maxTimestamp) this.maxTimestamp = maxTs;
     this.stop = null;
     return true;

@@ -4,7 +4,7 @@
  * the walk stops; the return value says where and why.
  */
 import { headerAt, type BatchHeader, type StopKind } from '../format/batches.js';
-import { decodeRecords } from '../format/record-batch.js';
+import { decodeRecords } from '../format/record-decoder.js';
 import type { LogRecord } from '../record.js';
 import type { SegmentRow, StoreFiles } from './store-files.js';
 

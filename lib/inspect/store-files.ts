@@ -41,6 +41,11 @@ export class StoreFiles {
     return this.catalog.getMeta('clean_shutdown') !== '0';
   }
 
+  /** Whether the index files have the meaning this logstore writes (see topics.ts). */
+  currentIndexFormat(): boolean {
+    return this.catalog.getMeta('index_format') === '2';
+  }
+
   topics(): TopicRow[] {
     return this.catalog.topics();
   }

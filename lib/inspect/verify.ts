@@ -20,7 +20,7 @@ import { LogStoreError } from '../errors.js';
 import { batchRecordCount } from '../format/record-batch.js';
 import { isPartitionDirName } from '../storage/layout.js';
 import { SparseIndex } from '../storage/sparse-index.js';
-import { StoreFiles } from './store-files.js';
+import { StoreFiles, type SegmentRow } from './store-files.js';
 
 export type Severity = 'damage' | 'torn-tail' | 'note';
 
@@ -84,6 +84,15 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
         });
     }
     topics = files.topics();
+    if (!files.currentIndexFormat() && topics.length > 0) {
+      findings.push({
+        severity: 'note',
+        file: files.catalogFile,
+        kind: 'old-index',
+        message:
+          'the index files were written by an older logstore (another meaning); the next writer open rebuilds them',
+      });
+    }
     if (options.topic !== undefined) {
       topics = topics.filter((t) => t.name === options.topic);
       if (topics.length === 0)
@@ -211,12 +220,17 @@ function checkPartition(
       const limit = Math.min(row.size ?? segment.fileSize, segment.fileSize);
       const walker = segment.walker(0, row.baseOffset, gaps, limit);
       walker.maxNextOffset = row.endOffset ?? Number.POSITIVE_INFINITY;
-      const walked = new SparseIndex(row.baseOffset);
+      const walked: WalkedBatch[] = [];
       while (walker.next()) {
         stats.batches++;
         stats.records += batchRecordCount(segment.buf, walker.position);
         stats.bytes += walker.size;
-        walked.onBatch(walker.baseOffset, walker.position, walker.size, walker.maxTimestamp);
+        walked.push({
+          position: walker.position,
+          lastOffset: walker.lastOffset,
+          ownMax: walker.batchMaxTimestamp,
+          runningMax: walker.maxTimestamp,
+        });
         segment.touch(walker.size, walker.position);
         if (show && stats.batches % 256 === 0) show(fileBytes + walker.position);
       }
@@ -251,7 +265,10 @@ function checkPartition(
           );
         }
       }
-      if (!active || clean) checkIndex(files, topic.name, partition, row.baseOffset, walked, end, damage);
+      // The index is only judged over a log that is whole: damage makes every entry after it moot.
+      const whole = walker.stop === 'end' || walker.stop === 'zeros';
+      if (whole && (!active || clean) && files.currentIndexFormat())
+        checkIndex(files, topic.name, partition, row, walked, end, damage);
       expected = row.endOffset ?? next;
       fileBytes += segment.fileSize;
     } finally {
@@ -261,55 +278,82 @@ function checkPartition(
   return { findings, stats, fileBytes };
 }
 
-/** The index files, where present, must be what a walk of the log builds (they are a cache). */
+/** A batch as the index check needs it. */
+interface WalkedBatch {
+  position: number;
+  lastOffset: number;
+  ownMax: number;
+  /** The largest timestamp up to and including this batch. */
+  runningMax: number;
+}
+
+/**
+ * The index files, where present, must mean what Kafka's mean (sparse-index.ts): every offset
+ * entry names a batch's last offset and that batch's position; every time entry names the last
+ * offset of the batch that first reached its timestamp, the largest so far.
+ */
 function checkIndex(
   files: StoreFiles,
   topic: string,
   partition: number,
-  baseOffset: number,
-  walked: SparseIndex,
+  row: SegmentRow,
+  walked: readonly WalkedBatch[],
   end: number,
   damage: (file: string, kind: string, message: string) => void,
 ): void {
-  const indexFile = files.segmentFile(topic, partition, baseOffset, 'index');
+  const indexFile = files.segmentFile(topic, partition, row.baseOffset, 'index');
   let index: Buffer;
   let timeIndex: Buffer;
   try {
     index = fs.readFileSync(indexFile);
-    timeIndex = fs.readFileSync(files.segmentFile(topic, partition, baseOffset, 'timeindex'));
+    timeIndex = fs.readFileSync(files.segmentFile(topic, partition, row.baseOffset, 'timeindex'));
   } catch {
     return; // no index files: they are rebuilt when needed
   }
   const fix = 'delete the index files (they are rebuilt)';
-  const loaded = SparseIndex.load(baseOffset, index, timeIndex, Number.MAX_SAFE_INTEGER);
+  const last = walked[walked.length - 1];
+  const loaded = SparseIndex.load(
+    row.baseOffset,
+    index,
+    timeIndex,
+    end,
+    last ? last.lastOffset : row.baseOffset - 1,
+    last ? last.runningMax : -1,
+  );
   if (!loaded) {
     damage(
       indexFile,
       'bad-index',
-      `the index files are not well formed (${index.length} and ${timeIndex.length} bytes); ${fix}`,
+      `the index files are not well formed or out of order (${index.length} and ${timeIndex.length} bytes); ${fix}`,
     );
     return;
   }
-  for (let k = 0; k < loaded.count; k++) {
-    const position = loaded.positions[k]!;
-    if (k >= walked.count) {
+  const byLastOffset = new Map(walked.map((b, i) => [b.lastOffset, i]));
+  const { offsets, times } = loaded;
+  for (let k = 0; k < offsets.count; k++) {
+    const offset = offsets.keys[k]!;
+    const position = offsets.values[k]!;
+    const batch = walked[byLastOffset.get(offset) ?? -1];
+    if (!batch || batch.position !== position) {
       damage(
         indexFile,
         'bad-index',
-        `entry ${k} points to position ${position}, past the last batch (which ends at ${end}); ${fix}`,
+        `entry ${k} (offset ${offset}, position ${position}) does not name a batch's last offset and position; ${fix}`,
       );
       return;
     }
-    if (
-      position !== walked.positions[k] ||
-      loaded.offsets[k] !== walked.offsets[k] ||
-      loaded.timestamps[k] !== walked.timestamps[k]
-    ) {
+  }
+  for (let k = 0; k < times.count; k++) {
+    const timestamp = times.keys[k]!;
+    const offset = times.values[k]!;
+    const i = byLastOffset.get(offset) ?? -1;
+    const batch = walked[i];
+    const before = i > 0 ? walked[i - 1]!.runningMax : -1;
+    if (!batch || batch.ownMax !== timestamp || batch.runningMax !== timestamp || before >= timestamp) {
       damage(
-        indexFile,
+        files.segmentFile(topic, partition, row.baseOffset, 'timeindex'),
         'bad-index',
-        `entry ${k} (offset ${loaded.offsets[k]}, position ${position}, timestamp ${loaded.timestamps[k]}) does not match ` +
-          `the log (offset ${walked.offsets[k]}, position ${walked.positions[k]}, timestamp ${walked.timestamps[k]}); ${fix}`,
+        `entry ${k} (timestamp ${timestamp}, offset ${offset}) does not name the batch that first reached that largest timestamp; ${fix}`,
       );
       return;
     }

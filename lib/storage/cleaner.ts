@@ -9,6 +9,7 @@
  * hard cap that does not wait. Catalog first, then files: a crash in between leaves files the
  * catalog no longer lists, which the next open removes.
  */
+import { compressionId } from '../format/codecs.js';
 import type { ResolvedTopicConfig } from '../options.js';
 import { compactSegments } from './compaction.js';
 import { fsyncDir } from './layout.js';
@@ -73,11 +74,15 @@ export function applyRetention(log: PartitionLog, now: number, groupFloor: numbe
 /** Compacts the closed segments (compaction.ts) and swaps the rewritten ones in. */
 export function compactLog(log: PartitionLog, now: number): CompactionResult {
   if (log.segments.length < 2) return { compactedSegments: 0, bytesFreed: 0 };
+  const type = log.config.compressionType;
   const { changed, bytesFreed } = compactSegments(
     log.catalog,
     log.dir,
     log.segments,
-    log.config.deleteRetentionMs,
+    {
+      deleteRetentionMs: log.config.deleteRetentionMs,
+      codecOf: (codec) => (type === 'producer' ? codec : compressionId(type)),
+    },
     now,
   );
   if (changed.size === 0) return { compactedSegments: 0, bytesFreed: 0 };
@@ -97,6 +102,7 @@ export function compactLog(log: PartitionLog, now: number): CompactionResult {
           nextOffset: segment.nextOffset,
           maxTimestamp: extent.maxTimestamp,
           indexTrusted: false,
+          writesIndex: true,
         }),
       );
     }

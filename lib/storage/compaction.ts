@@ -24,7 +24,17 @@
  */
 import fs from 'node:fs';
 import { ioError } from '../errors.js';
-import { BatchEncoder, decodeRecords } from '../format/record-batch.js';
+import { BatchEncoder, type BatchMeta } from '../format/batch-encoder.js';
+import type { CompressionId } from '../format/codecs.js';
+import {
+  batchAttributes,
+  batchBaseSequence,
+  batchProducerEpoch,
+  batchProducerId,
+  COMPRESSION_MASK,
+  readInt32,
+} from '../format/record-batch.js';
+import { decodeRecords } from '../format/record-decoder.js';
 import type { AppendRecord, LogRecord } from '../record.js';
 import { crashPoint } from './faults.js';
 import { fsyncDir, segmentPath } from './layout.js';
@@ -34,17 +44,39 @@ import type { Segment } from './segment.js';
 /** The new extent of a rewritten segment, or null for one left empty. */
 export type Rewritten = Map<number, { size: number; maxTimestamp: number } | null>;
 
+/** A batch as compaction sees it: where its offsets start and what a rewrite keeps of it. */
+interface BatchInfo {
+  base: number;
+  lastDelta: number;
+  codec: CompressionId;
+  meta: BatchMeta;
+}
+
 /** Calls `fn` for every batch of `segment` with its records; LOGSTORE_CORRUPT at damage. */
 function forEachBatch(
   segment: Segment,
   gaps: boolean,
-  fn: (records: LogRecord[], base: number, lastDelta: number) => void,
+  fn: (records: LogRecord[], batch: BatchInfo) => void,
 ): void {
   const walker = segment.walker(0, -1, gaps);
+  const buf = segment.buf;
   while (walker.next()) {
+    const pos = walker.position;
     const records: LogRecord[] = [];
-    decodeRecords(segment.buf, walker.position, 0, Number.POSITIVE_INFINITY, records, '', 0, segment.logPath);
-    fn(records, walker.baseOffset, walker.lastOffset - walker.baseOffset);
+    decodeRecords(buf, pos, 0, Number.POSITIVE_INFINITY, records, '', 0, segment.logPath);
+    const attributes = batchAttributes(buf, pos);
+    fn(records, {
+      base: walker.baseOffset,
+      lastDelta: walker.lastOffset - walker.baseOffset,
+      codec: (attributes & COMPRESSION_MASK) as CompressionId,
+      meta: {
+        partitionLeaderEpoch: readInt32(buf, pos + 12),
+        flags: attributes & ~COMPRESSION_MASK,
+        producerId: batchProducerId(buf, pos),
+        producerEpoch: batchProducerEpoch(buf, pos),
+        baseSequence: batchBaseSequence(buf, pos),
+      },
+    });
   }
   if (walker.stop !== 'end')
     throw walker.corruptError(segment.logPath, 'Compaction left the segment as it was.');
@@ -58,7 +90,12 @@ export function compactSegments(
   catalog: PartitionCatalog,
   dir: string,
   segments: readonly Segment[],
-  deleteRetentionMs: number,
+  options: {
+    /** How long a tombstone survives. */
+    deleteRetentionMs: number;
+    /** The codec a rewritten batch gets, from the codec it had (the topic's compressionType). */
+    codecOf: (codec: CompressionId) => CompressionId;
+  },
   now: number,
 ): { changed: Rewritten; bytesFreed: number } {
   const latest = new Map<string, number>();
@@ -68,7 +105,7 @@ export function compactSegments(
     });
     segment.dropResident(); // memory stays bounded by the keys, not by the segments read
   }
-  const tombstoneHorizon = now - deleteRetentionMs;
+  const tombstoneHorizon = now - options.deleteRetentionMs;
   const keep = (r: LogRecord) =>
     r.key === null ||
     (latest.get(r.key.toString('latin1')) === r.offset &&
@@ -86,7 +123,7 @@ export function compactSegments(
         segment.dropResident();
         continue;
       }
-      const extent = rewrite(segment, dir, keep, now);
+      const extent = rewrite(segment, dir, keep, options.codecOf, now);
       segment.dropResident();
       bytesFreed +=
         segment.diskBytes() - fs.statSync(segmentPath(dir, segment.baseOffset, 'cleaned')).blocks * 512;
@@ -132,11 +169,16 @@ export function compactSegments(
   return { changed, bytesFreed };
 }
 
-/** Writes the records of `segment` that `keep` accepts to its `.cleaned` file, synced. */
+/**
+ * Writes the records of `segment` that `keep` accepts to its `.cleaned` file, synced. Each batch
+ * keeps its producer fields, leader epoch and timestamp type (as Kafka's cleaner does) and is
+ * compressed with `codecOf(its codec)`.
+ */
 function rewrite(
   segment: Segment,
   dir: string,
   keep: (r: LogRecord) => boolean,
+  codecOf: (codec: CompressionId) => CompressionId,
   now: number,
 ): { size: number; maxTimestamp: number } {
   const encoder = new BatchEncoder();
@@ -145,18 +187,23 @@ function rewrite(
   let size = 0;
   let maxTimestamp = -1;
   try {
-    forEachBatch(segment, true, (records, base, lastDelta) => {
-      const kept = records.filter(keep);
+    forEachBatch(segment, true, (records, batch) => {
+      const kept: AppendRecord[] = [];
+      const deltas: number[] = [];
+      for (const r of records) {
+        if (!keep(r)) continue;
+        // The exact header list: kafkajs's object shape would lose the order of number-like keys.
+        kept.push({ key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headerList });
+        deltas.push(r.offset - batch.base);
+      }
       if (kept.length === 0) return;
-      const bytes = encoder.measure(
-        kept as AppendRecord[],
-        null,
-        now,
-        Number.MAX_SAFE_INTEGER,
-        kept.map((r) => r.offset - base),
-      );
+      const bytes = encoder.measure(kept, null, now, Number.MAX_SAFE_INTEGER, {
+        offsetDeltas: deltas,
+        codec: codecOf(batch.codec),
+        meta: batch.meta,
+      });
       if (scratch.length < bytes) scratch = Buffer.alloc(bytes * 2);
-      encoder.write(scratch, 0, base, lastDelta);
+      encoder.write(scratch, 0, batch.base, batch.lastDelta);
       fs.writeSync(fd, scratch, 0, bytes, size);
       size += bytes;
       maxTimestamp = Math.max(maxTimestamp, encoder.lastMaxTimestamp);

@@ -107,6 +107,7 @@ export function openClosed(log: PartitionLog, r: SegmentRow): Segment {
     nextOffset: r.endOffset ?? r.baseOffset,
     maxTimestamp: r.maxTimestamp ?? -1,
     indexTrusted: true,
+    writesIndex: true,
   });
 }
 

@@ -12,14 +12,15 @@
  */
 import { LogStoreError } from '../errors.js';
 import type { BatchWalker } from '../format/batches.js';
-import { batchMaxTimestamp, decodeRecords, type BatchEncoder } from '../format/record-batch.js';
+import type { BatchEncoder } from '../format/batch-encoder.js';
+import { decodeRecords } from '../format/record-decoder.js';
 import type { ResolvedTopicConfig } from '../options.js';
 import type { LogRecord } from '../record.js';
 import { crashPoint } from './faults.js';
 import { fsyncDir } from './layout.js';
 import type { PartitionCatalog } from './partition-catalog.js';
 import { Segment } from './segment.js';
-import type { SparseIndex } from './sparse-index.js';
+import type { IndexEntry, SparseIndex } from './sparse-index.js';
 
 /** A reader's place in the log: the next offset and the batch walk it is in, if any. */
 export interface Cursor {
@@ -39,6 +40,9 @@ export function newCursor(): Cursor {
 export interface Refresher {
   refresh(): boolean;
 }
+
+/** scanForTimestamp: the index led the scan astray (a damaged cache). */
+const INDEX_WRONG = -2;
 
 export class PartitionLog {
   segments: Segment[] = [];
@@ -207,20 +211,17 @@ export class PartitionLog {
    * that does not name the batch at its position is dropped with its index (rebuilt by a walk),
    * so a damaged entry neither hides intact batches nor leads a read to the wrong batch.
    */
-  private walkFrom(
-    segment: Segment,
-    find: (index: SparseIndex) => { position: number; offset: number },
-  ): BatchWalker {
+  private walkFrom(segment: Segment, find: (index: SparseIndex) => IndexEntry): BatchWalker {
     let entry = find(segment.index);
     if (entry.position > 0) {
-      const probe = segment.walker(entry.position, entry.offset, this.gaps);
-      if (!probe.next() || probe.baseOffset !== entry.offset) {
+      const probe = segment.walker(entry.position, -1, this.gaps);
+      if (!probe.next() || probe.lastOffset !== entry.offset) {
         segment.dropIndex();
         entry = find(segment.index);
       }
     }
-    // From the start of the segment, only the segment's own range is known (compaction gaps).
-    const expected = entry.position > 0 ? entry.offset : this.gaps ? -1 : segment.baseOffset;
+    // At an index entry only its batch's last offset is known; at the start, the segment's base.
+    const expected = entry.position > 0 || this.gaps ? -1 : segment.baseOffset;
     return segment.walker(entry.position, expected, this.gaps);
   }
 
@@ -278,30 +279,56 @@ export class PartitionLog {
     return added;
   }
 
-  /** The first offset whose record has timestamp >= `timestamp` (the end offset if none). */
+  /**
+   * The first offset whose record has timestamp >= `timestamp` (the end offset if none), found
+   * as Kafka finds it: the time index names an offset before which every record is older, the
+   * offset index a position at or before it, and a scan from there finds the record.
+   */
   offsetForTimestamp(timestamp: number): number {
     for (const segment of this.segments) {
       if (segment.maxTimestamp < timestamp || segment.size === 0) continue;
-      const walker = this.walkFrom(segment, (index) => index.entryForTimestamp(timestamp));
-      while (walker.next()) {
-        if (batchMaxTimestamp(segment.buf, walker.position) < timestamp) continue;
-        const records: LogRecord[] = [];
-        decodeRecords(
-          segment.buf,
-          walker.position,
-          0,
-          Number.POSITIVE_INFINITY,
-          records,
-          this.topic,
-          this.partition,
-          segment.logPath,
-        );
-        const hit = records.find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
-        if (hit) return hit.offset;
+      let hit = this.scanForTimestamp(segment, timestamp, true);
+      if (hit === INDEX_WRONG) {
+        segment.dropIndex(); // a damaged cache: walk the segment instead
+        hit = this.scanForTimestamp(segment, timestamp, false);
       }
-      if (walker.stop !== 'end') throw walker.corruptError(segment.logPath);
+      if (hit >= 0) return hit;
     }
     return this.endOffset;
+  }
+
+  /** The offset of the first record at or after `timestamp` in `segment`, -1 if none, or INDEX_WRONG. */
+  private scanForTimestamp(segment: Segment, timestamp: number, useIndex: boolean): number {
+    const { entry, time } = useIndex
+      ? segment.index.entryForTimestamp(timestamp)
+      : { entry: { position: 0, offset: -1 }, time: null };
+    const walker = this.walkFrom(segment, () => entry);
+    let timeChecked = time === null;
+    while (walker.next()) {
+      if (!timeChecked && walker.lastOffset >= time!.offset) {
+        // The time entry must name the batch that reached its timestamp, or the scan may have
+        // started too late.
+        if (walker.lastOffset !== time!.offset || walker.batchMaxTimestamp !== time!.timestamp)
+          return INDEX_WRONG;
+        timeChecked = true;
+      }
+      if (walker.batchMaxTimestamp < timestamp) continue;
+      const records: LogRecord[] = [];
+      decodeRecords(
+        segment.buf,
+        walker.position,
+        0,
+        Number.POSITIVE_INFINITY,
+        records,
+        this.topic,
+        this.partition,
+        segment.logPath,
+      );
+      const hit = records.find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
+      if (hit) return timeChecked ? hit.offset : INDEX_WRONG;
+    }
+    if (walker.stop !== 'end') throw walker.corruptError(segment.logPath);
+    return timeChecked ? -1 : INDEX_WRONG;
   }
 
   /** Per-partition figures for describeTopic. */

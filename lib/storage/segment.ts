@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import { ioError, LogStoreError } from '../errors.js';
 import { BatchWalker, corruptAt, isTornTail, type StopKind } from '../format/batches.js';
-import type { BatchEncoder } from '../format/record-batch.js';
+import type { BatchEncoder } from '../format/batch-encoder.js';
 import { segmentPath } from './layout.js';
 import { MappedFile } from './mapped-file.js';
 import { SparseIndex } from './sparse-index.js';
@@ -27,6 +27,8 @@ export interface SegmentState {
   maxTimestamp: number;
   /** Whether the index files on disk may be used (written at roll or clean close). */
   indexTrusted: boolean;
+  /** Whether this process may write the index files (the writer's; default: a writable segment). */
+  writesIndex?: boolean;
 }
 
 /** How `recover` walks: from a point known to be whole, to a limit, with the offsets expected. */
@@ -71,6 +73,8 @@ export class Segment {
   private sparseIndex: SparseIndex | null = null;
   /** True while the index files on disk may be used. */
   private indexFilesTrusted: boolean;
+  /** Whether this process writes the index files (the writer does, a follower never). */
+  private readonly writesIndex: boolean;
 
   private constructor(
     readonly dir: string,
@@ -83,6 +87,7 @@ export class Segment {
     this.nextOffset = state.nextOffset;
     this.maxTimestamp = state.maxTimestamp;
     this.indexFilesTrusted = state.indexTrusted;
+    this.writesIndex = state.writesIndex ?? file.writable;
   }
 
   /** Creates an empty segment file (the caller fsyncs the directory and records it). */
@@ -168,7 +173,7 @@ export class Segment {
     encoder.write(this.buf, position, baseOffset);
     this.file.touch(bytes, position);
     if (encoder.lastMaxTimestamp > this.maxTimestamp) this.maxTimestamp = encoder.lastMaxTimestamp;
-    this.sparseIndex?.onBatch(baseOffset, position, bytes, this.maxTimestamp);
+    this.sparseIndex?.onBatch(position, baseOffset + count - 1, encoder.lastMaxTimestamp);
     this.size = position + bytes;
     this.nextOffset = baseOffset + count;
     return baseOffset;
@@ -257,8 +262,7 @@ export class Segment {
       this.maxTimestamp,
     );
     const index = this.sparseIndex;
-    while (walker.next())
-      index?.onBatch(walker.baseOffset, walker.position, walker.size, walker.maxTimestamp);
+    while (walker.next()) index?.onBatch(walker.position, walker.lastOffset, walker.batchMaxTimestamp);
     if (walker.end === this.size) return false;
     this.size = walker.end;
     this.nextOffset = walker.nextOffset;
@@ -303,14 +307,21 @@ export class Segment {
       try {
         const index = fs.readFileSync(segmentPath(this.dir, this.baseOffset, 'index'));
         const timeIndex = fs.readFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'));
-        this.sparseIndex = SparseIndex.load(this.baseOffset, index, timeIndex, this.size);
+        this.sparseIndex = SparseIndex.load(
+          this.baseOffset,
+          index,
+          timeIndex,
+          this.size,
+          this.nextOffset - 1,
+          this.maxTimestamp,
+        );
       } catch {
         this.sparseIndex = null;
       }
     }
     if (!this.sparseIndex) {
       this.sparseIndex = this.walkIndex();
-      if (this.writable) this.saveIndex();
+      if (this.writesIndex) this.saveIndex();
     }
     return this.sparseIndex;
   }
@@ -333,7 +344,7 @@ export class Segment {
       gaps: true,
       minOffset: this.baseOffset,
     });
-    while (walker.next()) index.onBatch(walker.baseOffset, walker.position, walker.size, walker.maxTimestamp);
+    while (walker.next()) index.onBatch(walker.position, walker.lastOffset, walker.batchMaxTimestamp);
     if (walker.maxTimestamp > this.maxTimestamp) this.maxTimestamp = walker.maxTimestamp;
     return index;
   }
@@ -350,11 +361,16 @@ export class Segment {
     this.maxTimestamp = walker.maxTimestamp;
   }
 
-  /** Writes the index files (a cache; losing them costs a walk). */
+  /**
+   * Writes the index files (a cache; losing them costs a walk), with the segment's max timestamp
+   * as the time index's last entry, as Kafka does when it closes or recovers a segment.
+   */
   saveIndex(): void {
-    if (!this.writable || this.released) return;
+    if (!this.writesIndex || this.released) return;
     try {
-      const { index, timeIndex } = this.index.serialize();
+      const sparse = this.index;
+      sparse.seal();
+      const { index, timeIndex } = sparse.serialize();
       fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'index'), index);
       fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'), timeIndex);
       this.indexFilesTrusted = true;

@@ -1,123 +1,193 @@
 /**
- * A segment's sparse indexes, kept in memory and saved beside the log:
- *   `.index`      entries of 8 bytes: offset relative to the segment base (int32 BE), position (int32 BE)
- *   `.timeindex`  entries of 12 bytes: timestamp (int64 BE), relative offset (int32 BE)
- * as Kafka lays them out. One entry is added at the first batch after every `INDEX_INTERVAL_BYTES`
- * of log; its timestamp is the largest timestamp of the records up to and including that batch
- * (so entries are non-decreasing in offset, position and timestamp alike).
+ * A segment's sparse indexes, with the meaning Kafka gives them (`LogSegment.append/recover`),
+ * kept in memory and saved beside the log in Kafka's layout:
  *
- * The files are a cache: they are written when a segment is closed or the store closes cleanly,
- * and are never trusted after a crash (the segment is walked again instead).
+ *   `.index`      8-byte entries: offset - segment base (int32 BE), position (int32 BE).
+ *                 An entry is the LAST offset of a batch and that batch's position.
+ *   `.timeindex`  12-byte entries: timestamp (int64 BE), offset - segment base (int32 BE).
+ *                 An entry is the largest timestamp so far and the last offset of the batch that
+ *                 first reached it; timestamps strictly increase (Kafka's `maybeAppend`).
+ *
+ * Entries are added at the first batch that starts more than `INDEX_INTERVAL_BYTES` after the
+ * position of the last entry (so never at position 0), both files at once; when a segment is
+ * closed (rolled, or the store closed) the time index gets its final (max timestamp, offset)
+ * entry if that is newer than its last. Kafka's own lookups over these files give the answers
+ * they give over files Kafka wrote for the same batches:
+ *   offset -> the last entry whose offset is <= it, then a scan from its position;
+ *   timestamp -> the last time entry below or at it, its offset looked up as above, then a scan.
+ *
+ * The files are a cache: written when a segment rolls and when the store closes cleanly, checked
+ * against the log before use, never trusted after a crash (the segment is walked again).
  */
 export const INDEX_INTERVAL_BYTES = 4096;
 
-export class SparseIndex {
-  offsets = new Float64Array(16);
-  positions = new Int32Array(16);
-  timestamps = new Float64Array(16);
+/** A position to scan from, and the last offset of the batch there (-1: the segment's start). */
+export interface IndexEntry {
+  position: number;
+  offset: number;
+}
+
+const START: IndexEntry = Object.freeze({ position: 0, offset: -1 });
+
+/** Sorted growable pairs of numbers. */
+class Entries {
+  keys = new Float64Array(16);
+  values = new Float64Array(16);
   count = 0;
-  /** Log bytes since the last entry. */
-  private pending = Number.POSITIVE_INFINITY;
 
-  constructor(readonly baseOffset: number) {}
-
-  /** Called for every batch appended or walked, in order. */
-  onBatch(offset: number, position: number, batchBytes: number, maxTimestampSoFar: number): void {
-    if (this.pending >= INDEX_INTERVAL_BYTES) {
-      if (this.count === this.offsets.length) this.grow();
-      this.offsets[this.count] = offset;
-      this.positions[this.count] = position;
-      this.timestamps[this.count] = maxTimestampSoFar;
-      this.count++;
-      this.pending = 0;
+  push(key: number, value: number): void {
+    if (this.count === this.keys.length) {
+      const keys = new Float64Array(this.count * 2);
+      keys.set(this.keys);
+      const values = new Float64Array(this.count * 2);
+      values.set(this.values);
+      this.keys = keys;
+      this.values = values;
     }
-    this.pending += batchBytes;
+    this.keys[this.count] = key;
+    this.values[this.count] = value;
+    this.count++;
   }
 
-  private grow(): void {
-    const n = this.offsets.length * 2;
-    const offsets = new Float64Array(n);
-    offsets.set(this.offsets);
-    const positions = new Int32Array(n);
-    positions.set(this.positions);
-    const timestamps = new Float64Array(n);
-    timestamps.set(this.timestamps);
-    this.offsets = offsets;
-    this.positions = positions;
-    this.timestamps = timestamps;
-  }
-
-  /**
-   * The last entry at or before `offset`: a batch position and the base offset of the batch
-   * there ({ position: 0, offset: -1 } if none).
-   */
-  entryFor(offset: number): { position: number; offset: number } {
-    return this.lastEntryBelow(this.offsets, offset + 1);
-  }
-
-  /** Where to scan from for the first record with timestamp >= `timestamp`, and the offset there. */
-  entryForTimestamp(timestamp: number): { position: number; offset: number } {
-    return this.lastEntryBelow(this.timestamps, timestamp);
-  }
-
-  /** The last entry whose key (entries are sorted by it) is below `limit`. */
-  private lastEntryBelow(keys: Float64Array, limit: number): { position: number; offset: number } {
+  /** The index of the last entry whose key is <= `key`, or -1. */
+  floor(key: number): number {
     let lo = 0;
     let hi = this.count - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (keys[mid]! < limit) {
+      if (this.keys[mid]! <= key) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return found < 0
-      ? { position: 0, offset: -1 }
-      : { position: this.positions[found]!, offset: this.offsets[found]! };
+    return found;
+  }
+}
+
+export class SparseIndex {
+  /** Last offset of a batch -> its position. */
+  readonly offsets = new Entries();
+  /** Largest timestamp so far -> last offset of the batch that reached it. */
+  readonly times = new Entries();
+  /** The largest batch max timestamp seen, and the last offset of the batch that reached it. */
+  maxTimestamp = -1;
+  maxTimestampOffset = -1;
+  /** Position of the last offset entry (0 before the first). */
+  private lastEntryPosition = 0;
+
+  constructor(readonly baseOffset: number) {}
+
+  /** Called for every batch appended or walked, in order. */
+  onBatch(position: number, lastOffset: number, batchMaxTimestamp: number): void {
+    if (batchMaxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = batchMaxTimestamp;
+      this.maxTimestampOffset = lastOffset;
+    }
+    if (position - this.lastEntryPosition > INDEX_INTERVAL_BYTES) {
+      this.offsets.push(lastOffset, position);
+      this.appendTime();
+      this.lastEntryPosition = position;
+    }
+  }
+
+  /** The segment is closed (rolled, or the store closes): record its max timestamp. */
+  seal(): void {
+    this.appendTime();
+  }
+
+  private appendTime(): void {
+    const times = this.times;
+    if (this.maxTimestamp < 0) return;
+    if (times.count > 0 && this.maxTimestamp <= times.keys[times.count - 1]!) return;
+    times.push(this.maxTimestamp, this.maxTimestampOffset);
+  }
+
+  /** Where to scan from for `offset`: the last entry whose offset is <= it. */
+  entryFor(offset: number): IndexEntry {
+    const i = this.offsets.floor(offset);
+    return i < 0 ? START : { position: this.offsets.values[i]!, offset: this.offsets.keys[i]! };
+  }
+
+  /**
+   * Where to scan from for the first record with a timestamp >= `timestamp`: the last time
+   * entry at or below it names an offset all records before which are older; its position is
+   * found through the offset index.
+   */
+  entryForTimestamp(timestamp: number): {
+    entry: IndexEntry;
+    time: { timestamp: number; offset: number } | null;
+  } {
+    const t = this.times.floor(timestamp);
+    if (t < 0) return { entry: START, time: null };
+    const time = { timestamp: this.times.keys[t]!, offset: this.times.values[t]! };
+    return { entry: this.entryFor(time.offset), time };
   }
 
   /** The two index files' bytes. */
   serialize(): { index: Buffer; timeIndex: Buffer } {
-    const index = Buffer.allocUnsafe(this.count * 8);
-    const timeIndex = Buffer.allocUnsafe(this.count * 12);
-    for (let i = 0; i < this.count; i++) {
-      const rel = this.offsets[i]! - this.baseOffset;
-      index.writeInt32BE(rel, i * 8);
-      index.writeInt32BE(this.positions[i]!, i * 8 + 4);
-      timeIndex.writeBigInt64BE(BigInt(this.timestamps[i]!), i * 12);
-      timeIndex.writeInt32BE(rel, i * 12 + 8);
+    const { offsets, times } = this;
+    const index = Buffer.allocUnsafe(offsets.count * 8);
+    for (let i = 0; i < offsets.count; i++) {
+      index.writeInt32BE(offsets.keys[i]! - this.baseOffset, i * 8);
+      index.writeInt32BE(offsets.values[i]!, i * 8 + 4);
+    }
+    const timeIndex = Buffer.allocUnsafe(times.count * 12);
+    for (let i = 0; i < times.count; i++) {
+      timeIndex.writeBigInt64BE(BigInt(times.keys[i]!), i * 12);
+      timeIndex.writeInt32BE(times.values[i]! - this.baseOffset, i * 12 + 8);
     }
     return { index, timeIndex };
   }
 
   /**
-   * Loads saved files, or returns null when they cannot be trusted: wrong sizes, entries out of
-   * order, or positions beyond `segmentSize`.
+   * Loads saved files for a segment of `size` bytes whose last offset is `lastOffset` and max
+   * timestamp `maxTimestamp`, or returns null when they cannot be trusted: wrong sizes, entries
+   * out of order or outside the segment, or files written with another meaning (an older
+   * logstore put an entry at position 0, which Kafka never does).
    */
-  static load(baseOffset: number, index: Buffer, timeIndex: Buffer, segmentSize: number): SparseIndex | null {
-    if (index.length % 8 !== 0 || timeIndex.length !== (index.length / 8) * 12) return null;
+  static load(
+    baseOffset: number,
+    index: Buffer,
+    timeIndex: Buffer,
+    size: number,
+    lastOffset: number,
+    maxTimestamp: number,
+  ): SparseIndex | null {
+    if (index.length % 8 !== 0 || timeIndex.length % 12 !== 0) return null;
     const result = new SparseIndex(baseOffset);
-    const n = index.length / 8;
-    let lastRel = -1;
-    let lastPos = -1;
-    let lastTs = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      const rel = index.readInt32BE(i * 8);
-      const pos = index.readInt32BE(i * 8 + 4);
-      const ts = Number(timeIndex.readBigInt64BE(i * 12));
-      if (rel <= lastRel || pos <= lastPos || pos >= segmentSize || ts < lastTs) return null;
-      if (timeIndex.readInt32BE(i * 12 + 8) !== rel) return null;
-      if (result.count === result.offsets.length) result.grow();
-      result.offsets[i] = baseOffset + rel;
-      result.positions[i] = pos;
-      result.timestamps[i] = ts;
-      result.count++;
-      lastRel = rel;
-      lastPos = pos;
-      lastTs = ts;
+    let lastPosition = 0;
+    for (let i = 0; i < index.length; i += 8) {
+      const offset = baseOffset + index.readInt32BE(i);
+      const position = index.readInt32BE(i + 4);
+      const previous =
+        result.offsets.count > 0 ? result.offsets.keys[result.offsets.count - 1]! : baseOffset - 1;
+      if (offset <= previous || offset > lastOffset || position <= lastPosition || position >= size)
+        return null;
+      result.offsets.push(offset, position);
+      lastPosition = position;
     }
-    result.pending = 0;
+    result.lastEntryPosition = lastPosition;
+    let previousTime = Number.NEGATIVE_INFINITY;
+    let previousOffset = baseOffset - 1;
+    for (let i = 0; i < timeIndex.length; i += 12) {
+      const timestamp = Number(timeIndex.readBigInt64BE(i));
+      const offset = baseOffset + timeIndex.readInt32BE(i + 8);
+      if (
+        timestamp <= previousTime ||
+        offset < previousOffset ||
+        offset > lastOffset ||
+        timestamp > maxTimestamp
+      )
+        return null;
+      result.times.push(timestamp, offset);
+      previousTime = timestamp;
+      previousOffset = offset;
+    }
+    if (result.times.count > 0) {
+      result.maxTimestamp = previousTime;
+      result.maxTimestampOffset = previousOffset;
+    }
     return result;
   }
 }

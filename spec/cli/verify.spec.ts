@@ -112,7 +112,10 @@ describe('logstore verify', function () {
   });
 
   it('should exit 1 on an index entry that does not point at a batch start', async () => {
-    const dir = await closedStore();
+    const dir = tempDir();
+    const w = new Writer({ dir, topic: 'events', initial: 200, segmentBytes: 16384, padding: 300 });
+    await w.ready;
+    await w.close();
     const index = segmentFile(dir, 0).replace(/\.log$/, '.index');
     expect(fs.statSync(index).size).to.be.at.least(8);
     const fd = fs.openSync(index, 'r+');
@@ -120,7 +123,9 @@ describe('logstore verify', function () {
     fs.closeSync(fd);
     const r = await cli(['verify', dir]);
     expect(r.code).to.equal(1);
-    expect(r.stdout).to.include(`DAMAGE    ${index} [bad-index]: entry 0 (offset 0, position 5,`);
+    expect(r.stdout).to.match(
+      new RegExp(`DAMAGE    ${index} \\[bad-index\\]: entry 0 \\(offset \\d+, position 5\\)`),
+    );
   });
 
   it('should report a torn tail left by a killed writer without calling it damage (exit 0)', async () => {

@@ -11,7 +11,7 @@ import {
   type StopKind,
   type WalkOptions,
 } from '../../lib/format/batches.js';
-import { encodeBatch } from '../../lib/format/record-batch.js';
+import { encodeBatch } from '../../lib/format/batch-encoder.js';
 import type { LogStoreError } from '../../lib/errors.js';
 import type { AppendRecord } from '../../lib/record.js';
 import { expectCode } from '../helpers/temp.js';

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import vm from 'node:vm';
 
 import { LogStoreError } from '../../lib/errors.js';
-import { BatchEncoder, encodeBatch } from '../../lib/format/record-batch.js';
+import { BatchEncoder, encodeBatch } from '../../lib/format/batch-encoder.js';
 import { decodeBatch, type DecodedBatch } from '../../lib/format/batches.js';
 import type { AppendRecord } from '../../lib/record.js';
 import { expectCode } from '../helpers/temp.js';

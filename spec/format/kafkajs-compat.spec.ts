@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 
-import { encodeBatch } from '../../lib/format/record-batch.js';
+import { encodeBatch } from '../../lib/format/batch-encoder.js';
 import { decodeBatch } from '../../lib/format/batches.js';
 import { crc32c } from '../../lib/format/crc32c.js';
 import type { AppendRecord, Bytes } from '../../lib/record.js';

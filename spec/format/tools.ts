@@ -155,7 +155,7 @@ export function payloadBytes(batch: DecodedBatch): number {
   let total = 0;
   for (const r of batch.records) {
     total += (r.key?.length ?? 0) + (r.value?.length ?? 0);
-    for (const [k, v] of Object.entries(r.headers)) total += Buffer.byteLength(k) + v.length;
+    for (const [k, v] of r.headerList) total += Buffer.byteLength(k) + (v?.length ?? 0);
   }
   return total;
 }
@@ -181,7 +181,10 @@ export function expectedRecords(
     timestamp: r.timestamp ?? now,
     key: bytesOf(r.key),
     value: bytesOf(r.value),
-    headers: Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, bytesOf(v)!])),
+    headers: Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, bytesOf(v as Bytes)])),
+    headerList: Object.entries(r.headers ?? {}).map(
+      ([k, v]) => [k, bytesOf(v as Bytes)] as [string, Buffer | null],
+    ),
   }));
 }
 

@@ -73,7 +73,11 @@ export function expectedRecord(topic: string, partition: number, offset: number)
 }
 
 /** Why `rec` is not the record the suite wrote at its (topic, partition, offset), or null. */
-export function recordProblem(rec: LogRecord, topic: string, partition: number): string | null {
+export function recordProblem(
+  rec: Omit<LogRecord, 'headerList'>,
+  topic: string,
+  partition: number,
+): string | null {
   if (rec.topic !== topic || rec.partition !== partition) {
     return `record says ${rec.topic}-${rec.partition}, read from ${topic}-${partition}`;
   }
@@ -86,7 +90,13 @@ export function recordProblem(rec: LogRecord, topic: string, partition: number):
   if (rec.timestamp !== want.timestamp) return `${where}: wrong timestamp ${rec.timestamp}`;
   const keys = Object.keys(rec.headers);
   const wantKeys = Object.keys(want.headers);
-  if (keys.length !== wantKeys.length || wantKeys.some((k) => !rec.headers[k]?.equals(want.headers[k]!))) {
+  if (
+    keys.length !== wantKeys.length ||
+    wantKeys.some((k) => {
+      const got = rec.headers[k];
+      return !Buffer.isBuffer(got) || !got.equals(want.headers[k]!);
+    })
+  ) {
     return `${where}: wrong headers`;
   }
   return null;

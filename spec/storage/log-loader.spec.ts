@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LogStore, type LogStoreError } from '../../lib/index.js';
-import { encodeBatch } from '../../lib/format/record-batch.js';
+import { encodeBatch } from '../../lib/format/batch-encoder.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const SEGMENT_BYTES = 4096;

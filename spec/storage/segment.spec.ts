@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
-import { encodeBatch, BatchEncoder } from '../../lib/format/record-batch.js';
+import { encodeBatch, BatchEncoder } from '../../lib/format/batch-encoder.js';
 import type { LogStoreError } from '../../lib/errors.js';
 import { Segment, type RecoverFrom } from '../../lib/storage/segment.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';

@@ -23,7 +23,7 @@ function expectRecord(rec: LogRecord, i: number, offset: number, partition = 0):
   expect(rec.key?.toString()).to.equal(want.key);
   if (want.value === null) expect(rec.value).to.equal(null);
   else expect(rec.value?.equals(want.value as Buffer)).to.equal(true);
-  const headers = Object.fromEntries(Object.entries(rec.headers).map(([k, v]) => [k, [...v]]));
+  const headers = Object.fromEntries(Object.entries(rec.headers).map(([k, v]) => [k, [...(v as Buffer)]]));
   if (want.headers) {
     expect(headers).to.deep.equal({ n: [...Buffer.from(String(i))], bin: [i & 0xff, 0, 255] });
   } else expect(headers).to.deep.equal({});
