@@ -29,7 +29,12 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
-type PendingPoint = RecoveryPoint & { source: Segment };
+/** A recovery point, the segment it names, and the partition's producer state as of it. */
+type PendingPoint = RecoveryPoint & {
+  source: Segment;
+  producers: PartitionLog['producers'];
+  producerState: ReturnType<PartitionLog['producers']['unsaved']>;
+};
 
 export class Durability {
   /** Set when a sync failed: the error every later write gets. */
@@ -147,6 +152,7 @@ export class Durability {
   private takeUnsynced(): { segments: Segment[]; points: PendingPoint[] } {
     const segments: Segment[] = [];
     const points: PendingPoint[] = [];
+    const now = Date.now();
     for (const state of this.topics()) {
       for (const log of state.logs) {
         for (const s of log.unsynced) if (!s.released) segments.push(s);
@@ -160,6 +166,8 @@ export class Durability {
           offset: active.nextOffset,
           maxTimestamp: active.maxTimestamp,
           source: active,
+          producers: log.producers,
+          producerState: log.producers.unsaved(now),
         });
       }
     }
@@ -170,11 +178,24 @@ export class Durability {
     // A point names a position in a segment as it was when the sync began. If the segment was
     // rewritten (compaction) or deleted meanwhile, the position means nothing now: keep the old point.
     const open = new Set(this.topics().map((t) => t.name));
-    this.catalog.setRecoveryPoints(
-      points
-        .filter((p) => open.has(p.topic) && !p.source.released)
-        .map(({ source: _source, ...point }) => point),
-    );
+    const valid = points.filter((p) => open.has(p.topic) && !p.source.released);
+    this.catalog.transaction(() => {
+      this.catalog.setRecoveryPoints(
+        valid.map(({ topic, partition, segment, position, offset, maxTimestamp }) => ({
+          topic,
+          partition,
+          segment,
+          position,
+          offset,
+          maxTimestamp,
+        })),
+      );
+      // Producer state as of each point: an open replays the batches after the point onto it.
+      for (const p of valid) {
+        if (p.producerState) this.catalog.producers.saveStates(p.topic, p.partition, p.producerState.rows);
+      }
+    });
+    for (const p of valid) if (p.producerState) p.producers.saved(p.producerState.version);
     this.lastRecoveryWrite = Date.now();
   }
 

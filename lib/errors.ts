@@ -23,6 +23,10 @@ export const ErrorCodes = {
   LOGSTORE_CORRUPT: 'LOGSTORE_CORRUPT',
   /** The disk (or the process's file size limit) is full. */
   LOGSTORE_DISK_FULL: 'LOGSTORE_DISK_FULL',
+  /** An idempotent producer's batch does not continue its sequence (Kafka's OUT_OF_ORDER_SEQUENCE_NUMBER). */
+  LOGSTORE_OUT_OF_ORDER_SEQUENCE: 'LOGSTORE_OUT_OF_ORDER_SEQUENCE',
+  /** An idempotent producer's epoch is older than its latest: a newer instance fenced it. */
+  LOGSTORE_INVALID_PRODUCER_EPOCH: 'LOGSTORE_INVALID_PRODUCER_EPOCH',
   /** The store was written by a newer logstore (or, for a read-only open, an older one). */
   LOGSTORE_VERSION: 'LOGSTORE_VERSION',
   /** Any other I/O failure, including a failed sync (which poisons the writer). */

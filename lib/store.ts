@@ -15,7 +15,15 @@ import type Database from 'better-sqlite3';
 import { Catalog } from './catalog/catalog.js';
 import { Durability } from './durability.js';
 import { ioError, LogStoreError } from './errors.js';
-import { checkKeys, checkTopicName, invalidArgument, normalizeStoreOptions } from './options.js';
+import {
+  checkInteger,
+  checkKeys,
+  checkTopicName,
+  invalidArgument,
+  normalizeStoreOptions,
+} from './options.js';
+import { ProducerIds } from './producer-ids.js';
+import { RawAppender, type AppendBatchesOptions } from './raw-append.js';
 import type { ResolvedStoreOptions, StoreOptions, TopicConfig } from './options.js';
 import { checkPartition, Producer, type AppendOptions } from './producer.js';
 import type { ConsumerOptions, Consumer } from './read/consumer.js';
@@ -30,6 +38,7 @@ import { Topics, type TopicDescription, type TopicInfo } from './topics.js';
 export type { TopicInfo, TopicDescription, PartitionDescription } from './topics.js';
 export type { GroupDescription } from './read/groups.js';
 export type { AppendOptions, Codec } from './producer.js';
+export type { AppendBatchesOptions } from './raw-append.js';
 export type { CleanupResult } from './cleanup.js';
 
 /** What opening the store found and did. */
@@ -53,6 +62,9 @@ export class LogStore {
   private readonly topicSet: Topics;
   private readonly durability: Durability;
   private readonly producer: Producer;
+  private readonly rawAppender: RawAppender;
+  /** Idempotent producers' ids (Kafka's InitProducerId). */
+  readonly producerIds: ProducerIds;
   private readonly groupSet: Groups;
   private readonly readers = new Set<Reader>();
   private lockFd: number;
@@ -68,6 +80,8 @@ export class LogStore {
     this.topicSet.onRoll = (state, log) => this.cleanups.retain(state, log);
     this.durability = new Durability(options, catalog, () => this.topicSet.all());
     this.producer = new Producer(this.durability);
+    this.producerIds = new ProducerIds(catalog.producers);
+    this.rawAppender = new RawAppender(this.durability, this.producerIds);
     this.groupSet = new Groups(
       catalog,
       (name) => this.topicSet.get(name),
@@ -218,6 +232,37 @@ export class LogStore {
   ): AppendResult | AppendResult[] {
     this.checkWritable();
     return this.producer.append(this.topicSet.get(topic), input, options);
+  }
+
+  /**
+   * Appends Kafka RecordBatch v2 batches (back to back in `bytes`) to a partition as a producer
+   * sent them: checked (CRC, structure, magic 2), offsets assigned, the producer's bytes and codec
+   * kept (re-encoded only when the topic's compressionType names another codec); idempotent
+   * producers' retries are acknowledged again and not stored twice. Returns the offsets of the
+   * first and last record. Nothing is written when any batch is refused.
+   */
+  appendBatches(
+    topic: string,
+    partition: number,
+    bytes: Uint8Array,
+    options?: AppendBatchesOptions,
+  ): AppendResult {
+    this.checkWritable();
+    const state = this.topicSet.get(topic);
+    return this.rawAppender.append(state, state.logs[checkPartition(state, partition)]!, bytes, options);
+  }
+
+  /**
+   * The stored bytes of whole batches of a partition, from the one holding `offset` (it may start
+   * below it), up to `maxBytes` or the first batch alone if it is larger: what a Kafka broker
+   * serves for a fetch. Empty at the end offset.
+   */
+  readBatches(topic: string, partition: number, offset: number, maxBytes: number): Buffer {
+    this.checkOpen();
+    const state = this.topicSet.get(topic);
+    const log = state.logs[checkPartition(state, partition)]!;
+    log.refresh();
+    return log.readBatches(checkInteger('offset', offset, 0), checkInteger('maxBytes', maxBytes, 1));
   }
 
   /**

@@ -9,6 +9,9 @@
  */
 import Database from 'better-sqlite3';
 import { LogStoreError } from '../errors.js';
+import { catalogError, guardAll } from './errors.js';
+import { GroupOffsets } from './group-offsets.js';
+import { ProducerCatalog } from './producers.js';
 import { TOPIC_DEFAULTS, type ResolvedTopicConfig } from '../options.js';
 import { checkSchemaVersion, migrate } from './schema.js';
 import type {
@@ -28,20 +31,18 @@ export interface TopicRow {
   createdAt: number;
 }
 
-export interface CommittedOffset {
-  group: string;
-  topic: string;
-  partition: number;
-  offset: number;
-  committedAt: number;
-}
-
 export class Catalog {
   readonly db: Database.Database;
+  /** Consumer groups' committed offsets. */
+  readonly groups: GroupOffsets;
+  /** Idempotent producers: ids, epochs and per-partition sequence state. */
+  readonly producers: ProducerCatalog;
   private readonly stmts;
 
   private constructor(db: Database.Database) {
     this.db = db;
+    this.groups = new GroupOffsets(db);
+    this.producers = new ProducerCatalog(db);
     this.stmts = guardAll(db.name, {
       topics: db.prepare('SELECT name, partitions, config, created_at FROM topics ORDER BY name'),
       topic: db.prepare('SELECT name, partitions, config, created_at FROM topics WHERE name = ?'),
@@ -78,24 +79,10 @@ export class Catalog {
       deleteTopic: db.prepare('DELETE FROM topics WHERE name = ?'),
       deletePartitions: db.prepare('DELETE FROM partitions WHERE topic = ?'),
       deleteSegments: db.prepare('DELETE FROM segments WHERE topic = ?'),
-      deleteTopicOffsets: db.prepare('DELETE FROM group_offsets WHERE topic = ?'),
       meta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
-      commitOffset: db.prepare(
-        `INSERT INTO group_offsets (group_id, topic, partition, next_offset, committed_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = excluded.next_offset,
-         committed_at = excluded.committed_at`,
-      ),
-      offsets: db.prepare(
-        `SELECT group_id, topic, partition, next_offset, committed_at FROM group_offsets
-         WHERE group_id = ? AND topic = ? ORDER BY partition`,
-      ),
-      allOffsets: db.prepare(
-        'SELECT group_id, topic, partition, next_offset, committed_at FROM group_offsets ORDER BY group_id, topic, partition',
-      ),
-      deleteGroupTopic: db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND topic = ?'),
       compacted: db.prepare(
         'UPDATE segments SET size = ?, max_timestamp = ? WHERE topic = ? AND partition = ? AND base_offset = ?',
       ),
@@ -194,7 +181,8 @@ export class Catalog {
       this.stmts.deleteTopic.run(name);
       this.stmts.deletePartitions.run(name);
       this.stmts.deleteSegments.run(name);
-      this.stmts.deleteTopicOffsets.run(name);
+      this.groups.deleteTopic(name);
+      this.producers.deleteTopic(name);
       this.stmts.deleteTopicSwaps.run(name);
     });
   }
@@ -234,6 +222,7 @@ export class Catalog {
       partition,
       state,
       segments,
+      producerStates: () => this.producers.states(topic, partition),
       snapshot: () =>
         transaction(() => ({
           row: state(),
@@ -292,27 +281,6 @@ export class Catalog {
         this.stmts.setRecovery.run(p.segment, p.position, p.offset, p.maxTimestamp, p.topic, p.partition);
     });
   }
-
-  commitOffsets(
-    entries: readonly { group: string; topic: string; partition: number; offset: number }[],
-    now: number,
-  ): void {
-    this.transaction(() => {
-      for (const e of entries) this.stmts.commitOffset.run(e.group, e.topic, e.partition, e.offset, now);
-    });
-  }
-
-  committedOffsets(group: string, topic: string): CommittedOffset[] {
-    return (this.stmts.offsets.all(group, topic) as RawOffset[]).map(offsetRow);
-  }
-
-  allCommittedOffsets(): CommittedOffset[] {
-    return (this.stmts.allOffsets.all() as RawOffset[]).map(offsetRow);
-  }
-
-  deleteGroupOffsets(group: string, topic: string): void {
-    this.stmts.deleteGroupTopic.run(group, topic);
-  }
 }
 
 interface RawTopic {
@@ -335,13 +303,6 @@ interface RawSegment {
   size: number | null;
   max_timestamp: number | null;
 }
-interface RawOffset {
-  group_id: string;
-  topic: string;
-  partition: number;
-  next_offset: number;
-  committed_at: number;
-}
 
 function topicRow(r: RawTopic): TopicRow {
   let config: ResolvedTopicConfig;
@@ -358,49 +319,4 @@ function topicRow(r: RawTopic): TopicRow {
     );
   }
   return { name: r.name, partitions: r.partitions, config, createdAt: r.created_at };
-}
-
-/**
- * SQLite keeps no page checksums: damage shows as SQLITE_CORRUPT / SQLITE_NOTADB from whichever
- * statement reads the page, possibly long after open. Every statement goes through here, so
- * callers only ever see LogStoreErrors.
- */
-function catalogError(err: unknown, file: string): LogStoreError {
-  if (err instanceof LogStoreError) return err;
-  const code = String((err as { code?: unknown }).code ?? '');
-  const message = `The catalog ${file} failed: ${(err as Error)?.message ?? String(err)} (${code || 'no code'})`;
-  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
-    return new LogStoreError('LOGSTORE_CORRUPT', `${message}. Restore it from a backup.`, { cause: err });
-  }
-  if (code === 'SQLITE_FULL') {
-    return new LogStoreError('LOGSTORE_DISK_FULL', `${message}. Free space, then retry.`, { cause: err });
-  }
-  return new LogStoreError('LOGSTORE_IO', message, { cause: err });
-}
-
-/** Makes every statement's run/get/all throw LogStoreErrors (see catalogError). */
-function guardAll<T extends object>(file: string, stmts: T): T {
-  for (const stmt of Object.values(stmts) as Record<string, unknown>[]) {
-    for (const method of ['run', 'get', 'all']) {
-      const original = (stmt[method] as (...args: unknown[]) => unknown).bind(stmt);
-      stmt[method] = (...args: unknown[]) => {
-        try {
-          return original(...args);
-        } catch (err) {
-          throw catalogError(err, file);
-        }
-      };
-    }
-  }
-  return stmts;
-}
-
-function offsetRow(r: RawOffset): CommittedOffset {
-  return {
-    group: r.group_id,
-    topic: r.topic,
-    partition: r.partition,
-    offset: r.next_offset,
-    committedAt: r.committed_at,
-  };
 }

@@ -51,6 +51,22 @@ export const MIGRATIONS: readonly string[] = [
   // 3: the active segment's largest timestamp at the recovery point, so that an open after a
   // clean close reads nothing from the segment itself.
   `ALTER TABLE partitions ADD COLUMN recovery_max_timestamp INTEGER NOT NULL DEFAULT -1;`,
+  // 4: idempotent producers (ids handed out, and each partition's producer state as of its
+  // recovery point) and Kafka clients' metadata strings on committed offsets.
+  `ALTER TABLE group_offsets ADD COLUMN metadata TEXT NOT NULL DEFAULT '';
+   CREATE TABLE producers (
+     producer_id INTEGER PRIMARY KEY,
+     epoch INTEGER NOT NULL
+   );
+   CREATE TABLE producer_state (
+     topic TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     producer_id INTEGER NOT NULL,
+     epoch INTEGER NOT NULL,
+     last_timestamp INTEGER NOT NULL,
+     batches TEXT NOT NULL,
+     PRIMARY KEY (topic, partition, producer_id)
+   ) WITHOUT ROWID;`,
 ];
 
 /**

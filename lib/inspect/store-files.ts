@@ -4,7 +4,8 @@
  * Segments are mapped read-only and walked with the batch walker, like the store reads them.
  */
 import fs from 'node:fs';
-import { Catalog, type CommittedOffset, type TopicRow } from '../catalog/catalog.js';
+import { Catalog, type TopicRow } from '../catalog/catalog.js';
+import type { CommittedOffset } from '../catalog/group-offsets.js';
 import { invalidArgument } from '../options.js';
 import { catalogPath, checkIsDirectory, partitionDir, segmentPath } from '../storage/layout.js';
 import type { PartitionRow, SegmentRow } from '../storage/partition-catalog.js';
@@ -63,7 +64,7 @@ export class StoreFiles {
   }
 
   committedOffsets(): CommittedOffset[] {
-    return this.catalog.allCommittedOffsets();
+    return this.catalog.groups.all();
   }
 
   segmentFile(

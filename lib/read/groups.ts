@@ -77,7 +77,7 @@ export class Groups {
     this.host = {
       logs: (name) => topic(name).logs,
       committedOffsets: (group, name) =>
-        new Map(this.catalog.committedOffsets(group, name).map((c) => [c.partition, c.offset])),
+        new Map(this.catalog.groups.of(group, name).map((c) => [c.partition, c.offset])),
       commitOffsets: (group, name, offsets) => {
         this.checkWritable();
         crashPoint('commit:before');
@@ -87,7 +87,7 @@ export class Groups {
           partition,
           offset,
         }));
-        this.catalog.commitOffsets(entries, Date.now());
+        this.catalog.groups.commit(entries, Date.now());
       },
     };
   }
@@ -114,7 +114,7 @@ export class Groups {
       if (!d) byKey.set(key, (d = { group, topic, members: this.liveMembers(group, topic), partitions: [] }));
       return d;
     };
-    for (const c of this.catalog.allCommittedOffsets()) {
+    for (const c of this.catalog.groups.all()) {
       const log = logOf(c.topic, c.partition);
       if (log && this.readOnly) log.refresh();
       const endOffset = log ? log.endOffset : c.offset;
@@ -164,7 +164,7 @@ export class Groups {
    */
   retentionFloor(state: TopicState, log: PartitionLog): number | null {
     const committed = new Map<string, number>();
-    for (const c of this.catalog.allCommittedOffsets()) {
+    for (const c of this.catalog.groups.all()) {
       if (c.topic === state.name && c.partition === log.partition) committed.set(c.group, c.offset);
     }
     for (const m of this.members.values()) {

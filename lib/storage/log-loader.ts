@@ -15,6 +15,8 @@ import { finishSwaps } from './compaction.js';
 import { parseSegmentFileName } from './layout.js';
 import type { SegmentRow } from './partition-catalog.js';
 import type { PartitionLog } from './partition-log.js';
+import { batchBaseSequence, batchProducerEpoch, batchProducerId } from '../format/record-batch.js';
+import { ProducerStates } from './producer-state.js';
 import { Segment, type RecoverResult } from './segment.js';
 
 /** What recovery cut from one partition. */
@@ -86,14 +88,20 @@ export function loadLog(log: PartitionLog, clean: boolean, repair: boolean): Tru
         }),
       );
     }
+    let cut: Truncation | null = null;
     if (clean) {
       const active = log.active;
       active.loadIndex(); // from the files written at close: nothing in the segment is read
       // A catalog from before the max timestamp was recorded: walk the segment for it.
       if (active.maxTimestamp < 0 && active.size > 0) active.walkMaxTimestamp();
-      return null;
+    } else {
+      cut = recover(log, rows, recoveryIndex, recoveryPosition);
     }
-    return recover(log, rows, recoveryIndex, recoveryPosition);
+    loadProducers(
+      log,
+      recoveryIndex === 0 && recoveryPosition === 0 ? log.logStartOffset : row.recoveryOffset,
+    );
+    return cut;
   } catch (err) {
     for (const s of log.segments) s.release();
     log.segments = [];
@@ -160,6 +168,31 @@ function recover(
     return cutAfter(log, i, result);
   }
   return null;
+}
+
+/**
+ * Idempotent producers' state: the catalog's (as of the recovery point), moved forward by the
+ * producer batches after `from` (none after a clean close).
+ */
+function loadProducers(log: PartitionLog, from: number): void {
+  log.producers = ProducerStates.from(log.name, log.catalog.producerStates());
+  if (from >= log.endOffset) return;
+  for (const segment of log.segments) {
+    if (segment.nextOffset <= from) continue;
+    const buf = segment.buf;
+    const walker = segment.walker(0, -1, true);
+    while (walker.next()) {
+      const producerId = batchProducerId(buf, walker.position);
+      if (walker.lastOffset < from || producerId < 0) continue;
+      const batch = {
+        producerId,
+        epoch: batchProducerEpoch(buf, walker.position),
+        firstSequence: batchBaseSequence(buf, walker.position),
+        count: walker.lastOffset - walker.baseOffset + 1,
+      };
+      log.producers.replay(batch, walker.baseOffset, walker.lastOffset, walker.batchMaxTimestamp);
+    }
+  }
 }
 
 /** Segment i ends the log now: the segments after it go (catalog first), it becomes active. */

@@ -5,6 +5,7 @@
  *
  * Each change is one SQLite transaction: a crash leaves the old or the new state.
  */
+import type { ProducerStateRow } from '../catalog/producers.js';
 
 export interface SegmentRow {
   baseOffset: number;
@@ -46,6 +47,8 @@ export interface PartitionCatalog {
   readonly topic: string;
   readonly partition: number;
   state(): PartitionRow | undefined;
+  /** Idempotent producers' state as of the recovery point. */
+  producerStates(): ProducerStateRow[];
   segments(): SegmentRow[];
   /** The partition row, the segments and whether compaction swaps are pending, read together. */
   snapshot(): { row: PartitionRow | undefined; rows: SegmentRow[]; swapsPending: boolean };

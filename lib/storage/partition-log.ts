@@ -18,6 +18,7 @@ import type { ResolvedTopicConfig } from '../options.js';
 import type { LogRecord } from '../record.js';
 import { crashPoint } from './faults.js';
 import { fsyncDir } from './layout.js';
+import { ProducerStates } from './producer-state.js';
 import type { PartitionCatalog } from './partition-catalog.js';
 import { Segment } from './segment.js';
 import type { IndexEntry, SparseIndex } from './sparse-index.js';
@@ -55,6 +56,8 @@ export class PartitionLog {
   onRoll: (() => void) | null = null;
   /** Set for a read-only follower: catches up with the writer in another process. */
   refresher: Refresher | null = null;
+  /** Idempotent producers' sequences on this partition (the writer's; loaded by log-loader.ts). */
+  producers: ProducerStates;
 
   constructor(
     readonly topic: string,
@@ -63,7 +66,9 @@ export class PartitionLog {
     public config: ResolvedTopicConfig,
     readonly catalog: PartitionCatalog,
     readonly writable: boolean,
-  ) {}
+  ) {
+    this.producers = new ProducerStates(`${topic}-${partition}`);
+  }
 
   get name(): string {
     return `${this.topic}-${this.partition}`;
@@ -104,6 +109,23 @@ export class PartitionLog {
     let segment = this.active;
     if (!segment.fits(bytes)) segment = this.roll();
     const baseOffset = segment.append(encoder, bytes, count);
+    this.unsynced.add(segment);
+    if (this.waiters.size > 0) this.wake();
+    return baseOffset;
+  }
+
+  /** Appends a batch as a producer sent it (see Segment.appendRaw); returns its base offset. */
+  appendRaw(
+    src: Uint8Array,
+    start: number,
+    size: number,
+    lastOffsetDelta: number,
+    maxTimestamp: number,
+  ): number {
+    this.checkBatchFits(size);
+    let segment = this.active;
+    if (!segment.fits(size)) segment = this.roll();
+    const baseOffset = segment.appendRaw(src, start, size, lastOffsetDelta, maxTimestamp);
     this.unsynced.add(segment);
     if (this.waiters.size > 0) this.wake();
     return baseOffset;
@@ -329,6 +351,42 @@ export class PartitionLog {
     }
     if (walker.stop !== 'end') throw walker.corruptError(segment.logPath);
     return timeChecked ? -1 : INDEX_WRONG;
+  }
+
+  /**
+   * Copies of the stored bytes of whole batches, from the one holding `offset` (it may start below
+   * it) up to `maxBytes`, or the first batch alone if it is larger (as a Kafka broker serves a
+   * fetch), within one segment. Empty at the end offset; LOGSTORE_OFFSET_OUT_OF_RANGE outside the log.
+   */
+  readBatches(offset: number, maxBytes: number): Buffer {
+    const cursor = newCursor();
+    this.seek(cursor, offset);
+    if (offset === this.endOffset) return Buffer.alloc(0);
+    this.locate(cursor);
+    let segment = cursor.segment!;
+    let walker = cursor.walker!;
+    for (;;) {
+      walker.limit = segment.size;
+      walker.maxNextOffset = segment.nextOffset;
+      if (!walker.next()) {
+        if (walker.stop !== 'end') throw walker.corruptError(segment.logPath);
+        const i = this.segments.indexOf(segment);
+        if (i < 0 || i === this.segments.length - 1) return Buffer.alloc(0);
+        segment = this.segments[i + 1]!;
+        walker = segment.walker(0, this.gaps ? -1 : segment.baseOffset, this.gaps);
+        continue;
+      }
+      if (walker.lastOffset >= offset) break;
+    }
+    const start = walker.position;
+    let end = walker.end;
+    while (end - start < maxBytes && walker.end < segment.size) {
+      walker.limit = segment.size;
+      if (!walker.next() || walker.end - start > maxBytes) break;
+      end = walker.end;
+    }
+    segment.touch(end - start, start);
+    return Buffer.from(segment.buf.subarray(start, end));
   }
 
   /** Per-partition figures for describeTopic. */

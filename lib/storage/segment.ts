@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import { ioError, LogStoreError } from '../errors.js';
 import { BatchWalker, corruptAt, isTornTail, type StopKind } from '../format/batches.js';
 import type { BatchEncoder } from '../format/batch-encoder.js';
+import { writeInt32, writeInt64 } from '../format/record-batch.js';
 import { segmentPath } from './layout.js';
 import { MappedFile } from './mapped-file.js';
 import { SparseIndex } from './sparse-index.js';
@@ -176,6 +177,33 @@ export class Segment {
     this.sparseIndex?.onBatch(position, baseOffset + count - 1, encoder.lastMaxTimestamp);
     this.size = position + bytes;
     this.nextOffset = baseOffset + count;
+    return baseOffset;
+  }
+
+  /**
+   * Copies a batch a producer sent (checked by the caller) after the data, with the next offset
+   * as its base offset and leader epoch 0 (both outside the CRC): the producer's bytes otherwise
+   * stay as they are. Returns the base offset.
+   */
+  appendRaw(
+    src: Uint8Array,
+    start: number,
+    size: number,
+    lastOffsetDelta: number,
+    maxTimestamp: number,
+  ): number {
+    this.file.ensureAllocated(this.size + size);
+    const baseOffset = this.nextOffset;
+    const position = this.size;
+    const buf = this.buf;
+    buf.set(src.subarray(start, start + size), position);
+    writeInt64(buf, position, baseOffset);
+    writeInt32(buf, position + 12, 0);
+    this.file.touch(size, position);
+    if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
+    this.sparseIndex?.onBatch(position, baseOffset + lastOffsetDelta, maxTimestamp);
+    this.size = position + size;
+    this.nextOffset = baseOffset + lastOffsetDelta + 1;
     return baseOffset;
   }
 

@@ -1,0 +1,37 @@
+/**
+ * Catalog failures as LogStoreErrors: SQLite keeps no page checksums, so damage shows as
+ * SQLITE_CORRUPT / SQLITE_NOTADB from whichever statement reads the page, possibly long after
+ * open. Every statement goes through `guardAll`, so callers only ever see LogStoreErrors.
+ */
+import { LogStoreError } from '../errors.js';
+
+/** A LogStoreError for a failure of a catalog statement. */
+export function catalogError(err: unknown, file: string): LogStoreError {
+  if (err instanceof LogStoreError) return err;
+  const code = String((err as { code?: unknown }).code ?? '');
+  const message = `The catalog ${file} failed: ${(err as Error)?.message ?? String(err)} (${code || 'no code'})`;
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return new LogStoreError('LOGSTORE_CORRUPT', `${message}. Restore it from a backup.`, { cause: err });
+  }
+  if (code === 'SQLITE_FULL') {
+    return new LogStoreError('LOGSTORE_DISK_FULL', `${message}. Free space, then retry.`, { cause: err });
+  }
+  return new LogStoreError('LOGSTORE_IO', message, { cause: err });
+}
+
+/** Makes every statement's run/get/all throw LogStoreErrors (see catalogError). */
+export function guardAll<T extends object>(file: string, stmts: T): T {
+  for (const stmt of Object.values(stmts) as Record<string, unknown>[]) {
+    for (const method of ['run', 'get', 'all']) {
+      const original = (stmt[method] as (...args: unknown[]) => unknown).bind(stmt);
+      stmt[method] = (...args: unknown[]) => {
+        try {
+          return original(...args);
+        } catch (err) {
+          throw catalogError(err, file);
+        }
+      };
+    }
+  }
+  return stmts;
+}

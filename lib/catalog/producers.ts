@@ -1,0 +1,106 @@
+/**
+ * Idempotent producers in the catalog: the producer ids handed out (`producers`: id -> latest
+ * epoch; `meta.next_producer_id`), and each partition's producer state as of its recovery point
+ * (`producer_state`: per producer, its epoch, the time of its last batch and its last few
+ * batches' sequence ranges and offsets, as JSON). The state rows are written together with the
+ * recovery points; an open replays the batches after the recovery point onto them.
+ */
+import type Database from 'better-sqlite3';
+import { catalogError, guardAll } from './errors.js';
+
+/** One producer's state on one partition (see storage/producer-state.ts). */
+export interface ProducerStateRow {
+  producerId: number;
+  epoch: number;
+  lastTimestamp: number;
+  /** The last batches: [first sequence, last sequence, base offset, last offset]. */
+  batches: [number, number, number, number][];
+}
+
+interface RawState {
+  producer_id: number;
+  epoch: number;
+  last_timestamp: number;
+  batches: string;
+}
+
+export class ProducerCatalog {
+  private readonly stmts;
+
+  constructor(private readonly db: Database.Database) {
+    this.stmts = guardAll(db.name, {
+      nextId: db.prepare("SELECT value FROM meta WHERE key = 'next_producer_id'"),
+      setNextId: db.prepare(
+        "INSERT INTO meta (key, value) VALUES ('next_producer_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ),
+      epoch: db.prepare('SELECT epoch FROM producers WHERE producer_id = ?'),
+      setEpoch: db.prepare(
+        'INSERT INTO producers (producer_id, epoch) VALUES (?, ?) ON CONFLICT (producer_id) DO UPDATE SET epoch = excluded.epoch',
+      ),
+      states: db.prepare(
+        'SELECT producer_id, epoch, last_timestamp, batches FROM producer_state WHERE topic = ? AND partition = ?',
+      ),
+      clearStates: db.prepare('DELETE FROM producer_state WHERE topic = ? AND partition = ?'),
+      insertState: db.prepare(
+        'INSERT INTO producer_state (topic, partition, producer_id, epoch, last_timestamp, batches) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      deleteTopic: db.prepare('DELETE FROM producer_state WHERE topic = ?'),
+    });
+  }
+
+  /** A new producer id, with epoch 0. */
+  newProducer(): { producerId: number; producerEpoch: number } {
+    return this.transaction(() => {
+      const row = this.stmts.nextId.get() as { value: string } | undefined;
+      const producerId = row ? Number(row.value) : 1000;
+      this.stmts.setNextId.run(String(producerId + 1));
+      this.stmts.setEpoch.run(producerId, 0);
+      return { producerId, producerEpoch: 0 };
+    });
+  }
+
+  /** The latest epoch handed out for `producerId`, or undefined for an id this store never issued. */
+  epoch(producerId: number): number | undefined {
+    return (this.stmts.epoch.get(producerId) as { epoch: number } | undefined)?.epoch;
+  }
+
+  setEpoch(producerId: number, epoch: number): void {
+    this.stmts.setEpoch.run(producerId, epoch);
+  }
+
+  states(topic: string, partition: number): ProducerStateRow[] {
+    return (this.stmts.states.all(topic, partition) as RawState[]).map((r) => ({
+      producerId: r.producer_id,
+      epoch: r.epoch,
+      lastTimestamp: r.last_timestamp,
+      batches: JSON.parse(r.batches) as ProducerStateRow['batches'],
+    }));
+  }
+
+  /** Replaces a partition's producer state (call inside the recovery points' transaction). */
+  saveStates(topic: string, partition: number, rows: readonly ProducerStateRow[]): void {
+    this.stmts.clearStates.run(topic, partition);
+    for (const r of rows) {
+      this.stmts.insertState.run(
+        topic,
+        partition,
+        r.producerId,
+        r.epoch,
+        r.lastTimestamp,
+        JSON.stringify(r.batches),
+      );
+    }
+  }
+
+  deleteTopic(topic: string): void {
+    this.stmts.deleteTopic.run(topic);
+  }
+
+  private transaction<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      throw catalogError(err, this.db.name);
+    }
+  }
+}
