@@ -83,8 +83,9 @@ export interface KafkaBackend {
    * Checks them (CRC, structure, magic 2: else LOGSTORE_INVALID_ARGUMENT), assigns offsets by
    * rewriting each baseOffset, and handles idempotent producers: a batch already appended (same
    * producer id, epoch and sequence range) is acknowledged again with its original offsets and not
-   * stored twice; a sequence gap is LOGSTORE_OUT_OF_ORDER_SEQUENCE; a stale epoch
-   * LOGSTORE_INVALID_PRODUCER_EPOCH. Other errors: LOGSTORE_TOPIC_NOT_FOUND (also for a partition
+   * stored twice; a sequence gap (or a new epoch not starting at sequence 0) is
+   * LOGSTORE_OUT_OF_ORDER_SEQUENCE; an epoch older than the producer's latest (from this partition
+   * or from `initProducerId`) is LOGSTORE_INVALID_PRODUCER_EPOCH. Other errors: LOGSTORE_TOPIC_NOT_FOUND (also for a partition
    * out of range), LOGSTORE_RECORD_TOO_LARGE, LOGSTORE_DISK_FULL, LOGSTORE_IO, LOGSTORE_READ_ONLY,
    * LOGSTORE_CLOSED.
    */

@@ -152,9 +152,8 @@ export class MemoryBackend implements KafkaBackend {
     if (producerId >= 0) {
       state = p.producers.get(producerId);
       const lastSeq = firstSeq + delta;
-      if (state && epoch < state.epoch) {
-        throw storeError('LOGSTORE_INVALID_PRODUCER_EPOCH', `epoch ${epoch} < ${state.epoch}`);
-      }
+      const current = Math.max(state?.epoch ?? -1, this.producerEpochs.get(producerId) ?? -1);
+      if (epoch < current) throw storeError('LOGSTORE_INVALID_PRODUCER_EPOCH', `epoch ${epoch} < ${current}`);
       if (state && epoch === state.epoch) {
         const dup = state.recent.find((e) => e.firstSeq === firstSeq && e.lastSeq === lastSeq);
         if (dup) return { baseOffset: dup.baseOffset, lastOffset: dup.lastOffset };
