@@ -17,7 +17,10 @@ export function handleProduce(ctx: RequestContext, req: Struct): Struct | undefi
   const topics = req.topicData as ProduceTopic[];
   const { backend, options } = ctx.broker;
   let refused: number | undefined;
-  if (acks !== 0 && acks !== 1 && acks !== -1) refused = KafkaError.INVALID_REQUIRED_ACKS;
+  // v0-2 carry message format 0/1, which logstore does not store (Kafka 4 dropped them too).
+  // They are advertised anyway because librdkafka 2.0 only compresses when Produce v0 is listed.
+  if (ctx.version < 3) refused = KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT;
+  else if (acks !== 0 && acks !== 1 && acks !== -1) refused = KafkaError.INVALID_REQUIRED_ACKS;
   else if (req.transactionalId !== null) refused = KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
   const failures: string[] = [];
   const responses = topics.map((t) => ({

@@ -1,5 +1,5 @@
 /**
- * Produce (API key 0): served 3-9, known 0-11, flexible from 9.
+ * Produce (API key 0): served 0-9, known 0-11, flexible from 9.
  * Derived from Apache Kafka's ProduceRequest.json and ProduceResponse.json (field names in
  * camelCase, version ranges as there). Known but unserved versions are only used to answer
  * UNSUPPORTED_VERSION in a shape the client can read.
@@ -9,7 +9,7 @@ import type { ApiSchema } from '../types.js';
 export const Produce: ApiSchema = {
   key: 0,
   name: 'Produce',
-  versions: [3, 9],
+  versions: [0, 9],
   known: [0, 11],
   flexible: 9,
   request: [
