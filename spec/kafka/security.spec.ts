@@ -10,7 +10,16 @@ import { KafkaClient } from '../../lib/kafka/client.js';
 import { KafkaError } from '../../lib/kafka/errors.js';
 import { parseUsers } from '../../lib/kafka/sasl/users.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
-import { kafkaClient, kafkajs, kcat, requireClient, run, startBroker, type TestBroker } from './clients.js';
+import {
+  kafkaClient,
+  kafkajs,
+  kcat,
+  python,
+  requireClient,
+  run,
+  startBroker,
+  type TestBroker,
+} from './clients.js';
 
 const PASSWORD = 'pä:ss,wo=rd';
 
@@ -91,6 +100,23 @@ describe('Kafka listener security', function () {
         expect(bad.stderr).to.match(/[Aa]uthentication/);
       });
     }
+
+    it('kafka-python authenticates with PLAIN and SCRAM-SHA-256 over SaslHandshake v0 (bare SASL tokens)', async function () {
+      requireClient(this, 'kafka-python');
+      const out = await python(
+        `
+import os
+from kafka import KafkaProducer
+for m in ['PLAIN', 'SCRAM-SHA-256']:
+    p = KafkaProducer(bootstrap_servers=os.environ['BOOTSTRAP'], security_protocol='SASL_PLAINTEXT', sasl_mechanism=m,
+                      sasl_plain_username='alice', sasl_plain_password=os.environ['PASSWORD'])
+    print(p.send('kp-sasl', value=m.encode()).get(timeout=10).offset)
+    p.close()
+`,
+        { BOOTSTRAP: b.bootstrap, PASSWORD },
+      );
+      expect(out).to.equal('0\n1\n');
+    });
 
     it('serves only ApiVersions and SASL before authentication; anything else closes the connection', async () => {
       const c = await KafkaClient.connect({ host: '127.0.0.1', port: b.port });
