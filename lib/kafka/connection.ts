@@ -41,10 +41,12 @@ export class KafkaConnection {
       principal: undefined,
       sasl: undefined,
       rawSaslTokens: false,
+      gone: Promise.resolve(),
       closeAfterResponse: undefined,
     };
     this.splitter = new FrameSplitter(broker.options.maxRequestBytes);
     this.done = new Promise((resolve) => (this.finish = resolve));
+    this.state.gone = this.done;
     socket.setNoDelay(true);
     socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('error', () => {

@@ -103,6 +103,8 @@ export interface CoordinatorOptions {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
+/** Timeouts a client asks for, clamped to what setTimeout can wait (longer ones fire at once). */
+const timeout = (ms: number): number => Math.min(Math.max(0, ms), 2 ** 31 - 1);
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
@@ -152,7 +154,10 @@ export class GroupCoordinator {
         this.removeMember(g, existing, KafkaError.FENCED_INSTANCE_ID);
       } else if (req.requireKnownMemberId) {
         // KIP-394: hand out an id and wait for the member to come back with it.
-        g.pending.set(memberId, setTimeout(() => g.pending.delete(memberId), req.sessionTimeoutMs).unref());
+        g.pending.set(
+          memberId,
+          setTimeout(() => g.pending.delete(memberId), timeout(req.sessionTimeoutMs)).unref(),
+        );
         return fail(KafkaError.MEMBER_ID_REQUIRED, memberId);
       }
       member = this.addMember(g, memberId, req);
@@ -248,11 +253,11 @@ export class GroupCoordinator {
     }
     g.initialJoin = g.state === 'Empty';
     g.state = 'PreparingRebalance';
-    const timeout = g.initialJoin
+    const wait = g.initialJoin
       ? this.options.initialRebalanceDelayMs
       : Math.max(0, ...[...g.members.values()].map((m) => m.rebalanceTimeoutMs));
     clearTimeout(g.joinTimer);
-    g.joinTimer = setTimeout(() => this.joinDeadline(g), timeout).unref();
+    g.joinTimer = setTimeout(() => this.joinDeadline(g), timeout(wait)).unref();
     this.options.log(`group ${g.groupId}: preparing rebalance (${reason})`);
   }
 
@@ -263,8 +268,8 @@ export class GroupCoordinator {
     if (g.initialJoin) {
       g.initialJoin = false;
       if (!this.allJoined(g)) {
-        const timeout = Math.max(0, ...[...g.members.values()].map((m) => m.rebalanceTimeoutMs));
-        g.joinTimer = setTimeout(() => this.joinDeadline(g), timeout).unref();
+        const wait = Math.max(0, ...[...g.members.values()].map((m) => m.rebalanceTimeoutMs));
+        g.joinTimer = setTimeout(() => this.joinDeadline(g), timeout(wait)).unref();
         return;
       }
     }
@@ -449,7 +454,7 @@ export class GroupCoordinator {
       );
       this.removeMember(g, m, KafkaError.UNKNOWN_MEMBER_ID);
       this.rebalanceAfterRemoval(g, `member ${m.memberId} timed out`);
-    }, m.sessionTimeoutMs).unref();
+    }, timeout(m.sessionTimeoutMs)).unref();
   }
 
   private removeMember(g: Group, m: Member, answer: KafkaErrorCode | undefined): void {

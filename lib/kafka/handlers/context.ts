@@ -30,6 +30,8 @@ export interface ConnectionState {
   sasl: SaslExchange | undefined;
   /** SaslHandshake v0: the next frames are bare SASL tokens, not Kafka requests. */
   rawSaslTokens: boolean;
+  /** Resolves when the connection is gone: waits on its behalf (long polls) stop. */
+  gone: Promise<void>;
   /** Close the connection once the current response is written (with this reason). */
   closeAfterResponse: string | undefined;
 }

@@ -23,6 +23,8 @@ interface FetchTopic {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
+/** setTimeout's largest delay; a longer maxWaitMs would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function collect(
   ctx: RequestContext,
@@ -91,7 +93,7 @@ export async function handleFetch(ctx: RequestContext, req: Struct): Promise<Str
   if ((req.sessionId as number) !== 0) return answer([], KafkaError.FETCH_SESSION_ID_NOT_FOUND);
   let result = collect(ctx, topics, maxBytes);
   const minBytes = Math.max(1, req.minBytes as number);
-  const maxWaitMs = req.maxWaitMs as number;
+  const maxWaitMs = Math.min(req.maxWaitMs as number, MAX_TIMER_MS);
   if (result.bytes >= minBytes || result.error || maxWaitMs <= 0 || ctx.broker.isClosing()) {
     return answer(result.body);
   }
@@ -122,6 +124,7 @@ export async function handleFetch(ctx: RequestContext, req: Struct): Promise<Str
       }
     }
     void ctx.broker.closing.then(finish);
+    void ctx.connection.gone.then(finish);
   });
   result = collect(ctx, topics, maxBytes);
   return answer(result.body);
