@@ -109,8 +109,3 @@ export function mapStoreError(err: unknown, context: ErrorContext): KafkaErrorCo
 export function kafkaErrorOf(err: unknown, context: ErrorContext): KafkaErrorCode {
   return mapStoreError(err, context) ?? KafkaError.UNKNOWN_SERVER_ERROR;
 }
-
-/** Codes whose message is worth sending where the API has an errorMessage field. */
-export function errorMessageOf(err: unknown): string | null {
-  return err instanceof Error ? err.message : null;
-}

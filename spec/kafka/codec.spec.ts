@@ -93,6 +93,24 @@ describe('Kafka codec', () => {
     });
   });
 
+  it('keeps tagged fields it does not know, so re-encoding gives the same bytes', () => {
+    const api = apiByKey(18)!;
+    const known = Buffer.concat(
+      encodeRequest(api, 3, 9, 'c', { clientSoftwareName: 'x', clientSoftwareVersion: '1' }),
+    );
+    // Replace the body's empty tagged section (the last byte) by two unknown tags, 5 and 9.
+    const withTags = Buffer.concat([
+      known.subarray(0, known.length - 1),
+      Buffer.from([2, 5, 1, 0xaa, 9, 2, 0xbb, 0xcc]),
+    ]);
+    const { body } = decodeRequest(withTags);
+    expect(body!.unknownTaggedFields).to.deep.equal([
+      [5, Buffer.from([0xaa])],
+      [9, Buffer.from([0xbb, 0xcc])],
+    ]);
+    expect(Buffer.concat(encodeRequest(api, 3, 9, 'c', body!))).to.deep.equal(withTags);
+  });
+
   describe('every API and version of the tables', () => {
     for (const api of APIS) {
       for (let v = api.versions[0]; v <= api.versions[1]; v++) {

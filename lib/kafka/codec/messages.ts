@@ -4,7 +4,6 @@
  * the bytes after Kafka's 4-byte size prefix; `frame()` adds the prefix for the socket.
  */
 import {
-  API_VERSIONS_KEY,
   REQUEST_HEADER,
   RESPONSE_HEADER,
   requestHeaderVersion,
@@ -124,5 +123,3 @@ export function frame(chunks: Buffer[]): Buffer[] {
   prefix.writeInt32BE(size, 0);
   return [prefix, ...chunks];
 }
-
-export { API_VERSIONS_KEY };

@@ -45,6 +45,3 @@ export interface RequestContext {
 
 /** A handler returns the response body, or undefined for "no response" (Produce with acks=0). */
 export type Handler = (ctx: RequestContext, body: Struct) => Struct | undefined | Promise<Struct | undefined>;
-
-/** Request structs as the tables decode them: field access without casts at every use. */
-export type Req = Record<string, never> & Struct;
