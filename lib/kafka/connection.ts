@@ -28,8 +28,6 @@ export class KafkaConnection {
   private draining = false;
   private readonly done: Promise<void>;
   private finish!: () => void;
-  /** Frames answered (for tests and the fuzzers' figures). */
-  answered = 0;
 
   constructor(
     private readonly socket: net.Socket,
@@ -108,7 +106,6 @@ export class KafkaConnection {
         const next = this.queue.shift()!;
         if (this.queue.length < RESUME_AT && !this.draining) this.socket.resume();
         await this.handle(next);
-        this.answered++;
         if (this.state.closeAfterResponse !== undefined) {
           const reason = this.state.closeAfterResponse;
           this.state.closeAfterResponse = undefined;

@@ -11,11 +11,6 @@ export class FrameSplitter {
 
   constructor(private readonly maxFrameBytes: number) {}
 
-  /** Bytes held for an incomplete frame. */
-  get pending(): number {
-    return this.buffered;
-  }
-
   /**
    * Adds received bytes; returns the frames completed (bodies without the size prefix), or a
    * string saying why the stream is invalid (the caller closes the connection).
