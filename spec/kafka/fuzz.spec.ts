@@ -1,17 +1,8 @@
 /** The short form of the Kafka fuzzers (the long form: runKafkaFuzz in fuzz.ts, for the stress script). */
 import { expect } from 'chai';
-import { fuzzDecoder, fuzzLive, type KafkaFuzzFigures } from './fuzz.js';
+import { emptyFigures, fuzzDecoder, fuzzLive } from './fuzz.js';
 
-const empty = (): KafkaFuzzFigures => ({
-  decoderFrames: 0,
-  decoderUntypedErrors: 0,
-  decoderOverAllocations: 0,
-  liveFrames: 0,
-  liveConnections: 0,
-  crashes: 0,
-  connectionsThatBrokeTheServer: 0,
-  problems: [],
-});
+const empty = emptyFigures;
 
 describe('Kafka fuzzing (short form)', function () {
   this.timeout(120_000);

@@ -42,6 +42,19 @@ export interface KafkaFuzzFigures {
   problems: string[];
 }
 
+export function emptyFigures(): KafkaFuzzFigures {
+  return {
+    decoderFrames: 0,
+    decoderUntypedErrors: 0,
+    decoderOverAllocations: 0,
+    liveFrames: 0,
+    liveConnections: 0,
+    crashes: 0,
+    connectionsThatBrokeTheServer: 0,
+    problems: [],
+  };
+}
+
 export function capturedFrames(): Buffer[] {
   const file = path.resolve(
     path.dirname(fileURLToPath(import.meta.url)),
@@ -213,16 +226,7 @@ export async function fuzzLive(frames: number, seed: number, figures: KafkaFuzzF
 export async function runKafkaFuzz(
   options: { decoderRuns?: number; liveFrames?: number; seed?: number } = {},
 ): Promise<KafkaFuzzFigures> {
-  const figures: KafkaFuzzFigures = {
-    decoderFrames: 0,
-    decoderUntypedErrors: 0,
-    decoderOverAllocations: 0,
-    liveFrames: 0,
-    liveConnections: 0,
-    crashes: 0,
-    connectionsThatBrokeTheServer: 0,
-    problems: [],
-  };
+  const figures = emptyFigures();
   const seed = options.seed ?? 1;
   fuzzDecoder(options.decoderRuns ?? 200_000, seed, figures);
   await fuzzLive(options.liveFrames ?? 50_000, seed, figures);

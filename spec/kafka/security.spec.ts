@@ -40,6 +40,36 @@ const saslArgs = (mechanism: string, password = PASSWORD) => [
   `sasl.password=${password}`,
 ];
 
+/** A certificate for 127.0.0.1 in dir/cert.pem and dir/key.pem; skips (saying why) without openssl. */
+function selfSignedCertificate(ctx: Mocha.Context, dir: string): void {
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+  } catch {
+    console.log('      (skipped: openssl is not installed (apt-get install openssl))');
+    ctx.skip();
+  }
+}
+
 describe('Kafka listener security', function () {
   this.timeout(60_000);
   after(removeTempDirs);
@@ -151,32 +181,7 @@ for m in ['PLAIN', 'SCRAM-SHA-256']:
     let key: string;
     before(function () {
       dir = tempDir('logstore-tls-');
-      try {
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'rsa:2048',
-            '-nodes',
-            '-days',
-            '2',
-            '-subj',
-            '/CN=localhost',
-            '-addext',
-            'subjectAltName=IP:127.0.0.1,DNS:localhost',
-            '-keyout',
-            path.join(dir, 'key.pem'),
-            '-out',
-            path.join(dir, 'cert.pem'),
-          ],
-          { stdio: 'ignore' },
-        );
-      } catch {
-        console.log('      (skipped: openssl is not installed (apt-get install openssl))');
-        this.skip();
-      }
+      selfSignedCertificate(this, dir);
       cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
       key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
     });
@@ -209,32 +214,7 @@ for m in ['PLAIN', 'SCRAM-SHA-256']:
     it('kcat (librdkafka) consumes over TLS, checking the certificate', async function () {
       requireClient(this, 'kcat');
       const dir = tempDir('logstore-tls-');
-      try {
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'rsa:2048',
-            '-nodes',
-            '-days',
-            '2',
-            '-subj',
-            '/CN=localhost',
-            '-addext',
-            'subjectAltName=IP:127.0.0.1,DNS:localhost',
-            '-keyout',
-            path.join(dir, 'key.pem'),
-            '-out',
-            path.join(dir, 'cert.pem'),
-          ],
-          { stdio: 'ignore' },
-        );
-      } catch {
-        console.log('      (skipped: openssl is not installed (apt-get install openssl))');
-        this.skip();
-      }
+      selfSignedCertificate(this, dir);
       const b = await startBroker({
         tls: {
           cert: fs.readFileSync(path.join(dir, 'cert.pem')),
