@@ -33,12 +33,18 @@ import type { AppendRecord, AppendResult } from './record.js';
 import { Cleanup, type CleanupResult } from './cleanup.js';
 import { catalogPath, checkIsDirectory, lockedError, takeLock } from './storage/layout.js';
 import type { Truncation } from './storage/log-loader.js';
+import type { KafkaServer } from './kafka/server.js';
+import type { KafkaServerOptions } from './kafka/server-options.js';
+import type { StoreInternals } from './kafka/store-backend.js';
 import { Topics, type TopicDescription, type TopicInfo } from './topics.js';
 
 export type { TopicInfo, TopicDescription, PartitionDescription } from './topics.js';
 export type { GroupDescription } from './read/groups.js';
 export type { AppendOptions, Codec } from './producer.js';
 export type { AppendBatchesOptions } from './raw-append.js';
+
+/** Options of `store.serve()`: the listener's (see kafka/server-options.ts), without the backend. */
+export type ServeOptions = Omit<KafkaServerOptions, 'backend'>;
 export type { CleanupResult } from './cleanup.js';
 
 /** What opening the store found and did. */
@@ -67,6 +73,8 @@ export class LogStore {
   readonly producerIds: ProducerIds;
   private readonly groupSet: Groups;
   private readonly readers = new Set<Reader>();
+  /** Kafka listeners serving this store (closed with it). */
+  private readonly servers = new Set<KafkaServer>();
   private lockFd: number;
   private readonly cleanups: Cleanup;
   private closed = false;
@@ -305,6 +313,44 @@ export class LogStore {
     return reader;
   }
 
+  /**
+   * Serves this store to Kafka clients (kafkajs, librdkafka, kafka-python, Java...) over Kafka's
+   * wire protocol, beside this process's own appends, readers and consumers; the store stays the
+   * only writer of its directory. Binds loopback by default (`port: 0` picks a free port). The
+   * listener closes with the store.
+   */
+  async serve(options: ServeOptions = {}): Promise<KafkaServer> {
+    this.checkWritable();
+    const { KafkaServer } = await import('./kafka/server.js');
+    const { StoreBackend } = await import('./kafka/store-backend.js');
+    const backend = new StoreBackend(this, this.internals());
+    if (options !== null && typeof options === 'object' && 'backend' in options)
+      throw invalidArgument('serve() serves this store: it takes no `backend` option.');
+    const server = await KafkaServer.start({ ...options, backend });
+    this.servers.add(server);
+    return server;
+  }
+
+  /** @internal What the Kafka listener's backend needs beyond the public API. */
+  private internals(): StoreInternals {
+    return {
+      log: (topic, partition) => {
+        this.checkOpen();
+        const state = this.topicSet.get(topic);
+        const log = state.logs[partition];
+        if (!log)
+          throw new LogStoreError(
+            'LOGSTORE_TOPIC_NOT_FOUND',
+            `Topic '${topic}' has no partition ${partition}.`,
+          );
+        return log;
+      },
+      groups: this.catalog.groups,
+      producerIds: this.producerIds,
+      checkWritable: () => this.checkWritable(),
+    };
+  }
+
   /** Joins `group` on `topic`; see Consumer for assignment and commit semantics. */
   consumer(topic: string, options: ConsumerOptions): Consumer {
     this.checkWritable();
@@ -349,6 +395,7 @@ export class LogStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.cleanups.stop();
+    for (const server of this.servers) await server.close();
     for (const reader of [...this.readers]) reader.close();
     let failure = await this.groupSet.closeAll();
     this.closed = true; // no append or flush from here on

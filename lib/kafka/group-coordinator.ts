@@ -1,0 +1,604 @@
+/**
+ * Kafka's classic group protocol (the broker side of JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+ * OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups), for the one coordinator
+ * logstore's listener is. The assignment itself is the clients' business: the leader's assignor
+ * reads the members' protocol metadata and hands back one assignment per member; both pass through
+ * here untouched.
+ *
+ * States, as Kafka's GroupCoordinator:
+ *   Empty -> PreparingRebalance (a member joins; waits for every known member to rejoin, at most
+ *   the rebalance timeout; a brand-new group first waits `initialRebalanceDelayMs` for more) ->
+ *   CompletingRebalance (join answered with a new generation; waits for the leader's SyncGroup) ->
+ *   Stable. A member that stops heartbeating is removed after its session timeout and the group
+ *   rebalances; one that does not rejoin in time is removed when the join phase ends.
+ * Committed offsets live in the backend only (one source of truth with the store's own
+ * consumers). Everything runs on the event loop; no locking is needed.
+ */
+import crypto from 'node:crypto';
+import type { CommittedOffset, KafkaBackend } from './backend.js';
+import { KafkaError, type KafkaErrorCode } from './errors.js';
+
+export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+
+export interface JoinRequest {
+  groupId: string;
+  memberId: string;
+  groupInstanceId: string | null;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: { name: string; metadata: Buffer }[];
+  clientId: string;
+  clientHost: string;
+  /** JoinGroup v4+: a member without an id gets one with MEMBER_ID_REQUIRED and must rejoin. */
+  requireKnownMemberId: boolean;
+}
+
+export interface JoinResult {
+  errorCode: KafkaErrorCode;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  memberId: string;
+  members: { memberId: string; groupInstanceId: string | null; metadata: Buffer }[];
+}
+
+export interface SyncResult {
+  errorCode: KafkaErrorCode;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Buffer;
+}
+
+/** Reported after each completed rebalance (for logs and tests). */
+export interface GenerationEvent {
+  groupId: string;
+  generationId: number;
+  protocolName: string | null;
+  leader: string;
+  /** Member id -> the assignment the leader gave it. */
+  assignments: Map<string, Buffer>;
+}
+
+interface Member {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: { name: string; metadata: Buffer }[];
+  assignment: Buffer;
+  /** A pending JoinGroup answer, while the member waits in PreparingRebalance. */
+  awaitingJoin: ((r: JoinResult) => void) | undefined;
+  /** A pending SyncGroup answer, while the member waits for the leader. */
+  awaitingSync: ((r: SyncResult) => void) | undefined;
+  sessionTimer: NodeJS.Timeout | undefined;
+}
+
+class Group {
+  state: GroupState = 'Empty';
+  generationId = 0;
+  protocolType: string | null = null;
+  protocolName: string | null = null;
+  leader: string | undefined;
+  readonly members = new Map<string, Member>();
+  /** Ids handed out with MEMBER_ID_REQUIRED, not yet joined: expire after the session timeout. */
+  readonly pending = new Map<string, NodeJS.Timeout>();
+  joinTimer: NodeJS.Timeout | undefined;
+  /** Whether the join phase started on an Empty group (then the initial delay applies). */
+  initialJoin = false;
+
+  constructor(readonly groupId: string) {}
+}
+
+export interface CoordinatorOptions {
+  initialRebalanceDelayMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  log: (message: string) => void;
+  onGeneration?: (event: GenerationEvent) => void;
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+/** Timeouts a client asks for, clamped to what setTimeout can wait (longer ones fire at once). */
+const timeout = (ms: number): number => Math.min(Math.max(0, ms), 2 ** 31 - 1);
+
+export class GroupCoordinator {
+  private readonly groups = new Map<string, Group>();
+  private closed = false;
+
+  constructor(
+    private readonly backend: KafkaBackend,
+    private readonly options: CoordinatorOptions,
+  ) {}
+
+  private group(groupId: string, create: boolean): Group | undefined {
+    let g = this.groups.get(groupId);
+    if (!g && create) this.groups.set(groupId, (g = new Group(groupId)));
+    return g;
+  }
+
+  // ---- JoinGroup ----
+
+  join(req: JoinRequest): Promise<JoinResult> {
+    const fail = (errorCode: KafkaErrorCode, memberId = req.memberId): Promise<JoinResult> =>
+      Promise.resolve(this.joinError(memberId, errorCode));
+    if (this.closed) return fail(KafkaError.COORDINATOR_NOT_AVAILABLE);
+    if (req.groupId === '') return fail(KafkaError.INVALID_GROUP_ID);
+    const { minSessionTimeoutMs: min, maxSessionTimeoutMs: max } = this.options;
+    if (req.sessionTimeoutMs < min || req.sessionTimeoutMs > max)
+      return fail(KafkaError.INVALID_SESSION_TIMEOUT);
+    if (req.protocolType === '' || req.protocols.length === 0)
+      return fail(KafkaError.INCONSISTENT_GROUP_PROTOCOL);
+    const g = this.group(req.groupId, true)!;
+    if (g.state === 'Dead') return fail(KafkaError.COORDINATOR_NOT_AVAILABLE);
+    if (g.members.size > 0 && g.protocolType !== null && req.protocolType !== g.protocolType) {
+      return fail(KafkaError.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    if (g.members.size > 0 && !this.sharesProtocol(g, req))
+      return fail(KafkaError.INCONSISTENT_GROUP_PROTOCOL);
+
+    let member: Member | undefined;
+    let changed = true;
+    if (req.memberId === '') {
+      // Static members (group.instance.id) keep their place: a rejoin under a new id replaces the old.
+      const existing =
+        req.groupInstanceId !== null
+          ? [...g.members.values()].find((m) => m.groupInstanceId === req.groupInstanceId)
+          : undefined;
+      const memberId = `${req.clientId || 'member'}-${crypto.randomUUID()}`;
+      if (existing) {
+        this.removeMember(g, existing, KafkaError.FENCED_INSTANCE_ID);
+      } else if (req.requireKnownMemberId) {
+        // KIP-394: hand out an id and wait for the member to come back with it.
+        g.pending.set(
+          memberId,
+          setTimeout(() => g.pending.delete(memberId), timeout(req.sessionTimeoutMs)).unref(),
+        );
+        return fail(KafkaError.MEMBER_ID_REQUIRED, memberId);
+      }
+      member = this.addMember(g, memberId, req);
+    } else {
+      member = g.members.get(req.memberId);
+      if (!member) {
+        const timer = g.pending.get(req.memberId);
+        if (timer === undefined) return fail(KafkaError.UNKNOWN_MEMBER_ID);
+        clearTimeout(timer);
+        g.pending.delete(req.memberId);
+        member = this.addMember(g, req.memberId, req);
+      } else {
+        changed = !sameProtocols(member.protocols, req.protocols);
+        this.updateMember(member, req);
+      }
+    }
+    if (member.awaitingJoin) {
+      // A duplicate join from the same member (a retry): the older request gets superseded.
+      member.awaitingJoin(this.joinError(member.memberId, KafkaError.UNKNOWN_MEMBER_ID));
+      member.awaitingJoin = undefined;
+    }
+    const result = new Promise<JoinResult>((resolve) => (member.awaitingJoin = resolve));
+    this.touch(g, member);
+    if (g.state === 'Stable' && g.leader !== member.memberId && !changed) {
+      // A follower rejoining a stable group with unchanged metadata just gets the current generation.
+      this.answerJoin(g, member);
+    } else if (g.state === 'CompletingRebalance' && !changed) {
+      this.answerJoin(g, member);
+    } else {
+      this.prepareRebalance(g, `member ${member.memberId} joined`);
+      this.maybeCompleteJoin(g);
+    }
+    return result;
+  }
+
+  private joinError(memberId: string, errorCode: KafkaErrorCode): JoinResult {
+    return {
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: '',
+      memberId,
+      members: [],
+    };
+  }
+
+  private sharesProtocol(g: Group, req: JoinRequest): boolean {
+    const names = new Set(req.protocols.map((p) => p.name));
+    for (const m of g.members.values()) {
+      if (m.memberId === req.memberId) continue;
+      if (!m.protocols.some((p) => names.has(p.name))) return false;
+    }
+    return true;
+  }
+
+  private addMember(g: Group, memberId: string, req: JoinRequest): Member {
+    const member: Member = {
+      memberId,
+      groupInstanceId: req.groupInstanceId,
+      clientId: req.clientId,
+      clientHost: req.clientHost,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: copyProtocols(req.protocols),
+      assignment: EMPTY,
+      awaitingJoin: undefined,
+      awaitingSync: undefined,
+      sessionTimer: undefined,
+    };
+    g.members.set(memberId, member);
+    if (g.protocolType === null) g.protocolType = req.protocolType;
+    // A new member always needs a new generation.
+    if (g.state === 'Stable' || g.state === 'CompletingRebalance')
+      this.prepareRebalance(g, `member ${memberId} added`);
+    return member;
+  }
+
+  private updateMember(member: Member, req: JoinRequest): void {
+    member.sessionTimeoutMs = req.sessionTimeoutMs;
+    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+    member.protocols = copyProtocols(req.protocols);
+  }
+
+  private prepareRebalance(g: Group, reason: string): void {
+    if (g.state === 'PreparingRebalance') return;
+    if (g.state === 'CompletingRebalance') {
+      // The generation being synced is abandoned: waiting followers are told to rejoin.
+      for (const m of g.members.values()) this.answerSync(m, KafkaError.REBALANCE_IN_PROGRESS);
+    }
+    g.initialJoin = g.state === 'Empty';
+    g.state = 'PreparingRebalance';
+    const wait = g.initialJoin
+      ? this.options.initialRebalanceDelayMs
+      : Math.max(0, ...[...g.members.values()].map((m) => m.rebalanceTimeoutMs));
+    clearTimeout(g.joinTimer);
+    g.joinTimer = setTimeout(() => this.joinDeadline(g), timeout(wait)).unref();
+    this.options.log(`group ${g.groupId}: preparing rebalance (${reason})`);
+  }
+
+  /** The join phase ends: with an initial delay, keep waiting for stragglers; else drop them. */
+  private joinDeadline(g: Group): void {
+    g.joinTimer = undefined;
+    if (g.state !== 'PreparingRebalance') return;
+    if (g.initialJoin) {
+      g.initialJoin = false;
+      if (!this.allJoined(g)) {
+        const wait = Math.max(0, ...[...g.members.values()].map((m) => m.rebalanceTimeoutMs));
+        g.joinTimer = setTimeout(() => this.joinDeadline(g), timeout(wait)).unref();
+        return;
+      }
+    }
+    for (const m of [...g.members.values()]) {
+      if (!m.awaitingJoin) this.removeMember(g, m, undefined);
+    }
+    this.completeJoin(g);
+  }
+
+  private allJoined(g: Group): boolean {
+    for (const m of g.members.values()) if (!m.awaitingJoin) return false;
+    return true;
+  }
+
+  private maybeCompleteJoin(g: Group): void {
+    if (g.state !== 'PreparingRebalance' || g.initialJoin || !this.allJoined(g)) return;
+    clearTimeout(g.joinTimer);
+    g.joinTimer = undefined;
+    this.completeJoin(g);
+  }
+
+  private completeJoin(g: Group): void {
+    if (g.members.size === 0) {
+      g.generationId++;
+      g.state = 'Empty';
+      g.protocolName = null;
+      g.protocolType = null;
+      g.leader = undefined;
+      return;
+    }
+    g.generationId++;
+    g.protocolName = this.selectProtocol(g);
+    if (g.leader === undefined || !g.members.has(g.leader))
+      g.leader = g.members.keys().next().value as string;
+    g.state = 'CompletingRebalance';
+    for (const m of g.members.values()) m.assignment = EMPTY;
+    for (const m of g.members.values()) this.answerJoin(g, m);
+    this.options.log(
+      `group ${g.groupId}: generation ${g.generationId} with ${g.members.size} member(s), protocol ${g.protocolName}`,
+    );
+  }
+
+  /** The protocol every member supports that gets the most votes (each member's first choice). */
+  private selectProtocol(g: Group): string {
+    const members = [...g.members.values()];
+    const candidates = members[0]!.protocols
+      .map((p) => p.name)
+      .filter((name) => members.every((m) => m.protocols.some((p) => p.name === name)));
+    const votes = new Map<string, number>(candidates.map((c) => [c, 0]));
+    for (const m of members) {
+      const choice = m.protocols.find((p) => votes.has(p.name))!.name;
+      votes.set(choice, votes.get(choice)! + 1);
+    }
+    let best = candidates[0]!;
+    for (const c of candidates) if (votes.get(c)! > votes.get(best)!) best = c;
+    return best;
+  }
+
+  private answerJoin(g: Group, m: Member): void {
+    const resolve = m.awaitingJoin;
+    if (!resolve) return;
+    m.awaitingJoin = undefined;
+    const isLeader = m.memberId === g.leader;
+    resolve({
+      errorCode: KafkaError.NONE,
+      generationId: g.generationId,
+      protocolType: g.protocolType,
+      protocolName: g.protocolName,
+      leader: g.leader!,
+      memberId: m.memberId,
+      members: isLeader
+        ? [...g.members.values()].map((x) => ({
+            memberId: x.memberId,
+            groupInstanceId: x.groupInstanceId,
+            metadata: x.protocols.find((p) => p.name === g.protocolName)!.metadata,
+          }))
+        : [],
+    });
+    this.touch(g, m);
+  }
+
+  // ---- SyncGroup ----
+
+  sync(
+    groupId: string,
+    generationId: number,
+    memberId: string,
+    assignments: { memberId: string; assignment: Buffer }[],
+  ): Promise<SyncResult> {
+    const reply = (errorCode: KafkaErrorCode, assignment = EMPTY, g?: Group): Promise<SyncResult> =>
+      Promise.resolve({
+        errorCode,
+        protocolType: g?.protocolType ?? null,
+        protocolName: g?.protocolName ?? null,
+        assignment,
+      });
+    if (this.closed) return reply(KafkaError.COORDINATOR_NOT_AVAILABLE);
+    const g = this.group(groupId, false);
+    const m = g?.members.get(memberId);
+    if (!g || !m) return reply(KafkaError.UNKNOWN_MEMBER_ID);
+    if (generationId !== g.generationId) return reply(KafkaError.ILLEGAL_GENERATION);
+    this.touch(g, m);
+    if (g.state === 'PreparingRebalance') return reply(KafkaError.REBALANCE_IN_PROGRESS);
+    if (g.state === 'Stable') return reply(KafkaError.NONE, m.assignment, g);
+    // CompletingRebalance: the leader brings the assignments; followers wait for them.
+    const result = new Promise<SyncResult>((resolve) => {
+      m.awaitingSync?.({
+        errorCode: KafkaError.REBALANCE_IN_PROGRESS,
+        protocolType: null,
+        protocolName: null,
+        assignment: EMPTY,
+      });
+      m.awaitingSync = resolve;
+    });
+    if (memberId === g.leader) {
+      const given = new Map(assignments.map((a) => [a.memberId, Buffer.from(a.assignment)]));
+      for (const x of g.members.values()) x.assignment = given.get(x.memberId) ?? EMPTY;
+      g.state = 'Stable';
+      for (const x of g.members.values()) this.answerSync(x, KafkaError.NONE, g);
+      this.options.onGeneration?.({
+        groupId,
+        generationId: g.generationId,
+        protocolName: g.protocolName,
+        leader: g.leader,
+        assignments: new Map([...g.members.values()].map((x) => [x.memberId, x.assignment])),
+      });
+    }
+    return result;
+  }
+
+  private answerSync(m: Member, errorCode: KafkaErrorCode, g?: Group): void {
+    const resolve = m.awaitingSync;
+    if (!resolve) return;
+    m.awaitingSync = undefined;
+    resolve({
+      errorCode,
+      protocolType: g?.protocolType ?? null,
+      protocolName: g?.protocolName ?? null,
+      assignment: errorCode === KafkaError.NONE ? m.assignment : EMPTY,
+    });
+  }
+
+  // ---- Heartbeat, LeaveGroup, session timeouts ----
+
+  heartbeat(groupId: string, generationId: number, memberId: string): KafkaErrorCode {
+    if (this.closed) return KafkaError.COORDINATOR_NOT_AVAILABLE;
+    const g = this.group(groupId, false);
+    const m = g?.members.get(memberId);
+    if (!g || !m) return KafkaError.UNKNOWN_MEMBER_ID;
+    this.touch(g, m);
+    if (g.state === 'PreparingRebalance') return KafkaError.REBALANCE_IN_PROGRESS;
+    if (generationId !== g.generationId) return KafkaError.ILLEGAL_GENERATION;
+    return KafkaError.NONE;
+  }
+
+  /** Removes members; per member NONE or UNKNOWN_MEMBER_ID. */
+  leave(groupId: string, members: { memberId: string; groupInstanceId: string | null }[]): KafkaErrorCode[] {
+    const g = this.group(groupId, false);
+    return members.map(({ memberId, groupInstanceId }) => {
+      const m =
+        g?.members.get(memberId) ??
+        (groupInstanceId !== null && g
+          ? [...g.members.values()].find((x) => x.groupInstanceId === groupInstanceId)
+          : undefined);
+      if (!g || !m) return KafkaError.UNKNOWN_MEMBER_ID;
+      this.removeMember(g, m, KafkaError.UNKNOWN_MEMBER_ID);
+      this.options.log(`group ${groupId}: member ${m.memberId} left`);
+      this.rebalanceAfterRemoval(g, `member ${m.memberId} left`);
+      return KafkaError.NONE;
+    });
+  }
+
+  /** (Re)starts the member's session timer: heartbeats, joins and syncs all count as liveness. */
+  private touch(g: Group, m: Member): void {
+    clearTimeout(m.sessionTimer);
+    m.sessionTimer = setTimeout(() => {
+      if (g.members.get(m.memberId) !== m) return;
+      // A member parked in a join is alive as far as the join phase goes; its deadline decides.
+      if (m.awaitingJoin) return;
+      this.options.log(
+        `group ${g.groupId}: member ${m.memberId} session timed out (${m.sessionTimeoutMs} ms)`,
+      );
+      this.removeMember(g, m, KafkaError.UNKNOWN_MEMBER_ID);
+      this.rebalanceAfterRemoval(g, `member ${m.memberId} timed out`);
+    }, timeout(m.sessionTimeoutMs)).unref();
+  }
+
+  private removeMember(g: Group, m: Member, answer: KafkaErrorCode | undefined): void {
+    clearTimeout(m.sessionTimer);
+    g.members.delete(m.memberId);
+    if (answer !== undefined) {
+      if (m.awaitingJoin) m.awaitingJoin(this.joinError(m.memberId, answer));
+      this.answerSync(m, answer);
+    }
+    m.awaitingJoin = undefined;
+    m.awaitingSync = undefined;
+    if (g.leader === m.memberId) g.leader = undefined;
+  }
+
+  private rebalanceAfterRemoval(g: Group, reason: string): void {
+    if (g.members.size === 0 && g.state !== 'PreparingRebalance') {
+      clearTimeout(g.joinTimer);
+      g.state = 'Empty';
+      g.generationId++;
+      g.leader = undefined;
+      g.protocolName = null;
+      g.protocolType = null;
+      return;
+    }
+    if (g.state === 'Stable' || g.state === 'CompletingRebalance') this.prepareRebalance(g, reason);
+    this.maybeCompleteJoin(g);
+  }
+
+  // ---- Offsets ----
+
+  /**
+   * Validates a commit against the group's membership: a simple (generation -1, no member) commit
+   * is allowed on a group with no live members, as Kafka allows it for manual assignment.
+   */
+  checkCommit(groupId: string, generationId: number, memberId: string): KafkaErrorCode {
+    if (this.closed) return KafkaError.COORDINATOR_NOT_AVAILABLE;
+    if (groupId === '') return KafkaError.INVALID_GROUP_ID;
+    const g = this.group(groupId, false);
+    if (generationId < 0 && memberId === '') {
+      return g && g.members.size > 0 ? KafkaError.UNKNOWN_MEMBER_ID : KafkaError.NONE;
+    }
+    const m = g?.members.get(memberId);
+    if (!g || !m) return KafkaError.UNKNOWN_MEMBER_ID;
+    if (generationId !== g.generationId) return KafkaError.ILLEGAL_GENERATION;
+    if (g.state === 'PreparingRebalance') return KafkaError.REBALANCE_IN_PROGRESS;
+    this.touch(g, m);
+    return KafkaError.NONE;
+  }
+
+  commit(groupId: string, offsets: CommittedOffset[]): void {
+    this.backend.commitOffsets(groupId, offsets);
+  }
+
+  committed(groupId: string, topics?: string[]): CommittedOffset[] {
+    return this.backend.committedOffsets(groupId, topics);
+  }
+
+  // ---- Admin ----
+
+  list(): { groupId: string; protocolType: string; state: GroupState }[] {
+    const out = new Map<string, { groupId: string; protocolType: string; state: GroupState }>();
+    for (const id of this.backend.listGroups())
+      out.set(id, { groupId: id, protocolType: 'consumer', state: 'Empty' });
+    for (const g of this.groups.values()) {
+      if (g.state === 'Empty' && !out.has(g.groupId)) continue;
+      out.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType ?? 'consumer', state: g.state });
+    }
+    return [...out.values()];
+  }
+
+  describe(groupId: string): {
+    state: GroupState;
+    protocolType: string;
+    protocolName: string;
+    members: {
+      memberId: string;
+      groupInstanceId: string | null;
+      clientId: string;
+      clientHost: string;
+      metadata: Buffer;
+      assignment: Buffer;
+    }[];
+  } {
+    const g = this.group(groupId, false);
+    if (!g || g.members.size === 0) {
+      const known = this.backend.listGroups().includes(groupId);
+      return {
+        state: known || g ? 'Empty' : 'Dead',
+        protocolType: known ? 'consumer' : '',
+        protocolName: '',
+        members: [],
+      };
+    }
+    return {
+      state: g.state,
+      protocolType: g.protocolType ?? '',
+      protocolName: g.state === 'Stable' || g.state === 'CompletingRebalance' ? (g.protocolName ?? '') : '',
+      members: [...g.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        metadata: m.protocols.find((p) => p.name === g.protocolName)?.metadata ?? EMPTY,
+        assignment: m.assignment,
+      })),
+    };
+  }
+
+  /** Deletes an empty group's offsets: NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND if unknown. */
+  delete(groupId: string): KafkaErrorCode {
+    const g = this.group(groupId, false);
+    if (g && g.members.size > 0) return KafkaError.NON_EMPTY_GROUP;
+    const had = this.backend.deleteGroup(groupId);
+    if (g) this.groups.delete(groupId);
+    return had || g ? KafkaError.NONE : KafkaError.GROUP_ID_NOT_FOUND;
+  }
+
+  /** Answers every waiting join and sync, stops every timer. */
+  close(): void {
+    this.closed = true;
+    for (const g of this.groups.values()) {
+      clearTimeout(g.joinTimer);
+      for (const t of g.pending.values()) clearTimeout(t);
+      for (const m of g.members.values()) {
+        clearTimeout(m.sessionTimer);
+        m.awaitingJoin?.(this.joinError(m.memberId, KafkaError.COORDINATOR_NOT_AVAILABLE));
+        m.awaitingJoin = undefined;
+        this.answerSync(m, KafkaError.COORDINATOR_NOT_AVAILABLE);
+      }
+    }
+  }
+}
+
+function copyProtocols(
+  protocols: { name: string; metadata: Buffer }[],
+): { name: string; metadata: Buffer }[] {
+  return protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) }));
+}
+
+function sameProtocols(
+  a: { name: string; metadata: Buffer }[],
+  b: { name: string; metadata: Buffer }[],
+): boolean {
+  return (
+    a.length === b.length && a.every((p, i) => p.name === b[i]!.name && p.metadata.equals(b[i]!.metadata))
+  );
+}

@@ -1,0 +1,131 @@
+/**
+ * Fetch, with Kafka's long poll: answer at once when at least `minBytes` are available (or on an
+ * error, or with maxWaitMs 0), else wait for the backend's append notification on any requested
+ * partition, up to `maxWaitMs`, and answer with whatever is there then. Records are the stored
+ * batches, unmodified. Size limits as Kafka (KIP-74): `maxBytes` for the response and
+ * `partitionMaxBytes` per partition, except that the first batch of the first partition with data
+ * is always whole, even when larger, so a consumer can never get stuck behind a big batch.
+ * Fetch sessions (KIP-227) are not kept: sessionId 0 tells clients to send full requests.
+ */
+import { KafkaError, kafkaErrorOf } from '../errors.js';
+import type { Struct } from '../schema/types.js';
+import type { RequestContext } from './context.js';
+
+interface FetchPartition {
+  partition: number;
+  fetchOffset: number;
+  partitionMaxBytes: number;
+}
+
+interface FetchTopic {
+  topic: string;
+  partitions: FetchPartition[];
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+/** setTimeout's largest delay; a longer maxWaitMs would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function collect(
+  ctx: RequestContext,
+  topics: FetchTopic[],
+  maxBytes: number,
+): { body: Struct[]; bytes: number; error: boolean } {
+  const { backend } = ctx.broker;
+  let bytes = 0;
+  let error = false;
+  const body = topics.map((t) => ({
+    topic: t.topic,
+    partitions: t.partitions.map((p) => {
+      const base = {
+        partitionIndex: p.partition,
+        highWatermark: -1,
+        lastStableOffset: -1,
+        logStartOffset: -1,
+        abortedTransactions: null as null | [],
+        preferredReadReplica: -1,
+        records: EMPTY,
+      };
+      if (ctx.version >= 4) base.abortedTransactions = [];
+      try {
+        const budget = Math.min(p.partitionMaxBytes, maxBytes - bytes);
+        let records = EMPTY;
+        let hw: number;
+        let start: number;
+        if (budget > 0 || bytes === 0) {
+          const r = backend.readBatches(t.topic, p.partition, p.fetchOffset, Math.max(budget, 1));
+          // Only the first partition with data may exceed its budget (one whole batch).
+          records = bytes === 0 || r.bytes.length <= budget ? r.bytes : EMPTY;
+          hw = r.highWatermark;
+          start = r.logStartOffset;
+        } else {
+          const o = backend.offsets(t.topic, p.partition);
+          hw = o.highWatermark;
+          start = o.logStartOffset;
+        }
+        bytes += records.length;
+        return {
+          ...base,
+          errorCode: KafkaError.NONE,
+          highWatermark: hw,
+          lastStableOffset: hw,
+          logStartOffset: start,
+          records,
+        };
+      } catch (err) {
+        error = true;
+        return { ...base, errorCode: kafkaErrorOf(err, 'fetch') };
+      }
+    }),
+  }));
+  return { body, bytes, error };
+}
+
+export async function handleFetch(ctx: RequestContext, req: Struct): Promise<Struct> {
+  const topics = req.topics as FetchTopic[];
+  const maxBytes = req.maxBytes as number;
+  const answer = (responses: Struct[], errorCode: number = KafkaError.NONE): Struct => ({
+    throttleTimeMs: 0,
+    errorCode,
+    sessionId: 0,
+    responses,
+  });
+  if ((req.sessionId as number) !== 0) return answer([], KafkaError.FETCH_SESSION_ID_NOT_FOUND);
+  let result = collect(ctx, topics, maxBytes);
+  const minBytes = Math.max(1, req.minBytes as number);
+  const maxWaitMs = Math.min(req.maxWaitMs as number, MAX_TIMER_MS);
+  if (result.bytes >= minBytes || result.error || maxWaitMs <= 0 || ctx.broker.isClosing()) {
+    return answer(result.body);
+  }
+  await new Promise<void>((resolve) => {
+    const cancels: (() => void)[] = [];
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const cancel of cancels) cancel();
+      resolve();
+    };
+    const timer = setTimeout(finish, maxWaitMs);
+    const wake = (): void => {
+      // Re-reading happens below, once; here only decide whether enough arrived.
+      if (done) return;
+      result = collect(ctx, topics, maxBytes);
+      if (result.bytes >= minBytes || result.error) finish();
+    };
+    for (const t of topics) {
+      for (const p of t.partitions) {
+        try {
+          cancels.push(ctx.broker.backend.onAppend(t.topic, p.partition, wake));
+        } catch {
+          // A partition that vanished: its error shows in the final read.
+        }
+      }
+    }
+    void ctx.broker.closing.then(finish);
+    void ctx.connection.gone.then(finish);
+  });
+  result = collect(ctx, topics, maxBytes);
+  return answer(result.body);
+}

@@ -1,0 +1,55 @@
+/**
+ * The listener's specs run against a real store: a fresh LogStore in a temp directory behind the
+ * same StoreBackend that `store.serve()` uses, with two test conveniences on top (counting
+ * appends, and listing the stored batches of a partition as separate buffers).
+ */
+import { LogStore } from '../../lib/index.js';
+import { StoreBackend } from '../../lib/kafka/store-backend.js';
+import { tempDir } from '../helpers/temp.js';
+
+const open = new Set<LogStore>();
+
+export class TestBackend extends StoreBackend {
+  appendCalls = 0;
+
+  constructor(readonly logStore: LogStore) {
+    super(
+      logStore,
+      (logStore as unknown as { internals(): ConstructorParameters<typeof StoreBackend>[1] }).internals(),
+    );
+  }
+
+  override appendBatches(...args: Parameters<StoreBackend['appendBatches']>) {
+    this.appendCalls++;
+    return super.appendBatches(...args);
+  }
+
+  /** The stored batches of a partition, each its own buffer, oldest first. */
+  storedBatches(topic: string, partition: number): Buffer[] {
+    const all = this.logStore.readBatches(
+      topic,
+      partition,
+      this.offsets(topic, partition).logStartOffset,
+      1 << 30,
+    );
+    const out: Buffer[] = [];
+    for (let pos = 0; pos < all.length; pos += 12 + all.readInt32BE(pos + 8))
+      out.push(all.subarray(pos, pos + 12 + all.readInt32BE(pos + 8)));
+    return out;
+  }
+}
+
+/** A backend over a fresh store (closed by `closeTestStores`). */
+export function testBackend(): TestBackend {
+  const store = LogStore.open(tempDir('logstore-kafka-'), { cleanupIntervalMs: 0 });
+  open.add(store);
+  return new TestBackend(store);
+}
+
+export async function closeTestStores(): Promise<void> {
+  for (const store of open) await store.close();
+  open.clear();
+}
+
+// The stores of a spec run stay open while its listeners may still use them, and close at the end.
+after(closeTestStores);
