@@ -352,12 +352,12 @@ static int get_mapping_ab(napi_env env, napi_value v, napi_value *ab) {
     napi_get_typedarray_info(env, v, NULL, NULL, NULL, ab, NULL);
   } else {
     napi_is_arraybuffer(env, v, &b);
-    if (!b) return type_error(env, "The \"buf\" argument must be a Buffer returned by mapFile()");
+    if (!b) return type_error(env, "The \"buf\" argument must be a Buffer returned by mapFile() or mapPath()");
     *ab = v;
   }
   b = false;
   if (napi_check_object_type_tag(env, *ab, &MAPPING_TAG, &b) != napi_ok || !b)
-    return type_error(env, "The \"buf\" argument is not a mapping returned by mapFile()");
+    return type_error(env, "The \"buf\" argument is not a mapping returned by mapFile() or mapPath()");
   return 1;
 }
 

@@ -120,8 +120,9 @@ export function descriptorsExhausted(err: unknown): boolean {
 /**
  * Releases a mapping now: detaches the ArrayBuffer (every Buffer or subarray over it becomes
  * length 0, so no view can reach freed memory), then munmap. Idempotent. Accepts the Buffer
- * from mapFile() or mapPath(), any view over the same ArrayBuffer, or the ArrayBuffer itself. Do not unmap
- * while an async operation (fs.write, a stream, zlib, crypto) still reads the buffer.
+ * from mapFile() or mapPath(), any view over the same ArrayBuffer, or the ArrayBuffer itself.
+ * Do not unmap while an async operation (fs.write, a stream, zlib, crypto) still reads the
+ * buffer; an msyncAsync() in flight is safe (the range is given back when it finishes).
  */
 export const unmap: (buf: Uint8Array | ArrayBuffer) => void = binding.unmap;
 
@@ -153,7 +154,7 @@ export const msync: (buf: Uint8Array, offset: number, length: number) => void = 
 export const msyncAsync: (buf: Uint8Array, offset: number, length: number) => Promise<void> =
   binding.msyncAsync;
 
-/** madvise() on the pages covering [offset, offset + length) of a mapFile() Buffer. */
+/** madvise() on the pages covering [offset, offset + length) of a mapping. */
 export const madvise: (buf: Uint8Array, offset: number, length: number, advice: Advice) => void =
   binding.madvise;
 
