@@ -1,8 +1,8 @@
 /**
  * The only module that touches the native addon (native/logstore_native.c, built by node-gyp
  * into build/Release/logstore_native.node on `npm install`). It gives logstore what Node's fs
- * module lacks: shared memory mappings that can be released deterministically, preallocation
- * with real blocks, hole punching, msync/madvise, and a hardware CRC32C.
+ * module lacks: shared memory mappings that can be released deterministically and need no open
+ * descriptor, preallocation with real blocks, hole punching, msync/madvise, and a hardware CRC32C.
  *
  * Every function validates its arguments in C: a wrong call throws TypeError/RangeError and
  * never crashes the process. System call failures are thrown like Node's fs errors, with
@@ -19,10 +19,12 @@ export type Advice = 'sequential' | 'random' | 'willneed' | 'dontneed';
 
 interface Binding {
   mapFile(fd: number, length: number, writable: boolean): ArrayBuffer;
+  mapPath(path: string, writable: boolean, length?: number): ArrayBuffer;
   unmap(buf: Uint8Array | ArrayBuffer): void;
   fallocate(fd: number, offset: number, length: number): void;
   punchHole(fd: number, offset: number, length: number): void;
   msync(buf: Uint8Array, offset: number, length: number): void;
+  msyncAsync(buf: Uint8Array, offset: number, length: number): Promise<void>;
   madvise(buf: Uint8Array, offset: number, length: number, advice: Advice): void;
   crc32c(buf: Uint8Array, start: number, end: number, seed?: number): number;
   readonly crc32cImpl: 'sse4.2' | 'slicing-by-8';
@@ -70,7 +72,9 @@ const binding = load<Binding>('logstore_native');
  * may exceed the file's size, but the caller must never touch bytes beyond EOF (SIGBUS): grow
  * the file with fallocate() first, and never store into a read-only mapping (SIGSEGV): both
  * are faults the kernel raises, not errors JS can catch. Never shrink a mapped file. Release
- * with unmap(); if the Buffer is only dropped, the mapping goes when the GC frees it.
+ * with unmap(); if the Buffer is only dropped, the mapping goes when the GC frees it. V8 counts
+ * all of `length` as external memory, touched or not: thousands of mappings far larger than
+ * their files keep the GC busy (see mapPath(), which maps what the file holds).
  */
 export function mapFile(fd: number, length: number, writable: boolean): Buffer {
   if (typeof length === 'number' && length > bufferConstants.MAX_LENGTH) {
@@ -81,10 +85,44 @@ export function mapFile(fd: number, length: number, writable: boolean): Buffer {
 }
 
 /**
+ * Maps the file at `path` (MAP_SHARED, read-only or read-write): its whole current size, or its
+ * first `length` bytes. The file is opened and closed within the call, so the mapping holds no
+ * descriptor: thousands of mappings fit under `ulimit -n 1024` (the kernel's own reference to
+ * the open file does not count). A mapping never reaches past EOF, so it cannot SIGBUS as long
+ * as nothing shrinks the file; to see a file that grew, map it again. V8 counts the mapping's
+ * length as external memory (a GC starts per 64 MiB of growth), which is why mapping what the
+ * file holds, rather than a segment's capacity, keeps thousands of mappings cheap.
+ *
+ * Throws like fs: `code` 'ENOENT', 'EACCES', 'EMFILE'/'ENFILE' (descriptors exhausted: see
+ * descriptorsExhausted()), with `syscall` ('open', 'fstat', 'mmap') and `path`; 'EINVAL' for an
+ * empty file (mmap cannot map 0 bytes), 'EISDIR'/'ENODEV' for what is not a regular file,
+ * RangeError when `length` exceeds the file's size.
+ */
+export function mapPath(path: string, writable: boolean, length?: number): Buffer {
+  const ab = binding.mapPath(path, writable, length);
+  if (ab.byteLength > bufferConstants.MAX_LENGTH) {
+    binding.unmap(ab);
+    throw new RangeError(`mapPath: ${path} is larger than buffer.constants.MAX_LENGTH`);
+  }
+  return Buffer.from(ab, 0, ab.byteLength);
+}
+
+/**
+ * Whether an error from open (mapPath(), fs.openSync()...) means the process or the system ran
+ * out of file descriptors ('EMFILE' past `ulimit -n`, 'ENFILE' past fs.file-max): not a problem
+ * with the file, so a caller can close descriptors it caches, or say which limit to raise.
+ */
+export function descriptorsExhausted(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null | undefined)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+/**
  * Releases a mapping now: detaches the ArrayBuffer (every Buffer or subarray over it becomes
  * length 0, so no view can reach freed memory), then munmap. Idempotent. Accepts the Buffer
- * from mapFile(), any view over the same ArrayBuffer, or the ArrayBuffer itself. Do not unmap
- * while an async operation (fs.write, a stream, zlib, crypto) still reads the buffer.
+ * from mapFile() or mapPath(), any view over the same ArrayBuffer, or the ArrayBuffer itself.
+ * Do not unmap while an async operation (fs.write, a stream, zlib, crypto) still reads the
+ * buffer; an msyncAsync() in flight is safe (the range is given back when it finishes).
  */
 export const unmap: (buf: Uint8Array | ArrayBuffer) => void = binding.unmap;
 
@@ -100,10 +138,23 @@ export const fallocate: (fd: number, offset: number, length: number) => void = b
  * where the filesystem cannot punch holes). */
 export const punchHole: (fd: number, offset: number, length: number) => void = binding.punchHole;
 
-/** msync(MS_SYNC) of the pages covering [offset, offset + length) of a mapFile() Buffer. */
+/**
+ * msync(MS_SYNC) of the pages covering [offset, offset + length) of a mapping. On Linux this is
+ * fdatasync restricted to that range (the kernel calls the same vfs_fsync_range(datasync)): as
+ * durable, and it needs no open descriptor, since the mapping holds the file.
+ */
 export const msync: (buf: Uint8Array, offset: number, length: number) => void = binding.msync;
 
-/** madvise() on the pages covering [offset, offset + length) of a mapFile() Buffer. */
+/**
+ * msync() on the libuv thread pool: resolves once the range is on disk, rejects with an fs-like
+ * error (`syscall` 'msync'). The range is checked now (TypeError/RangeError thrown synchronously).
+ * unmap() during the sync still detaches every view at once; the address range itself is given
+ * back when the sync finishes, so the thread pool never touches a range reused by a newer mapping.
+ */
+export const msyncAsync: (buf: Uint8Array, offset: number, length: number) => Promise<void> =
+  binding.msyncAsync;
+
+/** madvise() on the pages covering [offset, offset + length) of a mapping. */
 export const madvise: (buf: Uint8Array, offset: number, length: number, advice: Advice) => void =
   binding.madvise;
 

@@ -54,14 +54,50 @@ function mappedPaths(): string {
   return fs.readFileSync('/proc/self/maps', 'utf8');
 }
 
-/** Runs `code` (an ES module body that may use `native` and `fs`) in `bash -c "ulimit -f 1024; exec node"`. */
-function runUnderFileLimit(code: string) {
+/**
+ * Runs `code` (an ES module body that may use `native` and `fs`) in a child Node process started
+ * by `bash -c "ulimit <limit>; exec node <flags>"`.
+ */
+function runWithUlimit(limit: string, code: string, nodeFlags: string[] = []) {
   const script = `import * as native from ${JSON.stringify(nativeJs)}; import fs from 'node:fs';\n${code}`;
   return spawnSync(
     'bash',
-    ['-c', 'ulimit -f 1024; exec "$0" --input-type=module -e "$1"', process.execPath, script],
+    [
+      '-c',
+      `ulimit ${limit}; exec "$0" "$@"`,
+      process.execPath,
+      ...nodeFlags,
+      '--input-type=module',
+      '-e',
+      script,
+    ],
     { encoding: 'utf8', timeout: 15000 },
   );
+}
+
+/** What the child run by runWithUlimit printed, after checking that it exited normally. */
+function childOutput(r: ReturnType<typeof runWithUlimit>): unknown {
+  expect(r.error, String(r.error)).to.equal(undefined);
+  expect(r.signal, r.stderr).to.equal(null);
+  expect(r.status, r.stderr).to.equal(0);
+  return JSON.parse(r.stdout) as unknown;
+}
+
+/** A file of `size` bytes with real blocks (fallocate), as a segment is preallocated. */
+function preallocatedFile(size: number): string {
+  const f = tmpFile();
+  const fd = fs.openSync(f, 'r+');
+  try {
+    native.fallocate(fd, 0, size);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return f;
+}
+
+/** How many descriptors this process has open. */
+function openDescriptors(): number {
+  return fs.readdirSync('/proc/self/fd').length;
 }
 
 before(() => {
@@ -302,6 +338,246 @@ describe('native.mapFile()', () => {
   });
 });
 
+describe('native.mapPath()', () => {
+  it('should map the whole file and hold no descriptor once it returns', () => {
+    const data = randomBytes(10000);
+    const f = tmpFile(data);
+    const before = openDescriptors();
+    const map = native.mapPath(f, false);
+    expect(openDescriptors()).to.equal(before);
+    expect(map).to.be.instanceOf(Buffer);
+    expect(map.length).to.equal(10000);
+    expect(map.equals(data)).to.equal(true);
+    expect(mappedPaths()).to.include(f);
+    native.unmap(map);
+    expect(mappedPaths()).to.not.include(f);
+    expect(map.length).to.equal(0);
+  });
+
+  it('should map the first `length` bytes, read-write, so that stores reach the file', () => {
+    const f = tmpFile(Buffer.alloc(3 * 4096));
+    const map = native.mapPath(f, true, 4096 + 10);
+    expect(map.length).to.equal(4096 + 10);
+    map.write('through the mapping', 4000);
+    expect(fs.readFileSync(f).toString('utf8', 4000, 4019)).to.equal('through the mapping');
+    native.unmap(map);
+  });
+
+  it('should keep reading after the file is deleted: the mapping outlives the name and the descriptor', () => {
+    const f = tmpFile(Buffer.from('still here'));
+    const map = native.mapPath(f, false);
+    fs.unlinkSync(f);
+    expect(map.toString()).to.equal('still here');
+    expect(mappedPaths()).to.include(`${f} (deleted)`);
+    native.unmap(map);
+    expect(mappedPaths()).to.not.include(f);
+  });
+
+  it('should keep the data across growth: the new mapping sees all of it, views of the old stay valid', () => {
+    const f = preallocatedFile(16 * 1024);
+    const fd = open(f);
+    const first = native.mapPath(f, true);
+    first.write('first', 0);
+    first.write('end1', 16 * 1024 - 4);
+    const view = first.subarray(0, 5); // what a reader may hold when the writer grows the file
+    native.fallocate(fd, 16 * 1024, 16 * 1024);
+    const second = native.mapPath(f, true);
+    expect(second.length).to.equal(32 * 1024);
+    expect(second.toString('utf8', 0, 5)).to.equal('first');
+    expect(second.toString('utf8', 16 * 1024 - 4, 16 * 1024)).to.equal('end1');
+    expect(second.subarray(16 * 1024).every((b) => b === 0)).to.equal(true);
+    second.write('FIRST', 0);
+    expect(view.toString()).to.equal('FIRST'); // one page cache: both mappings see every store
+    second.write('second', 20000);
+    native.unmap(first);
+    expect(view.length).to.equal(0);
+    expect(second.toString('utf8', 0, 5)).to.equal('FIRST');
+    expect(fs.readFileSync(f).toString('utf8', 20000, 20006)).to.equal('second');
+    native.unmap(second);
+  });
+
+  it('should count only the mapped length as V8 external memory (a capacity mapping counts in full)', () => {
+    const files = Array.from({ length: 10 }, () => preallocatedFile(MiB));
+    const out = childOutput(
+      runWithUlimit(
+        '-c 0',
+        `
+        const files = ${JSON.stringify(files)};
+        globalThis.gc();
+        const e0 = process.memoryUsage().external;
+        const maps = files.map((f) => native.mapPath(f, false));
+        const fileSized = process.memoryUsage().external - e0;
+        for (const m of maps) native.unmap(m);
+        const e1 = process.memoryUsage().external;
+        const fd = fs.openSync(files[0], 'r');
+        const big = native.mapFile(fd, 128 * 1024 * 1024, false);
+        const capacity = process.memoryUsage().external - e1;
+        native.unmap(big);
+        console.log(JSON.stringify({ fileSized, capacity, afterUnmap: process.memoryUsage().external - e1 }));
+      `,
+        ['--expose-gc'],
+      ),
+    ) as { fileSized: number; capacity: number; afterUnmap: number };
+    // The count also moves with the process's other buffers (module loading, Node's bookkeeping
+    // of each external buffer): a few KiB either way, against 10 MiB and 128 MiB measured.
+    const near = (x: number) => [x - 64 * 1024, x + 64 * 1024] as const;
+    expect(out.fileSized).to.be.within(...near(10 * MiB));
+    expect(out.capacity).to.be.within(...near(128 * MiB));
+    expect(out.afterUnmap).to.be.within(...near(0)); // unmap (detach) gives the count back at once
+  });
+
+  it('should never map past EOF: the Buffer ends at the file size, where a longer mapping would SIGBUS', () => {
+    const f = tmpFile(randomBytes(100));
+    const touchPastEof = (how: string) =>
+      runWithUlimit(
+        '-c 0',
+        `
+        const map = ${how};
+        let sum = 0;
+        for (let i = 0; i < map.length; i++) sum += map[i];
+        const past = map[8192]; // a page wholly past EOF: SIGBUS if it is mapped
+        console.log(JSON.stringify({ length: map.length, sum, past: past === undefined ? 'undefined' : past }));
+      `,
+      );
+    const data = fs.readFileSync(f);
+    const r = touchPastEof(`native.mapPath(${JSON.stringify(f)}, false)`);
+    expect(childOutput(r)).to.deep.equal({
+      length: 100,
+      sum: data.reduce((a, b) => a + b, 0),
+      past: 'undefined',
+    });
+    // The premise: a mapping longer than the file kills the process at the first page past EOF.
+    const longer = touchPastEof(`native.mapFile(fs.openSync(${JSON.stringify(f)}, 'r'), 16384, false)`);
+    expect(longer.signal).to.equal('SIGBUS');
+  });
+
+  it('should refuse a length beyond the file with RangeError (it would SIGBUS), and hold no descriptor after', () => {
+    const f = tmpFile(Buffer.alloc(5000));
+    const before = openDescriptors();
+    expect(() => native.mapPath(f, false, 5001)).to.throw(RangeError);
+    expect(() => native.mapPath(f, true, 8192)).to.throw(RangeError);
+    expect(openDescriptors()).to.equal(before);
+    expect(mappedPaths()).to.not.include(f);
+  });
+
+  it('should throw fs-like errors with syscall and path: ENOENT, EACCES, EINVAL (empty), EISDIR, ENODEV (FIFO)', () => {
+    const err = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        const { code, errno, syscall, path: where } = e as NodeJS.ErrnoException;
+        return { code, errno, syscall, path: where, isError: e instanceof Error };
+      }
+      return 'no error';
+    };
+    const missing = path.join(dir, 'missing');
+    const { errno } = os.constants;
+    expect(err(() => native.mapPath(missing, false))).to.deep.equal({
+      code: 'ENOENT',
+      errno: -errno.ENOENT,
+      syscall: 'open',
+      path: missing,
+      isError: true,
+    });
+    const empty = tmpFile();
+    expect(err(() => native.mapPath(empty, false))).to.deep.equal({
+      code: 'EINVAL',
+      errno: -errno.EINVAL,
+      syscall: 'mmap',
+      path: empty,
+      isError: true,
+    });
+    expect(err(() => native.mapPath(dir, false))).to.deep.include({
+      code: 'EISDIR',
+      syscall: 'mmap',
+      path: dir,
+    });
+    const fifo = path.join(dir, `fifo-${seq++}`);
+    expect(spawnSync('mkfifo', [fifo]).status).to.equal(0);
+    // O_NONBLOCK: a FIFO with no writer fails here instead of blocking the thread forever.
+    expect(err(() => native.mapPath(fifo, false))).to.deep.include({
+      code: 'ENODEV',
+      syscall: 'mmap',
+      path: fifo,
+    });
+    const readOnly = tmpFile(Buffer.alloc(10));
+    fs.chmodSync(readOnly, 0o444);
+    if (process.getuid?.() !== 0) {
+      // root opens it anyway; elsewhere a writable mapping of a read-only file is EACCES at open
+      expect(err(() => native.mapPath(readOnly, true))).to.deep.include({ code: 'EACCES', syscall: 'open' });
+    }
+  });
+
+  it('should map far more files than `ulimit -n` allows, and throw EMFILE (syscall open) when none is left', () => {
+    const files = Array.from({ length: 300 }, (_, i) => {
+      const b = Buffer.alloc(4096);
+      b.writeUInt32LE(i, 0);
+      return tmpFile(b);
+    });
+    const out = childOutput(
+      runWithUlimit(
+        '-n 64',
+        `
+        const files = ${JSON.stringify(files)};
+        const maps = files.map((f) => native.mapPath(f, false)); // 300 mappings under a limit of 64
+        const held = [];
+        let fsOpen = 'no error';
+        try { for (;;) held.push(fs.openSync(files[0], 'r')); } catch (e) { fsOpen = e.code; }
+        let mapPath = 'no error';
+        try { native.mapPath(files[1], false); } catch (e) {
+          mapPath = { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path,
+                      exhausted: native.descriptorsExhausted(e) };
+        }
+        fs.closeSync(held.pop());
+        const again = native.mapPath(files[1], false).readUInt32LE(0);
+        const intact = maps.filter((m, i) => m.length === 4096 && m.readUInt32LE(0) === i).length;
+        console.log(JSON.stringify({ fsOpen, mapPath, again, intact }));
+      `,
+      ),
+    );
+    expect(out).to.deep.equal({
+      fsOpen: 'EMFILE',
+      mapPath: {
+        code: 'EMFILE',
+        errno: -os.constants.errno.EMFILE,
+        syscall: 'open',
+        path: files[1],
+        exhausted: true,
+      },
+      again: 1,
+      intact: 300,
+    });
+  });
+
+  it('should throw TypeError/RangeError on bad arguments', () => {
+    const f = tmpFile(Buffer.alloc(10));
+    const call = native.mapPath as (...a: unknown[]) => Buffer;
+    expect(() => call(3, false)).to.throw(TypeError);
+    expect(() => call(Buffer.from(f), false)).to.throw(TypeError);
+    expect(() => call(`${f}\u0000x`, false)).to.throw(TypeError);
+    expect(() => call('x'.repeat(5000), false)).to.throw(RangeError);
+    expect(() => call(f)).to.throw(TypeError);
+    expect(() => call(f, 'yes')).to.throw(TypeError);
+    expect(() => call(f, false, 0)).to.throw(RangeError);
+    expect(() => call(f, false, -1)).to.throw(RangeError);
+    expect(() => call(f, false, 1.5)).to.throw(RangeError);
+    expect(() => call(f, false, '5')).to.throw(TypeError);
+    expect(call(f, false, undefined).length).to.equal(10);
+  });
+});
+
+describe('native.descriptorsExhausted()', () => {
+  it('should be true for EMFILE and ENFILE only', () => {
+    const withCode = (code: string) => Object.assign(new Error(code), { code });
+    expect(native.descriptorsExhausted(withCode('EMFILE'))).to.equal(true);
+    expect(native.descriptorsExhausted(withCode('ENFILE'))).to.equal(true);
+    expect(native.descriptorsExhausted(withCode('ENOENT'))).to.equal(false);
+    expect(native.descriptorsExhausted(new Error('EMFILE'))).to.equal(false);
+    expect(native.descriptorsExhausted(null)).to.equal(false);
+    expect(native.descriptorsExhausted(undefined)).to.equal(false);
+  });
+});
+
 describe('native.unmap()', () => {
   it('should detach the Buffer and every view over it: length 0, reads give undefined', () => {
     const f = tmpFile(Buffer.alloc(4096, 0x41));
@@ -424,7 +700,9 @@ describe('native.fallocate()', () => {
   it('should throw EFBIG beyond `ulimit -f` (Node ignores SIGXFSZ) and the process lives on', () => {
     const f1 = path.join(dir, `efbig-${seq++}`);
     const f2 = path.join(dir, `efbig-${seq++}`);
-    const r = runUnderFileLimit(`
+    const r = runWithUlimit(
+      '-f 1024',
+      `
       const out = {};
       const err = (e) => ({ code: e.code, errno: e.errno, syscall: e.syscall, isError: e instanceof Error });
       const fd1 = fs.openSync(${JSON.stringify(f1)}, 'w+');
@@ -435,11 +713,9 @@ describe('native.fallocate()', () => {
       hooked.testHook('zeroFill', true);
       try { hooked.fallocate(fd2, 0, 2 * 1024 * 1024); out.zero = 'no error'; } catch (e) { out.zero = err(e); }
       console.log(JSON.stringify(out));
-    `);
-    expect(r.error, String(r.error)).to.equal(undefined);
-    expect(r.signal, r.stderr).to.equal(null);
-    expect(r.status, r.stderr).to.equal(0);
-    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    `,
+    );
+    const out = childOutput(r);
     const efbig = { code: 'EFBIG', errno: -os.constants.errno.EFBIG, syscall: 'fallocate', isError: true };
     expect(out).to.deep.equal({ hw: efbig, zero: efbig });
     expect(fs.statSync(f1).size).to.equal(512 * 1024);
@@ -521,6 +797,64 @@ describe('native.msync()', () => {
     expect(() => native.msync(Buffer.alloc(4096), 0, 1)).to.throw(TypeError);
     expect(() => (native.msync as (...a: unknown[]) => void)(map, 0)).to.throw(TypeError);
     native.unmap(map);
+  });
+});
+
+describe('native.msyncAsync()', () => {
+  it('should resolve (to undefined) once the range is synced; the stores are in the file', async () => {
+    const f = tmpFile(Buffer.alloc(3 * 4096));
+    const map = native.mapPath(f, true);
+    map.write('durable', 5000);
+    const p = native.msyncAsync(map, 5000, 7);
+    expect(p).to.be.instanceOf(Promise);
+    expect(await p).to.equal(undefined);
+    expect(await native.msyncAsync(map.subarray(4096), 0, 4096)).to.equal(undefined);
+    expect(fs.readFileSync(f).toString('utf8', 5000, 5007)).to.equal('durable');
+    native.unmap(map);
+  });
+
+  it('should detach every view at once when unmapped mid-sync, and give the range back when the sync ends', async () => {
+    const f = preallocatedFile(32 * MiB);
+    const map = native.mapPath(f, true);
+    map.fill(1); // 8192 dirty pages: the sync has work to do on the thread pool
+    const view = map.subarray(10, 20);
+    const sync = native.msyncAsync(map, 0, map.length);
+    native.unmap(map);
+    expect(map.length).to.equal(0);
+    expect(view.length).to.equal(0);
+    // The completion runs on this thread, so until we yield the range is still mapped.
+    expect(mappedPaths()).to.include(f);
+    await sync;
+    expect(mappedPaths()).to.not.include(f);
+    const back = fs.readFileSync(f);
+    expect(back.length).to.equal(32 * MiB);
+    expect(back.every((b) => b === 1)).to.equal(true);
+  });
+
+  it('should settle every sync when many run at once and half the mappings are unmapped meanwhile', async () => {
+    const files = Array.from({ length: 40 }, () => preallocatedFile(256 * 1024));
+    const maps = files.map((f) => native.mapPath(f, true));
+    maps.forEach((m, i) => m.fill(i + 1));
+    const syncs = maps.map((m) => native.msyncAsync(m, 0, m.length));
+    maps.forEach((m, i) => i % 2 === 0 && native.unmap(m));
+    const settled = await Promise.allSettled(syncs);
+    expect(settled.map((s) => s.status)).to.deep.equal(files.map(() => 'fulfilled'));
+    maps.forEach((m) => native.unmap(m));
+    expect(files.filter((f) => mappedPaths().includes(f))).to.deep.equal([]);
+    expect(files.map((f) => fs.readFileSync(f)[256 * 1024 - 1])).to.deep.equal(files.map((_, i) => i + 1));
+  });
+
+  it('should resolve at once for an empty range, even of an unmapped buffer, and throw for bad ranges', async () => {
+    const map = native.mapPath(tmpFile(Buffer.alloc(4096)), true);
+    expect(await native.msyncAsync(map, 4096, 0)).to.equal(undefined);
+    expect(() => native.msyncAsync(map, 4000, 97)).to.throw(RangeError);
+    expect(() => native.msyncAsync(map, -1, 1)).to.throw(RangeError);
+    native.unmap(map);
+    expect(await native.msyncAsync(map, 0, 0)).to.equal(undefined);
+    expect(() => native.msyncAsync(map, 0, 1)).to.throw(RangeError);
+    const call = native.msyncAsync as (...a: unknown[]) => Promise<void>;
+    expect(() => call(Buffer.alloc(4096), 0, 1)).to.throw(TypeError);
+    expect(() => call(map, 0)).to.throw(TypeError);
   });
 });
 
