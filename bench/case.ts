@@ -53,7 +53,7 @@ export interface Measurement {
 export type SubjectFn<P extends Params> = (params: P, dir: string) => Promise<Measurement>;
 
 /**
- * A SPEC section 7 target in a form the runner can check: on the median of the runs' headline
+ * A performance target in a form the runner can check: on the median of the runs' headline
  * figures (`median`), or on the largest peak RSS of the runs in MiB (`peak-rss`, conservative).
  */
 export interface Goal {
@@ -68,7 +68,7 @@ export interface BenchCase<P extends Params = Params> {
   name: string;
   /** One sentence: the work done and what is timed. */
   measures: string;
-  /** The figure SPEC.md section 7 asks for, if it names one (shown in RESULTS.md). */
+  /** The figure the project promises for this case, if any (shown in RESULTS.md and the chart). */
   target?: string;
   /** `target` as a check, for the targets summary (met or not). */
   goal?: Goal;

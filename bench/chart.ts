@@ -20,6 +20,8 @@ export interface ChartInput {
   summaries: Summary[];
   machine: Machine;
   quick: boolean;
+  /** The load average when the run ended, if known (`machine.loadAverage` is at its start). */
+  loadAverageAfter?: number;
 }
 
 /** Geometry in px, exported so that specs can check bar lengths against the figures. */
@@ -45,17 +47,25 @@ const COLORS = {
   muted: '#57606a',
 };
 
+/** A target more than this many times the largest figure is not drawn on the scale. */
+export const OFF_SCALE = 3;
+
 const AXIS_TITLE: Record<Unit, string> = {
   'rec/s': 'records per second (higher is better)',
   latency: 'p99 latency of each run, ms (lower is better)',
   ms: 'milliseconds (lower is better)',
 };
 
-export function renderChart({ bench, summaries, machine, quick }: ChartInput): string {
+export function renderChart({ bench, summaries, machine, quick, loadAverageAfter }: ChartInput): string {
   const rows = ordered(summaries);
   const ok = rows.filter((s) => s.error === undefined && !Number.isNaN(s.median));
-  const lineTarget = bench.goal?.of === 'median' ? (bench.goal.atLeast ?? bench.goal.below) : undefined;
-  const scale = axis(Math.max(0, ...ok.map((s) => Math.max(s.median, s.max)), lineTarget ?? 0));
+  const target = bench.goal?.of === 'median' ? (bench.goal.atLeast ?? bench.goal.below) : undefined;
+  const dataTop = Math.max(0, ...ok.map((s) => Math.max(s.median, s.max)));
+  // A target far beyond every figure (a loaded machine, a quick run) would squash the bars into
+  // slivers: then the scale fits the figures and the target is named at the edge instead.
+  const offScale = target !== undefined && target > dataTop * OFF_SCALE;
+  const lineTarget = offScale ? undefined : target;
+  const scale = axis(Math.max(dataTop, lineTarget ?? 0));
   const x = (v: number) => LAYOUT.plotLeft + (v / scale.max) * LAYOUT.plotWidth;
   const ours = rows.find((s) => s.subject === LOGSTORE);
 
@@ -81,6 +91,15 @@ export function renderChart({ bench, summaries, machine, quick }: ChartInput): s
       text(tx, plotTop - 12, `target ${bench.target ?? ''}`.trim(), {
         size: 11,
         anchor: 'middle',
+        fill: COLORS.target,
+      }),
+    );
+  }
+  if (offScale) {
+    out.push(
+      text(LAYOUT.plotLeft + LAYOUT.plotWidth, plotTop - 12, `target ${bench.target ?? ''} off the scale →`, {
+        size: 11,
+        anchor: 'end',
         fill: COLORS.target,
       }),
     );
@@ -133,7 +152,9 @@ export function renderChart({ bench, summaries, machine, quick }: ChartInput): s
   });
 
   let captionY = plotBottom + 58;
-  for (const c of caption(machine, quick, ours?.runs.length ?? 0)) {
+  for (const c of caption(machine, quick, ours?.runs.length ?? 0, loadAverageAfter).flatMap((l) =>
+    wrap(l, 120),
+  )) {
     out.push(text(16, captionY, c, { size: 11, fill: COLORS.muted }));
     captionY += 15;
   }
@@ -155,12 +176,13 @@ export function renderChart({ bench, summaries, machine, quick }: ChartInput): s
  * The caption: what the figures were measured on (Node, CPU, cores, date) and how (runs, mode,
  * the load when the run began: on a shared machine the figures are only as good as that).
  */
-export function caption(machine: Machine, quick: boolean, runs: number): string[] {
+export function caption(machine: Machine, quick: boolean, runs: number, loadAverageAfter?: number): string[] {
   return [
     `Node ${machine.node} · ${machine.cpu} · ${machine.cores} cores · ${machine.memoryGiB} GiB · ` +
       `${machine.date.slice(0, 10)}`,
     `${quick ? '--quick (smaller sizes), ' : ''}median of ${runs} run${runs === 1 ? '' : 's'} per subject, ` +
-      `each in a fresh process; load average ${machine.loadAverage} when the run began`,
+      `each in a fresh process; load average ${machine.loadAverage} when the run began` +
+      (loadAverageAfter === undefined ? '' : `, ${loadAverageAfter} when it ended`),
   ];
 }
 

@@ -6,7 +6,9 @@
  * A change counts as a regression (or an improvement) only when it is larger than this run's own
  * noise: the earlier median lies outside the min–max of this run's runs, on the worse (or better)
  * side. Anything inside that spread is marked as such, however large its percentage: with 3–5
- * runs on a shared machine, a smaller difference is not evidence.
+ * runs on a shared machine, a smaller difference is not evidence. Nor is a change under
+ * `FLOOR_PERCENT`: runs can agree more closely than the figure means (peak RSS of three runs is
+ * often equal to the MiB), and a 0.3% change beyond such a spread is not worth a red line.
  */
 import type { Unit } from './case.js';
 import type { ResultsJson } from './results-json.js';
@@ -14,6 +16,9 @@ import type { Summary } from './summary.js';
 import { figure, renderText } from './table.js';
 
 export type Verdict = 'regressed' | 'improved' | 'within spread';
+
+/** Changes smaller than this many percent are never marked, whatever the spread. */
+export const FLOOR_PERCENT = 2;
 
 export interface Change {
   case: string;
@@ -70,9 +75,10 @@ function judge(
 ): Pick<Change, 'before' | 'now' | 'ratio' | 'percent' | 'spread' | 'verdict'> {
   const ratio = now / before;
   const worse = higherIsBetter ? now < before : now > before;
-  const outside = before < spread[0] || before > spread[1];
+  const percent = (ratio - 1) * 100;
+  const outside = (before < spread[0] || before > spread[1]) && Math.abs(percent) >= FLOOR_PERCENT;
   const verdict: Verdict = !outside ? 'within spread' : worse ? 'regressed' : 'improved';
-  return { before, now, ratio, percent: (ratio - 1) * 100, spread, verdict };
+  return { before, now, ratio, percent, spread, verdict };
 }
 
 function measured(s: Summary): boolean {
@@ -111,8 +117,8 @@ export const MARKERS: Record<Verdict, string> = {
 
 export const COMPARE_LEGEND =
   'now/before and change compare medians (peak RSS: largest run). REGRESSED / improved: the ' +
-  "earlier figure lies outside this run's min–max, on the worse / better side; ~: within this " +
-  "run's own spread, so not a measured change.";
+  "earlier figure lies outside this run's min–max, on the worse / better side, and the change is " +
+  `at least ${FLOOR_PERCENT}%; ~: within this run's own spread (or smaller), so not a measured change.`;
 
 /**
  * The comparison as a text table. `paint` colours a whole row by verdict (red for regressions,

@@ -15,6 +15,7 @@ export interface MarkdownReport {
   quick: boolean;
   runs: number;
   wallSeconds?: number;
+  loadAverageAfter?: number;
   rerun?: Rerun;
   cases: { name: string; measures: string; target?: string; runs?: number; skipped?: string }[];
   /** Each case's chart, as a path relative to the Markdown file. */
@@ -32,7 +33,16 @@ export function renderMarkdown(r: MarkdownReport): string {
     `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB memory, ${machine.os}`,
     `- Node ${machine.node}; temp dir ${machine.tmpdir}`,
     `- Date: ${machine.date}; load average ${machine.loadAverage} when it began` +
+      (r.loadAverageAfter === undefined ? '' : `, ${r.loadAverageAfter} when it ended`) +
       (r.wallSeconds === undefined ? '' : `; took ${minutes(r.wallSeconds)}`),
+    ...(Math.max(machine.loadAverage, r.loadAverageAfter ?? 0) >= machine.cores
+      ? [
+          `- **A loaded machine:** the load average reached the core count or more, so other work ` +
+            `competed with this run for the CPU (and, as a rule, the disk). Its figures, ratios to ` +
+            `peers included, are lower and noisier than on an idle machine: they describe this ` +
+            `machine at that time, not the library's speed.`,
+        ]
+      : []),
     ...(r.rerun
       ? [
           `- Rerun on ${r.rerun.date} (load average ${r.rerun.loadAverage}) with \`--case\` and merged ` +

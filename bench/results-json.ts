@@ -19,6 +19,8 @@ export interface ResultsJson {
   /** Wall time of the whole run, and of each case (children, setup and all), in seconds. */
   wallSeconds: number;
   caseSeconds?: Record<string, number>;
+  /** 1-minute load average when the run ended (`machine.loadAverage`: when it began). */
+  loadAverageAfter?: number;
   /** Set when some cases were rerun and merged into an earlier run's results. */
   rerun?: Rerun;
   results: Summary[];

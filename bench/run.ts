@@ -30,8 +30,9 @@ import { targetCells, targetRows } from './targets.js';
 const USAGE = `usage: logstore bench [--quick] [--runs N] [--case NAME] [--json FILE] [--markdown FILE]
                       [--charts DIR] [--merge FILE] [--compare FILE] [--from FILE]
        logstore bench --by-node FILE... [--markdown FILE]
-  --quick          smaller sizes, 3 runs per subject: about 2 minutes on 2 idle cores
-                   (the full run: about 25 minutes); it prints what it took
+  --quick          smaller sizes, 3 runs per subject; it prints what it took: on 2 cores,
+                   about 3 minutes when quiet, 16 at load average 22 (the full run: several
+                   times that)
   --runs N         runs per subject (default 5, or 3 with --quick; cases that write GiBs
                    per run cap it lower unless --runs is given)
   --case NAME      only cases whose name contains NAME
@@ -119,6 +120,7 @@ async function measure(opts: Options, selected: (name: string) => boolean): Prom
   const started = Date.now();
   const ran = await runCases(cases, opts.quick, runsOf);
   const wallSeconds = (Date.now() - started) / 1000;
+  const loadAverageAfter = describeMachine().loadAverage;
 
   let all = ran.results;
   let { caseSeconds, skipped } = ran;
@@ -128,6 +130,7 @@ async function measure(opts: Options, selected: (name: string) => boolean): Prom
     runs: opts.runs,
     wallSeconds,
     caseSeconds,
+    loadAverageAfter,
     todo: todos,
     skipped,
   };
@@ -152,6 +155,7 @@ async function measure(opts: Options, selected: (name: string) => boolean): Prom
       caseSeconds,
       skipped,
       rerun,
+      ...(earlier.loadAverageAfter !== undefined ? { loadAverageAfter: earlier.loadAverageAfter } : {}),
     };
   }
   const summaries = summarize(all);
@@ -165,7 +169,7 @@ async function measure(opts: Options, selected: (name: string) => boolean): Prom
     failed: ran.results.filter((r) => r.error !== undefined && !r.missing),
     headline:
       `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
-      `load ${machine.loadAverage}, ${opts.quick ? '--quick, ' : ''}${opts.runs} runs per subject` +
+      `load ${machine.loadAverage} (${loadAverageAfter} at the end), ${opts.quick ? '--quick, ' : ''}${opts.runs} runs per subject` +
       `${capped.length > 0 ? ` (${capped.map((c) => `${c.name}: ${runsOf(c)}`).join(', ')})` : ''}, ` +
       `${wallSeconds.toFixed(0)} s`,
     fullRun: (opts.case === undefined || earlier !== undefined) && !opts.quick,
@@ -247,6 +251,7 @@ function report(g: Gathered, opts: Options): number {
         quick: json.quick,
         runs: json.runs,
         ...(json.rerun ? { rerun: json.rerun } : { wallSeconds: json.wallSeconds }),
+        ...(json.loadAverageAfter !== undefined ? { loadAverageAfter: json.loadAverageAfter } : {}),
         cases: [
           ...g.shown.map((c) => {
             const reason = skipped.find((k) => k.case === c.name)?.reason;
@@ -273,7 +278,17 @@ function writeCharts(dir: string, shown: BenchCase[], json: ResultsJson): { case
     const summaries = json.results.filter((s) => s.case === c.name);
     if (summaries.length === 0) continue;
     const path = join(dir, `${c.name}.svg`);
-    writeFileSync(path, renderChart({ bench: c, summaries, machine: json.machine, quick: json.quick }));
+    const { machine, quick, loadAverageAfter } = json;
+    writeFileSync(
+      path,
+      renderChart({
+        bench: c,
+        summaries,
+        machine,
+        quick,
+        ...(loadAverageAfter !== undefined ? { loadAverageAfter } : {}),
+      }),
+    );
     written.push({ case: c.name, path });
   }
   return written;

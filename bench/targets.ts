@@ -1,5 +1,5 @@
 /**
- * The targets summary: for each case with a SPEC section 7 target, the measured figure, the
+ * The targets summary: for each case with a performance target, the measured figure, the
  * ratio to the best peer (the fs-framing ceiling aside) and to the ceiling, and whether the
  * target is met, with the command that reproduces it.
  */

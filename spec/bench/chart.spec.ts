@@ -104,6 +104,36 @@ describe('bench chart (renderChart)', () => {
     ]);
   });
 
+  it('should name a target far beyond every figure at the edge rather than squash the bars', () => {
+    const rows = summaries(
+      subject('durable-single-append', 'rec/s', 'logstore', [60, 64, 70]),
+      subject('durable-single-append', 'rec/s', 'sqlite', [150, 153, 160]),
+    );
+    const svg = parseXml(
+      renderChart({
+        bench: {
+          ...BATCHED,
+          name: 'durable-single-append',
+          target: '>= 7k rec/s',
+          goal: { of: 'median', atLeast: 7e3 },
+        },
+        summaries: rows,
+        machine: MACHINE,
+        quick: true,
+      }),
+    );
+    // 160 is the largest figure: steps of 50 up to 200, and no line at 7000.
+    expect(findAll(svg, (el) => el.name === 'line' && el.attributes.stroke === '#cf222e')).to.deep.equal([]);
+    expect(bars(svg).map((b) => num(b, 'width'))).to.deep.equal([
+      at((64 / 200) * LAYOUT.plotWidth),
+      at((153 / 200) * LAYOUT.plotWidth),
+    ]);
+    expect(texts(svg)).to.include.members([
+      'target >= 7k rec/s off the scale →',
+      'target >= 7k rec/s: median 64 rec/s, NOT met',
+    ]);
+  });
+
   it('should state a peak-RSS target in words, without a line on the throughput scale', () => {
     const rows = summaries(subject('streaming-rss', 'rec/s', 'logstore', [2e6, 3e6, 2.5e6], [180, 300, 200]));
     const svg = parseXml(
@@ -130,8 +160,9 @@ describe('bench chart (renderChart)', () => {
       'Node v22.11.0 · Test CPU Model 3000 · 2 cores · 8 GiB · 2026-11-24',
       'median of 5 runs per subject, each in a fresh process; load average 0.42 when the run began',
     ]);
-    expect(caption(MACHINE, true, 1)[1]).to.equal(
-      '--quick (smaller sizes), median of 1 run per subject, each in a fresh process; load average 0.42 when the run began',
+    expect(caption(MACHINE, true, 1, 2.5)[1]).to.equal(
+      '--quick (smaller sizes), median of 1 run per subject, each in a fresh process; ' +
+        'load average 0.42 when the run began, 2.5 when it ended',
     );
     expect(texts(batchedChart())).to.include.members(captionLines.map((l) => l.replace('5 runs', '3 runs')));
   });

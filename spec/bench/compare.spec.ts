@@ -129,6 +129,23 @@ describe('bench --compare', () => {
     );
   });
 
+  it('should not mark a change under 2% even where the runs agree more closely than that', () => {
+    const before = summaries(
+      subject('single-append', 'rec/s', 'logstore', [100, 100, 100], [100, 100, 100]),
+      subject('single-append', 'rec/s', 'lmdb', [100, 100, 100], [100, 100, 100]),
+    );
+    const now = summaries(
+      subject('single-append', 'rec/s', 'logstore', [101.5, 101.5, 101.5], [101, 101, 101]),
+      subject('single-append', 'rec/s', 'lmdb', [98, 98, 98], [100, 100, 100]),
+    );
+    expect(compareSummaries(before, now).map((c) => [c.subject, c.figure, c.verdict])).to.deep.equal([
+      ['logstore', 'median', 'within spread'],
+      ['logstore', 'peak RSS', 'within spread'],
+      ['lmdb', 'median', 'regressed'],
+      ['lmdb', 'peak RSS', 'within spread'],
+    ]);
+  });
+
   it('should say when the runs differ in mode, Node, machine, sizes or cases', () => {
     const before = summaries(
       subject('single-append', 'rec/s', 'logstore', [100], [100], { records: 100_000 }),
