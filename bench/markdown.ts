@@ -49,7 +49,8 @@ export function renderMarkdown(r: MarkdownReport): string {
             `(\`--merge\`): ${r.rerun.cases.join(', ')}`,
         ]
       : []),
-    `- Mode: ${r.quick ? '--quick (smaller sizes)' : 'full'}, ${r.runs} runs per subject, each in a fresh process`,
+    `- Mode: ${r.quick ? '--quick (smaller sizes)' : 'full'}, ${r.runs} run${r.runs === 1 ? '' : 's'} per subject, ` +
+      'each in a fresh process',
     '',
     '## Targets',
     '',
@@ -79,7 +80,7 @@ export function renderMarkdown(r: MarkdownReport): string {
     ...r.cases.map(
       (c) =>
         `- **${c.name}**: ${c.measures}${c.target ? ` (target ${c.target})` : ''}` +
-        `${c.runs !== undefined && c.runs !== r.runs ? ` (${c.runs} runs)` : ''}` +
+        `${c.runs !== undefined && c.runs !== r.runs ? ` (${c.runs} run${c.runs === 1 ? '' : 's'})` : ''}` +
         `${c.skipped !== undefined ? ` (skipped here: ${c.skipped})` : ''}`,
     ),
     '',

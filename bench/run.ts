@@ -147,10 +147,13 @@ async function measure(opts: Options, selected: (name: string) => boolean): Prom
       loadAverage: machine.loadAverage,
       cases: [...(earlier.rerun?.cases.filter(kept) ?? []), ...redone],
     };
-    // The figures are the earlier run's but for the cases rerun: describe that run's machine.
+    // The figures are the earlier run's but for the cases rerun: describe that run (its machine,
+    // runs, time and load); the rerun's own date and load are in `rerun`.
+    const { loadAverageAfter: _thisRun, ...rest } = json;
     json = {
-      ...json,
+      ...rest,
       machine: earlier.machine,
+      runs: earlier.runs,
       wallSeconds: earlier.wallSeconds,
       caseSeconds,
       skipped,
