@@ -6,9 +6,21 @@
  * subject's libraries loaded (which keeps peak RSS and JIT state per subject honest).
  */
 
-/** Who does the work. `fs-framing` is the ceiling: length-prefixed frames, no checksum. */
-export const SUBJECTS = ['logstore', 'sqlite', 'lmdb', 'leveldb', 'fs-framing'] as const;
-export type SubjectName = (typeof SUBJECTS)[number];
+/**
+ * Who does the work: `logstore`, and peers that do the same work. A case names its own subjects,
+ * so a case with a new peer (a mock broker, another client) is still one file; the table gets a
+ * "vs <peer>" column for every peer that took part in the run.
+ */
+export type SubjectName = string;
+
+/** The subject every ratio is taken from. */
+export const LOGSTORE = 'logstore';
+
+/**
+ * The peer that marks the ceiling: length-prefixed frames written with plain `fs`, no checksum.
+ * Shown last, and apart from the "best peer" in the targets summary.
+ */
+export const CEILING = 'fs-framing';
 
 /**
  * How a run's headline number is read:
@@ -41,7 +53,7 @@ export interface Measurement {
 export type SubjectFn<P extends Params> = (params: P, dir: string) => Promise<Measurement>;
 
 /**
- * A SPEC section 7 target in a form the runner can check: on the median of the runs' headline
+ * A performance target in a form the runner can check: on the median of the runs' headline
  * figures (`median`), or on the largest peak RSS of the runs in MiB (`peak-rss`, conservative).
  */
 export interface Goal {
@@ -56,7 +68,7 @@ export interface BenchCase<P extends Params = Params> {
   name: string;
   /** One sentence: the work done and what is timed. */
   measures: string;
-  /** The figure SPEC.md section 7 asks for, if it names one (shown in RESULTS.md). */
+  /** The figure the project promises for this case, if any (shown in RESULTS.md and the chart). */
   target?: string;
   /** `target` as a check, for the targets summary (met or not). */
   goal?: Goal;
@@ -67,7 +79,18 @@ export interface BenchCase<P extends Params = Params> {
    * bench does not spend most of its time, and the shared disk, on them). Default: no cap.
    */
   maxRuns?: { quick?: number; full?: number };
-  subjects: Partial<Record<SubjectName, SubjectFn<P>>>;
+  /**
+   * Programs the case runs (looked up on PATH, e.g. `kcat`): when one is missing the case is
+   * skipped, and the table and JSON say why, instead of every run failing.
+   */
+  requires?: string[];
+  /**
+   * Any other precondition: returns why the case cannot run here (it is then skipped with that
+   * reason), or undefined. Runs in the runner, before any child is forked; keep it cheap.
+   */
+  skipUnless?: () => string | undefined;
+  /** `logstore` first; the others are peers (the ceiling, if present, is shown last). */
+  subjects: Record<SubjectName, SubjectFn<P>>;
 }
 
 /** A figure the spec asks for that the harness cannot measure yet; printed as "not yet measured". */

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Measurement, Params, SubjectName } from './case.js';
+import { LOGSTORE, type Measurement, type Params } from './case.js';
 import { findCase } from './cases/index.js';
 
 /** `missing`: a peer's package is not installed (it is a devDependency), so the peer is skipped. */
@@ -30,7 +30,7 @@ const abandon = () => {
 };
 process.once('SIGINT', abandon).once('SIGTERM', abandon).once('disconnect', abandon);
 try {
-  const run = findCase(caseName)?.subjects[subject as SubjectName];
+  const run = findCase(caseName)?.subjects[subject];
   if (run === undefined) throw new Error(`no subject ${subject} in case ${caseName}`);
   const measurement = await run(JSON.parse(paramsJson) as Params, dir);
   // maxRSS is in KiB and covers the whole process: setup and the timed section alike.
@@ -38,7 +38,7 @@ try {
   await send({ ok: true, measurement });
 } catch (err) {
   const missing =
-    subject !== 'logstore' &&
+    subject !== LOGSTORE &&
     (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
     String((err as Error).message).startsWith('Cannot find package');
   await send({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err), missing });

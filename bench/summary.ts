@@ -3,7 +3,7 @@
  * headline numbers with min and max, MB/s, peak RSS, and logstore's ratio against each peer of
  * the same case, taken from medians measured in the same invocation of the runner.
  */
-import { SUBJECTS, type Measurement, type Params, type SubjectName, type Unit } from './case.js';
+import { CEILING, LOGSTORE, type Measurement, type Params, type SubjectName, type Unit } from './case.js';
 import { median } from './stats.js';
 
 export interface SubjectRuns {
@@ -57,8 +57,8 @@ export function summarize(all: SubjectRuns[]): Summary[] {
       ratios: {},
     };
   });
-  for (const ours of summaries.filter((s) => s.subject === 'logstore' && !Number.isNaN(s.median))) {
-    for (const peer of summaries.filter((s) => s.case === ours.case && s.subject !== 'logstore')) {
+  for (const ours of summaries.filter((s) => s.subject === LOGSTORE && !Number.isNaN(s.median))) {
+    for (const peer of summaries.filter((s) => s.case === ours.case && s.subject !== LOGSTORE)) {
       if (Number.isNaN(peer.median)) continue;
       const higherIsBetter = ours.unit === 'rec/s';
       ours.ratios[peer.subject] = higherIsBetter ? ours.median / peer.median : peer.median / ours.median;
@@ -81,5 +81,11 @@ function medianLatency(runs: Measurement[]): { p50: number; p99: number; p999: n
   return { p50: pick('p50'), p99: pick('p99'), p999: pick('p999') };
 }
 
-/** The peers in table order, i.e. every subject but logstore. */
-export const PEERS = SUBJECTS.filter((s) => s !== 'logstore');
+/**
+ * The peers that appear in `summaries` (every subject but logstore), in the order they first
+ * appear, the ceiling last: the "vs <peer>" columns of the table.
+ */
+export function peersIn(summaries: { subject: SubjectName }[]): SubjectName[] {
+  const peers = [...new Set(summaries.map((s) => s.subject))].filter((s) => s !== LOGSTORE);
+  return [...peers.filter((p) => p !== CEILING), ...peers.filter((p) => p === CEILING)];
+}

@@ -1,9 +1,9 @@
 /**
- * The targets summary: for each case with a SPEC section 7 target, the measured figure, the
+ * The targets summary: for each case with a performance target, the measured figure, the
  * ratio to the best peer (the fs-framing ceiling aside) and to the ceiling, and whether the
  * target is met, with the command that reproduces it.
  */
-import type { BenchCase } from './case.js';
+import { CEILING, LOGSTORE, type BenchCase } from './case.js';
 import { type Summary } from './summary.js';
 import { figure } from './table.js';
 
@@ -21,13 +21,11 @@ export interface TargetRow {
   command: string;
 }
 
-const CEILING = 'fs-framing';
-
 export function targetRows(cases: BenchCase[], summaries: Summary[], quick: boolean): TargetRow[] {
   const rows: TargetRow[] = [];
   for (const c of cases) {
     if (c.goal === undefined || c.target === undefined) continue;
-    const ours = summaries.find((s) => s.case === c.name && s.subject === 'logstore');
+    const ours = summaries.find((s) => s.case === c.name && s.subject === LOGSTORE);
     if (ours === undefined) continue;
     const failed = ours.error !== undefined || Number.isNaN(ours.median);
     const value = c.goal.of === 'median' ? ours.median : ours.peakRssMiB;
@@ -61,7 +59,7 @@ export function targetRows(cases: BenchCase[], summaries: Summary[], quick: bool
 
 export function targetCells(rows: TargetRow[]): string[][] {
   return [
-    ['target (SPEC 7)', 'case', 'measured', 'vs best peer', 'vs ceiling', 'met', 'reproduce'],
+    ['target', 'case', 'measured', 'vs best peer', 'vs ceiling', 'met', 'reproduce'],
     ...rows.map((r) => [
       r.target,
       r.case,

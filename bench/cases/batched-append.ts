@@ -8,7 +8,7 @@ export default defineCase({
   target: '>= 5M rec/s',
   goal: { of: 'median', atLeast: 5e6 },
   unit: 'rec/s',
-  sizes: { quick: { records: 500_000, batch: 1000 }, full: { records: 1_000_000, batch: 1000 } },
+  sizes: { quick: { records: 300_000, batch: 1000 }, full: { records: 1_000_000, batch: 1000 } },
   subjects: {
     async logstore({ records, batch }, dir) {
       const { openStore, TOPIC } = await import('../logstore.js');

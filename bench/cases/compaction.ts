@@ -14,7 +14,7 @@ export default defineCase({
   measures: 'store.cleanup(topic) of a compacted topic: records over keys, small segments (write not timed)',
   unit: 'rec/s',
   sizes: {
-    quick: { records: 1_000_000, keys: 10_000, segmentMiB: 16 },
+    quick: { records: 500_000, keys: 10_000, segmentMiB: 8 },
     full: { records: 1_000_000, keys: 10_000, segmentMiB: 16 },
   },
   subjects: {

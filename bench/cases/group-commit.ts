@@ -14,7 +14,7 @@ export default defineCase({
   goal: { of: 'median', atLeast: 3e5 },
   unit: 'rec/s',
   sizes: {
-    quick: { writers: 100, records: 200_000, seconds: 2 },
+    quick: { writers: 100, records: 100_000, seconds: 1 },
     full: { writers: 100, records: 1_000_000, seconds: 5 },
   },
   subjects: {

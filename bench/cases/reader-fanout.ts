@@ -11,7 +11,7 @@ function fanout(readers: number): BenchCase {
     name: `reader-fanout-${readers}`,
     measures: `${readers} reader(s) each reading the whole partition from earliest; aggregate rec/s`,
     unit: 'rec/s',
-    sizes: { quick: { records: 500_000, readers }, full: { records: 1_000_000, readers } },
+    sizes: { quick: { records: 200_000, readers }, full: { records: 1_000_000, readers } },
     subjects: {
       async logstore({ records, readers }, dir) {
         const { fillStore, openStore, TOPIC } = await import('../logstore.js');

@@ -16,7 +16,7 @@ export default defineCase({
   name: 'recovery-time',
   measures: 'LogStore.open(dir) in a fresh process after a writer (durability none) was killed with SIGKILL',
   unit: 'ms',
-  sizes: { quick: { records: 2_000_000 }, full: { records: 20_000_000 } },
+  sizes: { quick: { records: 1_000_000 }, full: { records: 20_000_000 } },
   subjects: {
     async logstore({ records }, dir) {
       await writeAndKill(dir, records);

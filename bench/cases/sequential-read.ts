@@ -13,7 +13,7 @@ export default defineCase({
   target: '>= 5M rec/s',
   goal: { of: 'median', atLeast: 5e6 },
   unit: 'rec/s',
-  sizes: { quick: { records: 500_000 }, full: { records: 1_000_000 } },
+  sizes: { quick: { records: 300_000 }, full: { records: 1_000_000 } },
   subjects: {
     async logstore({ records }, dir) {
       const { fillStore, openStore, TOPIC } = await import('../logstore.js');

@@ -19,7 +19,7 @@ export default defineCase({
   goal: { of: 'peak-rss', below: 256 },
   unit: 'rec/s',
   sizes: {
-    quick: { gib: 1, retentionMiB: 512, lagRecords: 1_000_000 },
+    quick: { gib: 0.5, retentionMiB: 256, lagRecords: 1_000_000 },
     full: { gib: 10, retentionMiB: 2048, lagRecords: 1_000_000 },
   },
   maxRuns: { full: 3 },

@@ -27,7 +27,7 @@ export default defineCase({
   goal: { of: 'median', below: 50 },
   unit: 'latency',
   sizes: {
-    quick: { samples: 400, warmup: 50, minGapMs: 1, maxGapMs: 10 },
+    quick: { samples: 300, warmup: 50, minGapMs: 1, maxGapMs: 10 },
     full: { samples: 3_000, warmup: 100, minGapMs: 1, maxGapMs: 10 },
   },
   subjects: {

@@ -7,10 +7,14 @@ import { CliError } from './args.js';
 import type { Command } from './main.js';
 
 const USAGE = `usage: logstore bench [--quick] [--runs N] [--case NAME] [--json FILE] [--markdown FILE]
+                      [--charts DIR] [--merge FILE] [--compare FILE] [--from FILE]
+       logstore bench --by-node FILE... [--markdown FILE]
 
 Runs the benchmark harness, logstore side by side with its peers (better-sqlite3, lmdb,
-classic-level, plain fs framing). It needs a clone of the repository with its dev
-dependencies installed (npm install).
+classic-level, plain fs framing): a table, and on request JSON, Markdown, one SVG chart per
+case, a comparison with an earlier run's JSON, or runs on several Node versions side by side.
+It needs a clone of the repository with its dev dependencies installed (npm install); there,
+\`logstore bench --help\` describes every option.
 `;
 
 type RunBench = (argv: string[]) => Promise<number>;
