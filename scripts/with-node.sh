@@ -115,9 +115,6 @@ actual=$("$nodedir/bin/node" --version)
 }
 export PATH=$nodedir/bin:$PATH
 export npm_config_nodedir=$nodedir
-# better-sqlite3's install would first try prebuild-install, a download from outside the npm
-# registry; this makes it compile with node-gyp at once, like the other addons.
-export npm_config_build_from_source=better-sqlite3
 
 if ! $prepared; then
   if [[ -n $(git -C "$repo" status --porcelain --untracked-files=no) ]]; then
