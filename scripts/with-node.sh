@@ -135,16 +135,14 @@ if ! $prepared; then
   git clone --quiet --no-checkout "$repo" "$work"
   git -C "$work" checkout --quiet --detach "$commit"
   echo "with-node: Node $version, logstore ${commit:0:12}, in $work" >&2
-  start=$SECONDS
-  (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "with-node: Node $version: npm ci took $((SECONDS - start)) s" >&2
+  TIMEFORMAT="with-node: Node $version: npm ci took %0R s (CPU: %0U s user, %0S s system)"
+  time (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$wanted $version $commit" >"$(ready_mark "$work")"
 fi
 $install_only && exit 0
 
 cd "$work"
-start=$SECONDS
+TIMEFORMAT="with-node: Node $version: '$*' took %0R s (CPU: %0U s user, %0S s system)"
 status=0
-"$@" || status=$?
-echo "with-node: Node $version: '$*' took $((SECONDS - start)) s, exit $status" >&2
+time "$@" || status=$?
 exit $status
