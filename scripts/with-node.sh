@@ -121,6 +121,11 @@ if ! $prepared; then
     echo "with-node: uncommitted changes are not tested: the clone is HEAD ($commit)" >&2
   fi
   if [[ -n $into ]]; then
+    # Only ever replace a clone this script made (or an empty folder).
+    if [[ -e $into && -n $(ls -A "$into") && ! -f $into/.git/with-node-clone ]]; then
+      echo "with-node: $into is not empty and not a clone made by with-node.sh; not touching it" >&2
+      exit 2
+    fi
     rm -rf "$into"
     mkdir -p "$into"
     work=$(cd "$into" && pwd)
@@ -134,6 +139,7 @@ if ! $prepared; then
   fi
   git clone --quiet --no-checkout "$repo" "$work"
   git -C "$work" checkout --quiet --detach "$commit"
+  touch "$work/.git/with-node-clone"
   echo "with-node: Node $version, logstore ${commit:0:12}, in $work" >&2
   TIMEFORMAT="with-node: Node $version: npm ci took %0R s (CPU: %0U s user, %0S s system)"
   time (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
