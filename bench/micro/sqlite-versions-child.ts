@@ -69,7 +69,7 @@ function readAll(c: CatalogType): void {
   }
 }
 const commitOne = (i: number) =>
-  catalog.commitOffsets([{ group: 'g', topic: 'topic-0', partition: i % 10, offset: i }], Date.now());
+  catalog.groups.commit([{ group: 'g', topic: 'topic-0', partition: i % 10, offset: i }], Date.now());
 const recoveryPoints = (i: number) => {
   for (const p of points) p.offset = i;
   catalog.setRecoveryPoints(points);
