@@ -97,6 +97,7 @@ export function loadLog(log: PartitionLog, clean: boolean, repair: boolean): Tru
     } else {
       cut = recover(log, rows, recoveryIndex, recoveryPosition);
     }
+    log.active.setActive(true);
     loadProducers(
       log,
       recoveryIndex === 0 && recoveryPosition === 0 ? log.logStartOffset : row.recoveryOffset,

@@ -167,6 +167,7 @@ export class PartitionLog {
     old.trimPreallocation();
     old.dropResident();
     old.saveIndex();
+    old.setActive(false);
     this.segments.push(next);
     this.onRoll?.();
     return next;
@@ -257,6 +258,9 @@ export class PartitionLog {
     while (added < max) {
       const segment = cursor.segment!;
       const walker = cursor.walker!;
+      // The mapping the walk began on may have been replaced (growth) or released (the mapping
+      // cache) since the last call: go on over the current one.
+      walker.buf = segment.buf;
       if (!cursor.inBatch) {
         if (walker.end >= segment.size) {
           const i = this.segments.indexOf(segment);
