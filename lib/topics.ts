@@ -83,6 +83,7 @@ export class Topics {
     const state: TopicState = { name: row.name, config: row.config, logs: [], nextKeyless: 0 };
     const writable = !this.options.readOnly;
     try {
+      const loads = writable ? this.catalog.loadTopic(row.name, row.partitions) : [];
       for (let p = 0; p < row.partitions; p++) {
         const log = new PartitionLog(
           row.name,
@@ -95,7 +96,7 @@ export class Topics {
         state.logs.push(log);
         if (writable) {
           log.onRoll = () => this.onRoll(state, log);
-          const cut = loadLog(log, clean, repair);
+          const cut = loadLog(log, clean, repair, loads[p]);
           if (cut) cuts.push(cut);
         } else {
           const follower = new Follower(log);
