@@ -42,6 +42,9 @@ export interface KillLoopOptions {
   onProgress?: (done: number, figures: KillLoopFigures) => void;
   /** Copy the store and the child's output here when an iteration fails (for a repro). */
   keepFailuresIn?: string;
+  /** The writer's configuration (default: `writerConfig`) and extra environment. */
+  config?: typeof writerConfig;
+  env?: Record<string, string>;
 }
 
 export interface KillLoopFigures {
@@ -165,14 +168,14 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopFig
     const point =
       every > 0 && i % every === every - 1 ? CRASH_POINTS[crashPointTurn++ % CRASH_POINTS.length] : undefined;
     const seed = Math.floor(rand() * 2 ** 31);
-    const cfg = writerConfig(dir, mode, seed, point);
+    const cfg = (options.config ?? writerConfig)(dir, mode, seed, point);
     const before = ledger.recordsAcked;
     lines = [];
     keptCopy = false;
     let opened!: () => void;
     const openedPromise = new Promise<void>((resolve) => (opened = resolve));
     const proc = spawnNode(SCRIPTS.writer, [JSON.stringify(cfg)], {
-      env: { LOGSTORE_CRASH_AT: point },
+      env: { ...options.env, LOGSTORE_CRASH_AT: point },
       onLine: (line) => {
         if (options.keepFailuresIn) lines.push(line);
         ledger.feed(line);
