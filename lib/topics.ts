@@ -211,8 +211,7 @@ export class Topics {
     try {
       for (let p = 0; p < resolved.partitions; p++) {
         const dir = partitionDir(this.dir, name, p);
-        fs.rmSync(dir, { recursive: true, force: true }); // what an interrupted creation left
-        fs.mkdirSync(dir);
+        makeEmptyDir(dir);
         dirs.push(dir);
         segments.push(Segment.create(dir, 0, resolved.segmentBytes));
       }
@@ -302,6 +301,18 @@ export class Topics {
     for (const state of this.states.values()) for (const log of state.logs) log.close();
     this.states.clear();
   }
+}
+
+/** Creates `dir`, first removing what an interrupted creation left there (rarely: one mkdir). */
+function makeEmptyDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir);
 }
 
 function info(row: TopicRow): TopicInfo {

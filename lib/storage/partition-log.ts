@@ -44,6 +44,8 @@ export interface Refresher {
 
 /** scanForTimestamp: the index led the scan astray (a damaged cache). */
 const INDEX_WRONG = -2;
+/** A walk from a segment's first batch. */
+const SEGMENT_START: IndexEntry = Object.freeze({ position: 0, offset: -1 });
 
 export class PartitionLog {
   segments: Segment[] = [];
@@ -225,7 +227,12 @@ export class PartitionLog {
     }
     const segment = this.segmentFor(offset);
     cursor.segment = segment;
-    cursor.walker = this.walkFrom(segment, (index) => index.entryFor(offset));
+    // From a segment's first offset the walk starts at its first batch: no index is needed (a
+    // first read of every partition after an open builds none).
+    cursor.walker =
+      offset <= segment.baseOffset
+        ? this.walkFrom(segment, () => SEGMENT_START)
+        : this.walkFrom(segment, (index) => index.entryFor(offset));
     cursor.inBatch = false;
   }
 
