@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { encodeBatch, LogStore, LogStoreError, type LogRecord } from '../../lib/index.js';
-import { LIB, runChild } from '../helpers/child.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 import { runCatalogFuzz } from './catalog-fuzz.js';
 import { runCorruption } from './corruption.js';
 import { readPartition } from './inspect.js';
+import { recordProblem } from './records.js';
+import { runScript } from './writer.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
 
@@ -47,15 +48,31 @@ function patch(file: string, position: number, bytes: Buffer): void {
   fs.closeSync(fd);
 }
 
-/** Runs `source` (after `store` is opened on `dir`) in a child that then dies with SIGKILL. */
-async function crashAfter(dir: string, source: string): Promise<void> {
-  const { signal, stderr } = await runChild(`
-    import { LogStore } from ${JSON.stringify(LIB)};
-    const store = LogStore.open(${JSON.stringify(dir)}, { durability: 'none', cleanupIntervalMs: 0 });
-    ${source}
-    process.kill(process.pid, 'SIGKILL');
-  `);
+/**
+ * A writer child appends `before` records to `topic` (one batch each), flushes (the recovery
+ * point), appends `after` more, and dies with SIGKILL.
+ */
+async function crashAfter(
+  dir: string,
+  topic: { name: string; segmentBytes?: number },
+  before: number,
+  after: number,
+): Promise<void> {
+  const { signal, stderr } = await runScript(
+    dir,
+    [{ partitions: 1, weight: 1, ...topic }],
+    [
+      { do: 'append', topic: topic.name, records: before },
+      { do: 'flush' },
+      { do: 'append', topic: topic.name, records: after },
+    ],
+  );
   expect(signal, stderr).to.equal('SIGKILL');
+}
+
+/** Every record is the one the writer child wrote at its offset. */
+function expectWritten(records: readonly LogRecord[], topic: string): void {
+  expect(records.map((r) => recordProblem(r, topic, 0)).filter((p) => p !== null)).to.deep.equal([]);
 }
 
 describe('Reliability: corruption', function () {
@@ -144,13 +161,7 @@ describe('Reliability: corruption', function () {
   // recovery point, so synced records vanished without LOGSTORE_CORRUPT.
   it('should refuse to open when synced batches before the recovery point read as zeros', async () => {
     const dir = tempDir();
-    await crashAfter(
-      dir,
-      `store.createTopic('t');
-       for (let i = 0; i < 10; i++) store.append('t', { value: 'synced-' + i });
-       await store.flush();
-       for (let i = 0; i < 5; i++) store.append('t', { value: 'after-' + i });`,
-    );
+    await crashAfter(dir, { name: 't' }, 10, 5);
     patch(path.join(dir, 't-0', '00000000000000000000.log'), 0, Buffer.alloc(4096));
     const err = expectCode(() => LogStore.open(dir), 'LOGSTORE_CORRUPT');
     expect(err.message).to.contain('00000000000000000000.log');
@@ -161,13 +172,7 @@ describe('Reliability: corruption', function () {
   // segments after it: its records vanished from the middle of the log without a word.
   it('should cut, and report, a compacted log at a closed segment whose batches are gone', async () => {
     const dir = tempDir();
-    await crashAfter(
-      dir,
-      `store.createTopic('c', { cleanupPolicy: 'compact', segmentBytes: 4096 });
-       store.append('c', { key: 'a', value: 'first' });
-       await store.flush(); // recovery point in segment 0
-       for (let i = 0; i < 200; i++) store.append('c', { key: 'k' + i, value: Buffer.alloc(60, i) });`,
-    );
+    await crashAfter(dir, { name: 'c', segmentBytes: 4096 }, 1, 200); // recovery point in segment 0
     const logs = fs
       .readdirSync(path.join(dir, 'c-0'))
       .filter((f) => f.endsWith('.log'))
@@ -176,7 +181,9 @@ describe('Reliability: corruption', function () {
     const zeroed = logs[2]!;
     patch(path.join(dir, 'c-0', zeroed), 0, Buffer.alloc(4096));
     const store = LogStore.open(dir);
-    const offsets = readPartition(store, 'c', 0).map((r) => r.offset);
+    const records = readPartition(store, 'c', 0);
+    expectWritten(records, 'c');
+    const offsets = records.map((r) => r.offset);
     const base = Number(zeroed.slice(0, 20));
     expect(
       offsets.filter((o) => o >= base),
@@ -192,13 +199,7 @@ describe('Reliability: corruption', function () {
   for (const bit of [4, 40]) {
     it(`should not accept a base offset that jumps (bit ${bit} flipped) in a compacted topic's active segment`, async () => {
       const dir = tempDir();
-      await crashAfter(
-        dir,
-        `store.createTopic('c', { cleanupPolicy: 'compact' });
-         for (let i = 0; i < 10; i++) store.append('c', { key: 'k' + i, value: 'v' + i });
-         await store.flush();
-         for (let i = 10; i < 20; i++) store.append('c', { key: 'k' + i, value: 'v' + i });`,
-      );
+      await crashAfter(dir, { name: 'c' }, 10, 10);
       const file = path.join(dir, 'c-0', '00000000000000000000.log');
       const at = batchStarts(file)[15]!;
       const base = fs.readFileSync(file).subarray(at, at + 8);
@@ -207,6 +208,7 @@ describe('Reliability: corruption', function () {
       const store = LogStore.open(dir);
       const records = readPartition(store, 'c', 0);
       expect(records.map((r) => r.offset)).to.deep.equal(Array.from({ length: 15 }, (_, i) => i));
+      expectWritten(records, 'c');
       expect(store.recovery.truncated).to.have.length(1);
       expect(store.append('c', { key: 'x', value: 'next' }).baseOffset).to.equal(15);
       await store.close();

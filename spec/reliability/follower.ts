@@ -9,10 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FollowerReport } from './follower-child.js';
-import { Ledger } from './ledger.js';
 import { exitWithin, spawnNode, SCRIPTS } from './proc.js';
 import { formatEnds, prng, recordProblem } from './records.js';
-import type { WriterConfig } from './writer-child.js';
+import { startWriter } from './writer.js';
 
 export interface FollowerFigures {
   runs: number;
@@ -68,30 +67,25 @@ export async function runFollower(options: {
   for (let i = 0; i < options.iterations; i++) {
     const dir = path.join(options.root, `follow-${i}`);
     const seed = Math.floor(rand() * 2 ** 31);
-    const cfg: WriterConfig = {
+    const writer = startWriter({
       dir,
       durability: 'none',
       segmentBytes: 16384,
-      seed,
       topics: [
         { name: 't', partitions: 2, weight: 3, retentionBytes: 65536 },
         { name: 'c', partitions: 1, weight: 1, segmentBytes: 8192 },
       ],
-      weights: { append: 100, compact: 3, retention: 2, flush: 1, yield: 5, sleep: 4 },
-      maxBatch: 8,
-      maxRecords: options.records ?? 20_000,
-      exitWhenDone: true,
-    };
-    const ledger = new Ledger();
-    let started!: () => void;
-    const startedPromise = new Promise<void>((resolve) => (started = resolve));
-    const writer = spawnNode(SCRIPTS.writer, [JSON.stringify(cfg)], {
-      onLine: (line) => {
-        ledger.feed(line);
-        if (line.startsWith('a ')) started();
+      work: {
+        kind: 'random',
+        seed,
+        weights: { append: 100, compact: 3, retention: 2, flush: 1, yield: 5, sleep: 4 },
+        maxBatch: 8,
+        maxRecords: options.records ?? 20_000,
       },
+      end: 'close',
     });
-    await Promise.race([startedPromise, writer.exited]);
+    const { ledger } = writer;
+    await writer.until('ack');
     let report: FollowerReport | null = null;
     const follower = spawnNode(
       SCRIPTS.follower,
@@ -104,7 +98,7 @@ export async function runFollower(options: {
           onLine: (line) => tailLines.push(line),
         })
       : null;
-    const wexit = await exitWithin(writer, 120_000);
+    const wexit = await writer.exit(120_000);
     f.runs++;
     if (wexit.code !== 0)
       fail(
