@@ -417,8 +417,7 @@ async function main(): Promise<void> {
       zero(s, 'errors other than OFFSET_OUT_OF_RANGE', f.errors);
       row(s, 'fell behind retention (OUT_OF_RANGE, went on at earliest)', f.resets);
       zero(s, 'partitions not caught up at the end', f.behind);
-      if (f.tailSkipped) row(s, 'logstore tail --follow', `skipped: ${f.tailSkipped}`);
-      else if (f.tail) {
+      if (f.tail) {
         row(s, 'logstore tail --follow: records printed', f.tail.records);
         zero(s, 'logstore tail --follow: crashes', f.tail.crashes);
         zero(s, 'logstore tail --follow: garbage / out of order', f.tail.garbage + f.tail.outOfOrder);
