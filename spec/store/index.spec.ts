@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LogStore } from '../../lib/index.js';
-import { removeTempDirs, tempDir } from '../helpers/temp.js';
+import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 
 /** A store with one topic over several closed segments, closed cleanly (index files written). */
 async function storeWithSegments(): Promise<{ dir: string; partitionDir: string }> {
@@ -30,6 +30,63 @@ async function expectSeeksCorrect(dir: string): Promise<void> {
   await store.close();
 }
 
+/** The index files of a partition directory and their bytes. */
+function indexFiles(partitionDir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const f of fs.readdirSync(partitionDir).sort()) {
+    if (f.endsWith('index')) files.set(f, fs.readFileSync(path.join(partitionDir, f)));
+  }
+  return files;
+}
+
+/** Batch starts of a segment file, with the offsets each batch holds. */
+function batchesOf(logFile: string): { position: number; base: number; last: number }[] {
+  const bytes = fs.readFileSync(logFile);
+  const batches: { position: number; base: number; last: number }[] = [];
+  for (
+    let pos = 0;
+    pos + 61 <= bytes.length && bytes.readInt32BE(pos + 8) > 0;
+    pos += 12 + bytes.readInt32BE(pos + 8)
+  ) {
+    const base = Number(bytes.readBigInt64BE(pos));
+    batches.push({ position: pos, base, last: base + bytes.readInt32BE(pos + 23) });
+  }
+  return batches;
+}
+
+/**
+ * The next clean open looks offsets up through the rebuilt files: with the header of the first
+ * batch of a segment destroyed (a walk of that segment from its start ends there), a seek to the
+ * last indexed batch of the segment still lands on its record, by offset and by timestamp.
+ */
+async function expectLookupsUseIndexFiles(dir: string, partitionDir: string): Promise<void> {
+  const f = [...indexFiles(partitionDir).keys()].filter((name) => name.endsWith('.index'))[1]!;
+  const base = Number(f.slice(0, 20));
+  const index = fs.readFileSync(path.join(partitionDir, f));
+  const position = index.readInt32BE(index.length - 4);
+  const batch = batchesOf(path.join(partitionDir, `${f.slice(0, 20)}.log`)).find(
+    (b) => b.position === position,
+  )!;
+  expect(batch.base).to.be.greaterThan(base);
+  const fd = fs.openSync(path.join(partitionDir, `${f.slice(0, 20)}.log`), 'r+');
+  fs.writeSync(fd, Buffer.alloc(12), 0, 12, 0); // the first batch's base offset and length
+  fs.closeSync(fd);
+  const store = LogStore.open(dir);
+  try {
+    expect(store.recovery.clean).to.equal(true);
+    const [byOffset] = store.reader('t', { from: batch.base }).read(1);
+    expect([byOffset!.offset, byOffset!.value!.toString()]).to.deep.equal([
+      batch.base,
+      `v${batch.base}`.padEnd(30, '-'),
+    ]);
+    const [byTime] = store.reader('t', { from: { timestamp: 10_000 + batch.base } }).read(1);
+    expect(byTime!.offset).to.equal(batch.base);
+    expectCode(() => store.reader('t', { from: base }).read(1), 'LOGSTORE_CORRUPT');
+  } finally {
+    await store.close();
+  }
+}
+
 describe('Segment indexes', () => {
   after(removeTempDirs);
 
@@ -51,22 +108,24 @@ describe('Segment indexes', () => {
     }
   });
 
+  it('should look offsets and timestamps up through the index files of closed segments', async () => {
+    const { dir, partitionDir } = await storeWithSegments();
+    await expectLookupsUseIndexFiles(dir, partitionDir);
+  });
+
   it('should rebuild garbled index files instead of trusting them', async () => {
     const { dir, partitionDir } = await storeWithSegments();
-    for (const f of fs.readdirSync(partitionDir)) {
-      if (f.endsWith('index')) {
-        const bytes = fs.readFileSync(path.join(partitionDir, f));
-        bytes.fill(0x41, 0, Math.min(bytes.length, 24)); // positions and offsets now nonsense
-        fs.writeFileSync(path.join(partitionDir, f), bytes);
-      }
+    for (const f of indexFiles(partitionDir).keys()) {
+      const bytes = fs.readFileSync(path.join(partitionDir, f));
+      bytes.fill(0x41, 0, Math.min(bytes.length, 24)); // positions and offsets now nonsense
+      fs.writeFileSync(path.join(partitionDir, f), bytes);
     }
     await expectSeeksCorrect(dir);
   });
 
   it('should rebuild missing or truncated index files', async () => {
     const { dir, partitionDir } = await storeWithSegments();
-    const files = fs.readdirSync(partitionDir).filter((f) => f.endsWith('index'));
-    files.forEach((f, i) => {
+    [...indexFiles(partitionDir).keys()].forEach((f, i) => {
       if (i % 2 === 0) fs.rmSync(path.join(partitionDir, f));
       else fs.truncateSync(path.join(partitionDir, f), 5);
     });
