@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LogStore } from '../../lib/index.js';
+import { batchesIn, patch } from '../helpers/segments.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 
 /** A store with one topic over several closed segments, closed cleanly (index files written). */
@@ -39,21 +40,6 @@ function indexFiles(partitionDir: string): Map<string, Buffer> {
   return files;
 }
 
-/** Batch starts of a segment file, with the offsets each batch holds. */
-function batchesOf(logFile: string): { position: number; base: number; last: number }[] {
-  const bytes = fs.readFileSync(logFile);
-  const batches: { position: number; base: number; last: number }[] = [];
-  for (
-    let pos = 0;
-    pos + 61 <= bytes.length && bytes.readInt32BE(pos + 8) > 0;
-    pos += 12 + bytes.readInt32BE(pos + 8)
-  ) {
-    const base = Number(bytes.readBigInt64BE(pos));
-    batches.push({ position: pos, base, last: base + bytes.readInt32BE(pos + 23) });
-  }
-  return batches;
-}
-
 /**
  * The next clean open looks offsets up through the rebuilt files: with the header of the first
  * batch of a segment destroyed (a walk of that segment from its start ends there), a seek to the
@@ -64,23 +50,21 @@ async function expectLookupsUseIndexFiles(dir: string, partitionDir: string): Pr
   const base = Number(f.slice(0, 20));
   const index = fs.readFileSync(path.join(partitionDir, f));
   const position = index.readInt32BE(index.length - 4);
-  const batch = batchesOf(path.join(partitionDir, `${f.slice(0, 20)}.log`)).find(
+  const batch = batchesIn(fs.readFileSync(path.join(partitionDir, `${f.slice(0, 20)}.log`))).find(
     (b) => b.position === position,
   )!;
-  expect(batch.base).to.be.greaterThan(base);
-  const fd = fs.openSync(path.join(partitionDir, `${f.slice(0, 20)}.log`), 'r+');
-  fs.writeSync(fd, Buffer.alloc(12), 0, 12, 0); // the first batch's base offset and length
-  fs.closeSync(fd);
+  expect(batch.baseOffset).to.be.greaterThan(base);
+  patch(path.join(partitionDir, `${f.slice(0, 20)}.log`), 0, Buffer.alloc(12)); // the first batch's base offset and length
   const store = LogStore.open(dir);
   try {
     expect(store.recovery.clean).to.equal(true);
-    const [byOffset] = store.reader('t', { from: batch.base }).read(1);
+    const [byOffset] = store.reader('t', { from: batch.baseOffset }).read(1);
     expect([byOffset!.offset, byOffset!.value!.toString()]).to.deep.equal([
-      batch.base,
-      `v${batch.base}`.padEnd(30, '-'),
+      batch.baseOffset,
+      `v${batch.baseOffset}`.padEnd(30, '-'),
     ]);
-    const [byTime] = store.reader('t', { from: { timestamp: 10_000 + batch.base } }).read(1);
-    expect(byTime!.offset).to.equal(batch.base);
+    const [byTime] = store.reader('t', { from: { timestamp: 10_000 + batch.baseOffset } }).read(1);
+    expect(byTime!.offset).to.equal(batch.baseOffset);
     expectCode(() => store.reader('t', { from: base }).read(1), 'LOGSTORE_CORRUPT');
   } finally {
     await store.close();
