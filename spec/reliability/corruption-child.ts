@@ -1,11 +1,14 @@
 /**
- * A corruption worker (see corruption.ts): `node corruption-child.js '{"bases","work","seed","from","to"}'`
- * runs cases [from, to) on the base stores built by the parent, printing `start <i>` before each
- * case and its CaseResult as one JSON line after it. If a case kills this process (a signal), the
- * parent counts it as a crash and starts a new worker after it.
+ * A corruption worker (see runInWorkers in corruption.ts):
+ * `node corruption-child.js '{"suite","bases","work","seed","from","to","only"}'` runs cases
+ * [from, to) of one suite — 'random' (corruption.ts, on the base stores in `bases`) or 'cleanup'
+ * (cleanup-corruption.ts, on the base store `bases`) — printing `start <i>` before each case and
+ * its result as one JSON line after it. If a case kills this process (a signal), the parent counts
+ * it as a crash and starts a new worker after it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { runCleanupCase } from './cleanup-corruption.js';
 import { runCase, type Bases } from './corruption.js';
 
 function out(line: string): void {
@@ -13,6 +16,7 @@ function out(line: string): void {
 }
 
 const args = JSON.parse(process.argv[2]!) as {
+  suite: 'random' | 'cleanup';
   bases: string;
   work: string;
   seed: number;
@@ -20,9 +24,15 @@ const args = JSON.parse(process.argv[2]!) as {
   to: number;
   only?: string;
 };
-const bases = JSON.parse(fs.readFileSync(path.join(args.bases, 'bases.json'), 'utf8')) as Bases;
+const run =
+  args.suite === 'cleanup'
+    ? (i: number) => runCleanupCase(args.bases, i, args.seed, args.work)
+    : await (async () => {
+        const bases = JSON.parse(fs.readFileSync(path.join(args.bases, 'bases.json'), 'utf8')) as Bases;
+        return (i: number) => runCase(bases, i, args.seed, args.work, args.only);
+      })();
 for (let i = args.from; i < args.to; i++) {
   out(`start ${i}`);
-  out(JSON.stringify(await runCase(bases, i, args.seed, args.work, args.only)));
+  out(JSON.stringify(await run(i)));
 }
 fs.rmSync(args.work, { recursive: true, force: true });

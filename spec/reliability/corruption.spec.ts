@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { encodeBatch, LogStore, LogStoreError, type LogRecord } from '../../lib/index.js';
+import { batchesIn, patch } from '../helpers/segments.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 import { runCatalogFuzz } from './catalog-fuzz.js';
+import { CLEANUPS, DAMAGES, runCleanupCorruption } from './cleanup-corruption.js';
 import { runCorruption } from './corruption.js';
 import { readPartition } from './inspect.js';
 import { recordProblem } from './records.js';
@@ -30,23 +32,7 @@ function readUntilCorrupt(
 }
 
 /** Batch start positions of a segment file. */
-function batchStarts(file: string): number[] {
-  const bytes = fs.readFileSync(file);
-  const starts: number[] = [];
-  for (
-    let pos = 0;
-    pos + 61 <= bytes.length && bytes.readInt32BE(pos + 8) > 0;
-    pos += 12 + bytes.readInt32BE(pos + 8)
-  )
-    starts.push(pos);
-  return starts;
-}
-
-function patch(file: string, position: number, bytes: Buffer): void {
-  const fd = fs.openSync(file, 'r+');
-  fs.writeSync(fd, bytes, 0, bytes.length, position);
-  fs.closeSync(fd);
-}
+const batchStarts = (file: string): number[] => batchesIn(fs.readFileSync(file)).map((b) => b.position);
 
 /**
  * A writer child appends `before` records to `topic` (one batch each), flushes (the recovery
@@ -87,6 +73,27 @@ describe('Reliability: corruption', function () {
     expect(figures.outcomes.undetected).to.equal(0);
     expect(figures.workerDeaths).to.equal(0);
     expect(figures.outcomes.detected).to.be.greaterThan(50);
+  });
+
+  it('should report damage in a closed segment that retention keeps or a follower reads, never return it, and count it harmless only when retention deleted it', async () => {
+    const cases = CLEANUPS.length * DAMAGES.length * 2;
+    const f = await runCleanupCorruption({ cases, root: tempDir(), seed: 5, workers: 2 });
+    expect(f.examples).to.deep.equal([]);
+    expect(f.cases).to.equal(cases);
+    expect(f.workerDeaths).to.equal(0);
+    const retention = { detected: 0, harmless: 0 };
+    for (const [combination, n] of Object.entries(f.combinations)) {
+      expect({ combination, ...n }).to.deep.include({ undetected: 0, unplaced: 0, falseAlarm: 0, crash: 0 });
+      expect(n.detected + n.harmless, combination).to.equal(2);
+      if (combination.startsWith('follower/')) expect(n.detected, combination).to.equal(2);
+      else {
+        retention.detected += n.detected;
+        retention.harmless += n.harmless;
+      }
+    }
+    // Retention met the damaged segment both ways: kept (reported) and deleted (harmless).
+    expect(retention.detected, 'retention kept the damaged segment').to.be.greaterThan(0);
+    expect(retention.harmless, 'retention deleted the damaged segment').to.be.greaterThan(0);
   });
 
   it('should give only LogStoreErrors (CORRUPT or IO) for any catalog file (fast-check)', async () => {
