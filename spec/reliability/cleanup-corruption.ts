@@ -228,16 +228,21 @@ function latestPerKey(from: number, end: number): number[] {
   return latest.sort((a, b) => a - b);
 }
 
+/** The combination case `i` runs: cleanups in turn, each with the damages in turn. */
+export function combinationOf(i: number, cleanups: readonly Cleanup[] = CLEANUPS): [Cleanup, Damage] {
+  return [cleanups[i % cleanups.length]!, DAMAGES[Math.floor(i / cleanups.length) % DAMAGES.length]!];
+}
+
 /** Runs case `i` on a copy of the base in `work`. */
 export async function runCleanupCase(
   base: string,
   i: number,
   seed: number,
   work: string,
+  cleanups: readonly Cleanup[] = CLEANUPS,
 ): Promise<CleanupCaseResult> {
   const rand = prng(hash32(`${seed}/cleanup/${i}`));
-  const cleanup = CLEANUPS[i % CLEANUPS.length]!;
-  const damage = DAMAGES[Math.floor(i / CLEANUPS.length) % DAMAGES.length]!;
+  const [cleanup, damage] = combinationOf(i, cleanups);
   const topic = cleanup === 'follower' ? (rand() < 0.5 ? 't' : 'c') : 't';
   fs.rmSync(work, { recursive: true, force: true });
   fs.cpSync(base, work, { recursive: true });
@@ -428,6 +433,10 @@ export async function runCleanupCorruption(options: {
   root: string;
   seed?: number;
   workers?: number;
+  /** Only these (cases take them in turn). @default CLEANUPS */
+  cleanups?: readonly Cleanup[];
+  /** A case with no result after this long is a hang (a crash). */
+  caseTimeoutMs?: number;
   onProgress?: (done: number, figures: CleanupFigures) => void;
 }): Promise<CleanupFigures> {
   const seed = options.seed ?? 1;
@@ -438,7 +447,13 @@ export async function runCleanupCorruption(options: {
     cases: options.cases,
     workers: Math.max(1, options.workers ?? 2),
     root: options.root,
-    args: { suite: 'cleanup', bases: base, seed },
+    args: {
+      suite: 'cleanup',
+      bases: base,
+      seed,
+      ...(options.cleanups ? { cleanups: options.cleanups } : {}),
+    },
+    ...(options.caseTimeoutMs ? { caseTimeoutMs: options.caseTimeoutMs } : {}),
     onResult: (r) => {
       addCleanupCase(figures, r, seed);
       options.onProgress?.(figures.cases, figures);
@@ -448,8 +463,8 @@ export async function runCleanupCorruption(options: {
         figures,
         {
           i,
-          cleanup: CLEANUPS[i % CLEANUPS.length]!,
-          damage: DAMAGES[Math.floor(i / CLEANUPS.length) % DAMAGES.length]!,
+          cleanup: combinationOf(i, options.cleanups)[0],
+          damage: combinationOf(i, options.cleanups)[1],
           file: '?',
           outcome: 'crash',
           reported: { read: false, cleanup: false, verify: false },

@@ -658,7 +658,13 @@ export async function runInWorkers<R extends { i: number }>(options: {
   workers: number;
   root: string;
   /** Passed to every worker, beside `work`, `from` and `to`. */
-  args: { suite: 'random' | 'cleanup'; bases: string; seed: number; only?: string };
+  args: {
+    suite: 'random' | 'cleanup';
+    bases: string;
+    seed: number;
+    only?: string;
+    cleanups?: readonly string[];
+  };
   onResult: (r: R) => void;
   onDeath: (i: number, detail: string) => void;
   caseTimeoutMs?: number;
