@@ -47,7 +47,7 @@ import {
 import { runInWorkers } from './corruption.js';
 import { startWriter } from './writer.js';
 
-export const CLEANUPS = ['retention-time', 'retention-bytes', 'follower'] as const;
+export const CLEANUPS = ['compaction', 'retention-time', 'retention-bytes', 'follower'] as const;
 export const DAMAGES = ['value-bitflip', 'offset-bitflip', 'zero-page'] as const;
 export type Cleanup = (typeof CLEANUPS)[number];
 export type Damage = (typeof DAMAGES)[number];
@@ -91,14 +91,23 @@ export async function buildCleanupBase(dir: string, seed = 1): Promise<void> {
     store.createTopic('t', { segmentBytes: SEGMENT_BYTES });
     store.createTopic('c', { segmentBytes: SEGMENT_BYTES, cleanupPolicy: 'compact' });
     for (const topic of ['t', 'c']) {
-      for (let next = 0; next < RECORDS;) {
-        const n = Math.min(RECORDS - next, between(rand, 1, 5));
+      let next = 0;
+      const append = (n: number) => {
         store.append(
           topic,
           Array.from({ length: n }, (_, k) => expectedRecord(topic, 0, next + k)),
           { partition: 0 },
         );
         next += n;
+      };
+      while (next < RECORDS) append(Math.min(RECORDS - next, between(rand, 1, 5)));
+      if (topic === 'c') {
+        // End a few records after a roll: most keys then have their latest record in the last
+        // closed segment, where compaction keeps it (and would rewrite it).
+        const segments = () => store.describeTopic('c').partitionDetails[0]!.segments;
+        const before = segments();
+        while (segments() === before) append(1);
+        append(5);
       }
     }
   } finally {
@@ -118,15 +127,29 @@ function segmentFiles(dir: string, topic: string): string[] {
     .map((f) => path.join(`${topic}-0`, f));
 }
 
-/** Damages `file` in place; returns the bytes changed, [from, to). */
-function damageSegment(file: string, kind: Damage, rand: () => number): { from: number; to: number } {
+/**
+ * Damages `file` in place; returns the bytes changed, [from, to). A value bit flip goes into a
+ * record whose offset `prefer` accepts, when the segment has one.
+ */
+function damageSegment(
+  file: string,
+  kind: Damage,
+  rand: () => number,
+  prefer: (offset: number) => boolean = () => true,
+): { from: number; to: number } {
   const bytes = fs.readFileSync(file);
   const batches = batchesIn(bytes);
   const pick = <T>(items: readonly T[]): T => items[between(rand, 0, items.length - 1)]!;
   switch (kind) {
     case 'value-bitflip': {
-      const values = batches.flatMap((b) => recordValues(bytes, b).filter((v) => v !== null && v.length > 0));
-      const v = pick(values)!;
+      // The segments of the base are dense: record k of a batch has offset baseOffset + k.
+      const values = batches.flatMap((b) =>
+        recordValues(bytes, b)
+          .map((v, k) => (v !== null && v.length > 0 ? { ...v, offset: b.baseOffset + k } : null))
+          .filter((v) => v !== null),
+      );
+      const preferred = values.filter((v) => prefer(v.offset));
+      const v = pick(preferred.length > 0 ? preferred : values);
       const at = v.position + between(rand, 0, v.length - 1);
       flipBit(file, at, between(rand, 0, 7));
       return { from: at, to: at + 1 };
@@ -243,18 +266,29 @@ export async function runCleanupCase(
 ): Promise<CleanupCaseResult> {
   const rand = prng(hash32(`${seed}/cleanup/${i}`));
   const [cleanup, damage] = combinationOf(i, cleanups);
-  const topic = cleanup === 'follower' ? (rand() < 0.5 ? 't' : 'c') : 't';
+  const topic = cleanup === 'compaction' ? 'c' : cleanup === 'follower' ? (rand() < 0.5 ? 't' : 'c') : 't';
   fs.rmSync(work, { recursive: true, force: true });
   fs.cpSync(base, work, { recursive: true });
   const segments = segmentFiles(work, topic);
-  const k = between(rand, 0, segments.length - 2); // a closed segment
+  // A closed segment; for compaction, half the time the last one, which holds records it keeps.
+  const k =
+    cleanup === 'compaction' && rand() < 0.5 ? segments.length - 2 : between(rand, 0, segments.length - 2);
   const file = segments[k]!;
   const full = path.join(work, file);
   const original = fs.readFileSync(full);
   const batches = batchesIn(original);
   const segmentEnd = batches.at(-1)!.lastOffset + 1;
   const nextBase = Number(path.basename(segments[k + 1]!, '.log'));
-  const { from, to } = damageSegment(full, damage, rand);
+  // For compaction, a value bit flip in a record it keeps (the latest of its key) when there is one.
+  let kept: Set<number> | undefined;
+  if (cleanup === 'compaction') {
+    const last = Number(path.basename(segments.at(-1)!, '.log'));
+    const end =
+      last +
+      batchesIn(fs.readFileSync(path.join(work, segments.at(-1)!))).reduce((n, b) => n + b.recordCount, 0);
+    kept = new Set(latestPerKey(0, end));
+  }
+  const { from, to } = damageSegment(full, damage, rand, kept && ((o) => kept.has(o)));
   // A report is at the batch holding the first damaged byte, or (a moved base offset shows when
   // the next batch collides with it) at the batch after the last damaged byte.
   const first: BatchAt = batchHolding(batches, from)!;
@@ -308,6 +342,26 @@ export async function runCleanupCase(
         }
       } finally {
         await writer.kill();
+      }
+    } else if (cleanup === 'compaction') {
+      const store = LogStore.open(work, { cleanupIntervalMs: 0 });
+      try {
+        try {
+          const done = store.cleanup(topic);
+          // A cleanup that skips the damaged segment says so in what it returns.
+          if (JSON.stringify(done).includes(path.basename(file))) result.reported.cleanup = true;
+          else problems.push(`cleanup() returned ${JSON.stringify(done)} without a word about the damage`);
+        } catch (err) {
+          if (!(err instanceof LogStoreError)) throw err;
+          const where = err.code === 'LOGSTORE_CORRUPT' ? named(err.message, file, lo, hi) : null;
+          if (where) result.reported.cleanup = true;
+          if (where === 'file') unplaced.push(`cleanup: ${err.message}`);
+          else if (!where) problems.push(`cleanup() threw ${err.code}: ${err.message}`);
+        }
+        ({ startOffset: start, endOffset: end } = store.describeTopic(topic).partitionDetails[0]!);
+        found = readPartition(store, topic, nextBase, rand);
+      } finally {
+        await store.close();
       }
     } else {
       const store = LogStore.open(work, { cleanupIntervalMs: 0 });

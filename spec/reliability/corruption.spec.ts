@@ -76,13 +76,15 @@ describe('Reliability: corruption', function () {
   });
 
   it('should report damage in a closed segment that retention keeps or a follower reads, never return it, and count it harmless only when retention deleted it', async () => {
-    const cases = CLEANUPS.length * DAMAGES.length * 2;
-    const f = await runCleanupCorruption({ cases, root: tempDir(), seed: 5, workers: 2 });
+    const cleanups = CLEANUPS.filter((c) => c !== 'compaction');
+    const cases = cleanups.length * DAMAGES.length * 2;
+    const f = await runCleanupCorruption({ cases, root: tempDir(), seed: 5, workers: 2, cleanups });
     expect(f.examples).to.deep.equal([]);
     expect(f.cases).to.equal(cases);
     expect(f.workerDeaths).to.equal(0);
     const retention = { detected: 0, harmless: 0 };
     for (const [combination, n] of Object.entries(f.combinations)) {
+      if (combination.startsWith('compaction/')) continue;
       expect({ combination, ...n }).to.deep.include({ undetected: 0, unplaced: 0, falseAlarm: 0, crash: 0 });
       expect(n.detected + n.harmless, combination).to.equal(2);
       if (combination.startsWith('follower/')) expect(n.detected, combination).to.equal(2);
@@ -94,6 +96,30 @@ describe('Reliability: corruption', function () {
     // Retention met the damaged segment both ways: kept (reported) and deleted (harmless).
     expect(retention.detected, 'retention kept the damaged segment').to.be.greaterThan(0);
     expect(retention.harmless, 'retention deleted the damaged segment').to.be.greaterThan(0);
+  });
+
+  // Compaction reads every batch of the closed segments and writes the records it keeps into new
+  // batches with fresh CRCs: a damaged record must stop it (or be left where it is and named),
+  // never come out the other side as a valid one.
+  it('should report damage in a closed segment that compaction meets, and never rewrite it into a valid batch', async () => {
+    const cases = DAMAGES.length * 3;
+    const f = await runCleanupCorruption({
+      cases,
+      root: tempDir(),
+      seed: 5,
+      workers: 2,
+      cleanups: ['compaction'],
+      caseTimeoutMs: 60_000,
+    });
+    expect(f.examples).to.deep.equal([]);
+    expect(f.cases).to.equal(cases);
+    expect(f.workerDeaths).to.equal(0);
+    for (const d of DAMAGES) {
+      expect({ combination: `compaction/${d}`, ...f.combinations[`compaction/${d}`] }).to.deep.include({
+        detected: 3,
+        undetected: 0,
+      });
+    }
   });
 
   it('should give only LogStoreErrors (CORRUPT or IO) for any catalog file (fast-check)', async () => {
