@@ -31,6 +31,24 @@ async function expectSeeksCorrect(dir: string): Promise<void> {
   await store.close();
 }
 
+/**
+ * Seeks, by offset and by timestamp, into the middle of every segment (a lookup that needs its
+ * index), then closes the store cleanly.
+ */
+async function seekIntoEverySegment(dir: string, partitionDir: string): Promise<void> {
+  const store = LogStore.open(dir);
+  try {
+    for (const f of fs.readdirSync(partitionDir).filter((name) => name.endsWith('.log'))) {
+      const batches = batchesIn(fs.readFileSync(path.join(partitionDir, f)));
+      const middle = batches[Math.floor(batches.length / 2)]!.baseOffset + 1;
+      expect(store.reader('t', { from: middle }).read(1)[0]!.offset).to.equal(middle);
+      expect(store.reader('t', { from: { timestamp: 10_000 + middle } }).position).to.equal(middle);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 /** The index files of a partition directory and their bytes. */
 function indexFiles(partitionDir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
@@ -38,6 +56,42 @@ function indexFiles(partitionDir: string): Map<string, Buffer> {
     if (f.endsWith('index')) files.set(f, fs.readFileSync(path.join(partitionDir, f)));
   }
   return files;
+}
+
+/**
+ * After lookups that found them unusable and a clean close, the index files are back: the same
+ * bytes the writer wrote at roll and close, the same number of entries in both, and every offset
+ * entry names a batch start that holds its offset.
+ */
+function expectRebuilt(partitionDir: string, written: Map<string, Buffer>): void {
+  expect([...indexFiles(partitionDir).keys()]).to.deep.equal([...written.keys()]);
+  for (const [f, bytes] of written) {
+    expect(
+      fs.readFileSync(path.join(partitionDir, f)).equals(bytes),
+      `${f} written again as it was`,
+    ).to.equal(true);
+  }
+  for (const [f, index] of written) {
+    if (!f.endsWith('.index')) continue;
+    const base = Number(f.slice(0, 20));
+    const entries = index.length / 8;
+    expect(written.get(f.replace('.index', '.timeindex'))!.length / 12, `${f}: entries`).to.equal(entries);
+    expect(entries, `${f}: entries`).to.be.at.least(2); // 16 KiB segments, an entry per 4 KiB
+    const batches = new Map(
+      batchesIn(fs.readFileSync(path.join(partitionDir, `${f.slice(0, 20)}.log`))).map((b) => [
+        b.position,
+        b,
+      ]),
+    );
+    for (let i = 0; i < entries; i++) {
+      const offset = base + index.readInt32BE(i * 8);
+      const batch = batches.get(index.readInt32BE(i * 8 + 4));
+      expect(
+        batch !== undefined && offset >= batch.baseOffset && offset <= batch.lastOffset,
+        `${f} entry ${i}: offset ${offset}`,
+      ).to.equal(true);
+    }
+  }
 }
 
 /**
@@ -99,20 +153,28 @@ describe('Segment indexes', () => {
 
   it('should rebuild garbled index files instead of trusting them', async () => {
     const { dir, partitionDir } = await storeWithSegments();
-    for (const f of indexFiles(partitionDir).keys()) {
+    const written = indexFiles(partitionDir);
+    for (const f of written.keys()) {
       const bytes = fs.readFileSync(path.join(partitionDir, f));
       bytes.fill(0x41, 0, Math.min(bytes.length, 24)); // positions and offsets now nonsense
       fs.writeFileSync(path.join(partitionDir, f), bytes);
     }
     await expectSeeksCorrect(dir);
+    await seekIntoEverySegment(dir, partitionDir);
+    expectRebuilt(partitionDir, written);
+    await expectLookupsUseIndexFiles(dir, partitionDir);
   });
 
   it('should rebuild missing or truncated index files', async () => {
     const { dir, partitionDir } = await storeWithSegments();
-    [...indexFiles(partitionDir).keys()].forEach((f, i) => {
+    const written = indexFiles(partitionDir);
+    [...written.keys()].forEach((f, i) => {
       if (i % 2 === 0) fs.rmSync(path.join(partitionDir, f));
       else fs.truncateSync(path.join(partitionDir, f), 5);
     });
     await expectSeeksCorrect(dir);
+    await seekIntoEverySegment(dir, partitionDir);
+    expectRebuilt(partitionDir, written);
+    await expectLookupsUseIndexFiles(dir, partitionDir);
   });
 });
