@@ -64,6 +64,8 @@ export interface RandomWork {
   /** Records per append call: 1 to maxBatch. */
   maxBatch: number;
   maxRecords?: number;
+  /** How long a `hold` step keeps its catalog transaction open: [min, max] ms. @default [100, 300] */
+  holdMs?: [number, number];
 }
 
 /** One step of a script; appends write the content-derived records of records.ts. */
@@ -356,7 +358,9 @@ class Writer {
         return;
       case 'hold': {
         // An application transaction holding SQLite's write lock: followers must not wait for it.
-        const ms = between(this.rand, 100, 300);
+        const [min, max] =
+          this.plan.work.kind === 'random' ? (this.plan.work.holdMs ?? [100, 300]) : [100, 300];
+        const ms = between(this.rand, min, max);
         out('hs');
         this.store.transaction((db) => {
           db.exec('CREATE TABLE IF NOT EXISTS app_hold (at INTEGER)');
