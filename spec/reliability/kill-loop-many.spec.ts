@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { mappingCache } from '../../lib/storage/mapping-cache.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
-import { runKillLoop, writerConfig } from './kill-loop.js';
+import { runKillLoop, writerPlan } from './kill-loop.js';
 
 const MAPPED_SEGMENTS = 8;
 
@@ -32,15 +32,18 @@ describe('Reliability: kill -9 loops over many partitions', function () {
       chunk: 12,
       maxKillDelayMs: 1500,
       env: { LOGSTORE_MAX_MAPPED_SEGMENTS: String(MAPPED_SEGMENTS) },
-      config: (dir, durability, seed, point) => ({
-        ...writerConfig(dir, durability, seed, point),
-        segmentBytes: 4096,
-        topics: [
-          { name: 't', partitions: 40, weight: 4 },
-          { name: 'c', partitions: 8, weight: 1, segmentBytes: 4096 },
-        ],
-        maxBatch: 24,
-      }),
+      plan: (dir, durability, seed, point) => {
+        const plan = writerPlan(dir, durability, seed, point);
+        return {
+          ...plan,
+          segmentBytes: 4096,
+          topics: [
+            { name: 't', partitions: 40, weight: 4 },
+            { name: 'c', partitions: 8, weight: 1, segmentBytes: 4096 },
+          ],
+          work: plan.work.kind === 'random' ? { ...plan.work, maxBatch: 24 } : plan.work,
+        };
+      },
     });
     expect(figures.failures).to.deep.equal([]);
     expect(figures.recordsAcked).to.be.greaterThan(1000);
