@@ -5,8 +5,7 @@
  *
  * A segment costs what it holds: its file is mapped on first use (the active segment stays
  * mapped; closed ones may be unmapped again by the process's mapping cache), no descriptor is
- * kept, and its index is built on first use (from the index files, or by walking a small
- * segment, which is cheaper than reading two files).
+ * kept, and its index is built on first use (from the index files when they can be trusted).
  *
  * Invariants: `size` is the end of the last whole batch and `nextOffset` the offset after its
  * last record; the bytes after `size` are zeros. Only the segment writes into its mapping:
@@ -25,13 +24,6 @@ import { writeInt32, writeInt64 } from '../format/record-batch.js';
 import { segmentPath } from './layout.js';
 import { MappedFile, type Sharing } from './mapped-file.js';
 import { SparseIndex } from './sparse-index.js';
-
-/**
- * Below this many bytes of batches an index is built by walking the segment rather than read
- * from its two files: a walk of 64 KiB (CRCs included) costs less than opening and reading two
- * files, and needs no descriptor. The files are still written, with Kafka's meaning.
- */
-const WALK_INDEX_BELOW = 64 * 1024;
 
 /** What a segment knows of its extent when opened (from the catalog, or to be found by recovery). */
 export interface SegmentState {
@@ -386,12 +378,11 @@ export class Segment {
 
   /**
    * The sparse index, loaded from its files when they can be trusted, else rebuilt by a walk (and
-   * its files written again). A small segment is walked even when its files are trusted.
+   * its files written again).
    */
   loadIndex(): SparseIndex {
     if (this.sparseIndex) return this.sparseIndex;
-    const small = this.size < WALK_INDEX_BELOW;
-    if (this.indexFilesTrusted && !small) {
+    if (this.indexFilesTrusted) {
       try {
         const index = fs.readFileSync(segmentPath(this.dir, this.baseOffset, 'index'));
         const timeIndex = fs.readFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'));
@@ -408,14 +399,9 @@ export class Segment {
       }
     }
     if (!this.sparseIndex) {
-      const trustedSmall = this.indexFilesTrusted && small;
       this.sparseIndex = this.walkIndex();
-      // A small segment's files were not read: one look says whether they are there at all.
-      if (
-        this.writesIndex &&
-        !(trustedSmall && fs.existsSync(segmentPath(this.dir, this.baseOffset, 'index')))
-      ) {
-        this.indexFilesTrusted = false;
+      if (this.writesIndex) {
+        this.indexFilesTrusted = false; // what they hold was not usable: written again
         this.saveIndex();
       }
     }
