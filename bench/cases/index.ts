@@ -9,6 +9,7 @@ import compaction from './compaction.js';
 import durableSingleAppend from './durable-single-append.js';
 import groupCommit from './group-commit.js';
 import liveLatency from './live-latency.js';
+import manyPartitions from './many-partitions.js';
 import openTime from './open-time.js';
 import readerFanout from './reader-fanout.js';
 import recoveryTime from './recovery-time.js';
@@ -30,6 +31,7 @@ export const CASES: BenchCase[] = [
   recoveryTime,
   streamingRss,
   compaction,
+  ...manyPartitions,
 ];
 
 /** Figures of the spec that no case measures yet (none at the moment). */
