@@ -20,3 +20,4 @@ export { encodeBatch } from './format/batch-encoder.js';
 export { decodeBatch } from './format/batches.js';
 export type { DecodedBatch } from './format/batches.js';
 export type { ErrorDetails } from './errors.js';
+export type { CatalogDatabase, CatalogStatement, SqlParameters, SqlValue } from './catalog/app-database.js';

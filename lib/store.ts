@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
+import type { CatalogDatabase } from './catalog/app-database.js';
 import { Catalog } from './catalog/catalog.js';
 import { Durability } from './durability.js';
 import { ioError, LogStoreError } from './errors.js';
@@ -383,10 +383,26 @@ export class LogStore {
    * writes (to its own tables) and `consumer.commit()` calls made inside commit together or not
    * at all: an exactly-once local pipeline. Keep `fn` short and synchronous; do not touch the
    * tables logstore owns (meta, topics, partitions, segments, group_offsets, pending_swaps).
+   *
+   * What `fn` throws (its own errors, its statements' SQLite errors) comes out unchanged after the
+   * rollback. An async `fn` is refused before it runs: it would commit at its first `await` and
+   * run the rest outside the transaction.
    */
-  transaction<T>(fn: (db: Database.Database) => T): T {
+  transaction<T>(fn: (db: CatalogDatabase) => T): T {
     this.checkWritable();
-    return this.catalog.transaction(() => fn(this.catalog.db));
+    checkTransactionFunction(fn);
+    const db = this.catalog.db as unknown as CatalogDatabase;
+    return this.catalog.applicationTransaction(() => {
+      const result = fn(db);
+      if (isThenable(result)) {
+        throw invalidArgument(
+          'The function given to store.transaction returned a promise, so the transaction was rolled ' +
+            'back: SQLite transactions here are synchronous, and the code after an await would run ' +
+            'outside it. Await first, then call store.transaction with a synchronous function.',
+        );
+      }
+      return result;
+    });
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -436,6 +452,29 @@ export class LogStore {
     }
     if (this.durability.poisoned) throw this.durability.poisoned;
   }
+}
+
+/** An async function cannot run inside a synchronous SQLite transaction: refused up front. */
+function checkTransactionFunction(fn: unknown): void {
+  if (typeof fn !== 'function') {
+    throw invalidArgument(`store.transaction(fn) takes a function (db) => result, got ${typeof fn}.`);
+  }
+  const kind = (fn as { constructor?: { name?: string } }).constructor?.name;
+  if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') {
+    throw invalidArgument(
+      'store.transaction(fn) needs a synchronous fn: its SQLite transaction commits when fn returns, ' +
+        'so an async fn would commit at its first await and run the rest outside the transaction. ' +
+        'Await what you need first, then call store.transaction with a synchronous function.',
+    );
+  }
+}
+
+function isThenable(value: unknown): boolean {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /**
