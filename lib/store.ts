@@ -31,6 +31,7 @@ import { Groups, type GroupDescription } from './read/groups.js';
 import { checkStartSpec, Reader, type ReaderOptions, type StartSpec } from './read/reader.js';
 import type { AppendRecord, AppendResult } from './record.js';
 import { Cleanup, type CleanupResult } from './cleanup.js';
+import { AppendSignal } from './storage/append-signal.js';
 import { catalogPath, checkIsDirectory, lockedError, takeLock } from './storage/layout.js';
 import type { Truncation } from './storage/log-loader.js';
 import type { KafkaServer } from './kafka/server.js';
@@ -69,13 +70,15 @@ export class LogStore {
   private readonly durability: Durability;
   private readonly producer: Producer;
   private readonly rawAppender: RawAppender;
-  /** Idempotent producers' ids (Kafka's InitProducerId). */
+  /** @internal Idempotent producers' ids (Kafka's InitProducerId). */
   readonly producerIds: ProducerIds;
   private readonly groupSet: Groups;
   private readonly readers = new Set<Reader>();
   /** Kafka listeners serving this store (closed with it). */
   private readonly servers = new Set<KafkaServer>();
   private lockFd: number;
+  /** Wakes followers in other processes after appends (see storage/append-signal.ts). */
+  private readonly appendSignal: AppendSignal;
   private readonly cleanups: Cleanup;
   private closed = false;
 
@@ -84,6 +87,7 @@ export class LogStore {
     this.options = options;
     this.catalog = catalog;
     this.lockFd = lockFd;
+    this.appendSignal = new AppendSignal(lockFd);
     this.topicSet = new Topics(dir, catalog, options);
     this.topicSet.onRoll = (state, log) => this.cleanups.retain(state, log);
     this.durability = new Durability(options, catalog, () => this.topicSet.all());
@@ -95,6 +99,7 @@ export class LogStore {
       (name) => this.topicSet.get(name),
       () => this.checkWritable(),
       options.readOnly,
+      () => this.checkOpen(),
     );
     this.cleanups = new Cleanup(this.groupSet);
   }
@@ -239,7 +244,9 @@ export class LogStore {
     options?: AppendOptions,
   ): AppendResult | AppendResult[] {
     this.checkWritable();
-    return this.producer.append(this.topicSet.get(topic), input, options);
+    const result = this.producer.append(this.topicSet.get(topic), input, options);
+    this.appendSignal.notify();
+    return result;
   }
 
   /**
@@ -257,7 +264,14 @@ export class LogStore {
   ): AppendResult {
     this.checkWritable();
     const state = this.topicSet.get(topic);
-    return this.rawAppender.append(state, state.logs[checkPartition(state, partition)]!, bytes, options);
+    const result = this.rawAppender.append(
+      state,
+      state.logs[checkPartition(state, partition)]!,
+      bytes,
+      options,
+    );
+    this.appendSignal.notify();
+    return result;
   }
 
   /**
@@ -426,6 +440,7 @@ export class LogStore {
     this.topicSet.close();
     this.catalog.close();
     if (this.lockFd >= 0) {
+      this.appendSignal.close();
       fs.closeSync(this.lockFd); // releases the flock
       this.lockFd = -1;
       openWriters.delete(this.dir);
