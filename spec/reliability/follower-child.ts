@@ -96,7 +96,7 @@ async function follow(key: string): Promise<void> {
         mayJump = true;
         seen.clear();
         // Go on from the start of what is left.
-        r.last = Math.max(r.last, store.describeTopic(topic).partitionDetails[partition]!.startOffset - 1);
+        r.last = Math.max(r.last, store.describeTopic(topic).partitions[partition]!.startOffset - 1);
         continue;
       }
       if (r.errors.length < 5) r.errors.push(`${err.code}: ${err.message}`);

@@ -21,7 +21,7 @@ try {
     const store = LogStore.open(dir, { readOnly: true });
     let records = 0;
     for (const t of store.topics())
-      for (let p = 0; p < t.partitions; p++) records += readPartition(store, t.name, p).length;
+      for (let p = 0; p < t.partitionCount; p++) records += readPartition(store, t.name, p).length;
     out(`follower ${(performance.now() - t0).toFixed(3)} ${records}`);
     await store.close();
   }

@@ -162,7 +162,7 @@ class Writer {
   private syncNext(): void {
     this.next.clear();
     for (const plan of this.cfg.topics) {
-      for (const d of this.store.describeTopic(plan.name).partitionDetails) {
+      for (const d of this.store.describeTopic(plan.name).partitions) {
         this.next.set(tp(plan.name, d.partition), d.endOffset);
       }
     }
