@@ -32,6 +32,7 @@ export interface Truncation {
 }
 
 /**
+ * @internal
  * Loads `log` from the catalog and its files. `clean`: the writer closed cleanly, so the recovery
  * point is the exact end and nothing is read. Returns what recovery cut, if anything.
  */
@@ -109,6 +110,7 @@ export function loadLog(log: PartitionLog, clean: boolean, repair: boolean): Tru
   }
 }
 
+/** @internal */
 export function openClosed(log: PartitionLog, r: SegmentRow): Segment {
   return Segment.open(log.dir, r.baseOffset, r.capacity, false, {
     size: r.size ?? 0,
