@@ -200,7 +200,8 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
   private followWriter(log: PartitionLog, done: () => void, onDone: (cleanup: () => void) => void): void {
     const watch = watchStore(path.dirname(log.dir));
     let deferred: NodeJS.Timeout | undefined;
-    const look = (change: StoreChange): void => {
+    /** Looks for new records after `change`; true if it woke the waiter. */
+    const look = (change: StoreChange): boolean => {
       if (change === 'catalog') {
         const wait = this.lastCatalogLook + CATALOG_LOOK_MS - performance.now();
         if (wait > 0) {
@@ -208,23 +209,27 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
             deferred = undefined;
             look('catalog');
           }, wait);
-          return;
+          return false;
         }
         this.lastCatalogLook = performance.now();
       }
       try {
         const grew = change === 'appended' ? log.catchUp() : log.refresh();
-        if (grew || this.cursor.offset < log.endOffset) done();
+        if (!grew && this.cursor.offset >= log.endOffset) return false;
       } catch {
-        done(); // the next read reports it
+        // the next read reports it
       }
+      done();
+      return true;
     };
     onDone(() => {
       if (deferred) clearTimeout(deferred);
     });
     onDone(watch.subscribe(look));
-    // What the writer appended after the read that found nothing, before the watch was set.
-    look('appended');
+    // What the writer did while nobody listened (since the read that found nothing; the events
+    // of that time are gone): its appends to the active segment, else everything else, a roll
+    // for one (a catalog look, at most every CATALOG_LOOK_MS).
+    if (!look('appended')) look('catalog');
   }
 
   /** Ends a live iteration; further calls give LOGSTORE_CLOSED. */

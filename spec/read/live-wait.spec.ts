@@ -157,6 +157,32 @@ describe('Live iteration', () => {
       }
     });
 
+    it('should see a roll the writer made while nobody waited, at the start of its next wait', async () => {
+      const dir = tempDir();
+      const writer = LogStore.open(dir, { durability: 'none' });
+      writer.createTopic('t', { segmentBytes: 4096 });
+      const follower = LogStore.open(dir, { readOnly: true });
+      const reader = follower.reader('t');
+      try {
+        const first = reader.waitForRecords();
+        writer.append('t', { value: 'x'.repeat(3000) });
+        await first;
+        expect(reader.read().map((r) => r.offset)).to.deep.equal([0]);
+        // Nobody waits now: the roll's catalog event passes unheard (as while tail prints).
+        writer.append('t', { value: 'y'.repeat(3000) }); // does not fit: a new segment
+        expect(writer.describeTopic('t').partitions[0]!.segments).to.equal(2);
+        await sleep(100);
+        const started = performance.now();
+        await reader.waitForRecords(); // not at the 5 s fallback poll
+        expect(performance.now() - started).to.be.below(1000);
+        expect(reader.read().map((r) => r.offset)).to.deep.equal([1]);
+      } finally {
+        reader.close();
+        await follower.close();
+        await writer.close();
+      }
+    });
+
     it('should not read the catalog while it waits on an idle writer', async () => {
       const dir = tempDir();
       const writer = LogStore.open(dir, { durability: 'none' });
