@@ -58,7 +58,7 @@ export async function fillStoreBytes(
 
 /** Bytes of batches and segment count of the bench topic's only partition. */
 export function partitionSize(store: LogStore): { bytes: number; segments: number; endOffset: number } {
-  const p = store.describeTopic(TOPIC).partitionDetails[0]!;
+  const p = store.describeTopic(TOPIC).partitions[0]!;
   return { bytes: p.bytes, segments: p.segments, endOffset: p.endOffset };
 }
 

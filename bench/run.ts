@@ -31,8 +31,8 @@ const USAGE = `usage: logstore bench [--quick] [--runs N] [--case NAME] [--json 
                       [--charts DIR] [--merge FILE] [--compare FILE] [--from FILE]
        logstore bench --by-node FILE... [--markdown FILE]
   --quick          smaller sizes, 3 runs per subject; it prints what it took: on 2 cores,
-                   about 3 minutes when quiet, 16 at load average 22 (the full run: several
-                   times that)
+                   about 3 minutes when quiet, 16 at load average 22, and about 2 more for
+                   the codecs cases added since (the full run: several times that)
   --runs N         runs per subject (default 5, or 3 with --quick; cases that write GiBs
                    per run cap it lower unless --runs is given)
   --case NAME      only cases whose name contains NAME

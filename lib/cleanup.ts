@@ -18,6 +18,7 @@ export interface CleanupResult {
   bytesFreed: number;
 }
 
+/** @internal */
 export class Cleanup {
   /** The last error of a timer-driven run (the timer has nobody to throw to). */
   lastError: unknown = null;

@@ -14,9 +14,17 @@ export type { ErrorCode } from './errors.js';
 export { Reader } from './read/reader.js';
 export type { ReaderOptions, StartSpec } from './read/reader.js';
 export type { AppendRecord, AppendResult, LogRecord, Bytes } from './record.js';
-export type { StoreOptions, TopicConfig, Durability, CleanupPolicy } from './options.js';
+export type {
+  StoreOptions,
+  TopicConfig,
+  TopicSettings,
+  Durability,
+  CleanupPolicy,
+  CompressionType,
+} from './options.js';
 export type { Truncation } from './storage/log-loader.js';
 export { encodeBatch } from './format/batch-encoder.js';
 export { decodeBatch } from './format/batches.js';
 export type { DecodedBatch } from './format/batches.js';
 export type { ErrorDetails } from './errors.js';
+export type { CatalogDatabase, CatalogStatement, SqlParameters, SqlValue } from './catalog/app-database.js';

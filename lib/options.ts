@@ -63,6 +63,8 @@ export interface TopicConfig {
 
 export type ResolvedStoreOptions = Required<StoreOptions>;
 export type ResolvedTopicConfig = Required<TopicConfig>;
+/** A topic's settings as `topics()` and `describeTopic()` report them (the count is `partitionCount`). */
+export type TopicSettings = Omit<ResolvedTopicConfig, 'partitions'>;
 
 export const STORE_DEFAULTS: ResolvedStoreOptions = {
   durability: 'interval',
@@ -96,11 +98,16 @@ function describe(value: unknown): string {
   return `\`${typeof value === 'string' ? JSON.stringify(value) : String(value)}\` (${typeof value})`;
 }
 
+/** The known name `name` is most likely a misspelling of (same letters in another case, or at most two edits away). */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  return known.find((k) => k.toLowerCase() === name.toLowerCase() || editDistance(k, name) <= 2);
+}
+
 /** Refuses keys of `given` that are not in `known`, suggesting the closest known one. */
 export function checkKeys(given: object, known: readonly string[], what: string): void {
   for (const key of Object.keys(given)) {
     if (known.includes(key)) continue;
-    const close = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k, key) <= 2);
+    const close = closestName(key, known);
     throw invalidArgument(
       `Unknown ${what} \`${key}\`${close ? `; did you mean \`${close}\`?` : ''} Known: ${known.join(', ')}.`,
     );

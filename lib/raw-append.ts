@@ -41,6 +41,7 @@ function identityOf(batch: IncomingBatch): ProducerBatch {
   };
 }
 
+/** @internal */
 export class RawAppender {
   private readonly encoder = new BatchEncoder();
 

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
+import type { CatalogDatabase } from './catalog/app-database.js';
 import { Catalog } from './catalog/catalog.js';
 import { Durability } from './durability.js';
 import { ioError, LogStoreError } from './errors.js';
@@ -31,6 +31,7 @@ import { Groups, type GroupDescription } from './read/groups.js';
 import { checkStartSpec, Reader, type ReaderOptions, type StartSpec } from './read/reader.js';
 import type { AppendRecord, AppendResult } from './record.js';
 import { Cleanup, type CleanupResult } from './cleanup.js';
+import { AppendSignal } from './storage/append-signal.js';
 import { catalogPath, checkIsDirectory, lockedError, takeLock } from './storage/layout.js';
 import type { Truncation } from './storage/log-loader.js';
 import type { KafkaServer } from './kafka/server.js';
@@ -69,13 +70,15 @@ export class LogStore {
   private readonly durability: Durability;
   private readonly producer: Producer;
   private readonly rawAppender: RawAppender;
-  /** Idempotent producers' ids (Kafka's InitProducerId). */
+  /** @internal Idempotent producers' ids (Kafka's InitProducerId). */
   readonly producerIds: ProducerIds;
   private readonly groupSet: Groups;
   private readonly readers = new Set<Reader>();
   /** Kafka listeners serving this store (closed with it). */
   private readonly servers = new Set<KafkaServer>();
   private lockFd: number;
+  /** Wakes followers in other processes after appends (see storage/append-signal.ts). */
+  private readonly appendSignal: AppendSignal;
   private readonly cleanups: Cleanup;
   private closed = false;
 
@@ -84,6 +87,7 @@ export class LogStore {
     this.options = options;
     this.catalog = catalog;
     this.lockFd = lockFd;
+    this.appendSignal = new AppendSignal(lockFd);
     this.topicSet = new Topics(dir, catalog, options);
     this.topicSet.onRoll = (state, log) => this.cleanups.retain(state, log);
     this.durability = new Durability(options, catalog, () => this.topicSet.all());
@@ -95,6 +99,7 @@ export class LogStore {
       (name) => this.topicSet.get(name),
       () => this.checkWritable(),
       options.readOnly,
+      () => this.checkOpen(),
     );
     this.cleanups = new Cleanup(this.groupSet);
   }
@@ -239,7 +244,9 @@ export class LogStore {
     options?: AppendOptions,
   ): AppendResult | AppendResult[] {
     this.checkWritable();
-    return this.producer.append(this.topicSet.get(topic), input, options);
+    const result = this.producer.append(this.topicSet.get(topic), input, options);
+    this.appendSignal.notify();
+    return result;
   }
 
   /**
@@ -257,7 +264,14 @@ export class LogStore {
   ): AppendResult {
     this.checkWritable();
     const state = this.topicSet.get(topic);
-    return this.rawAppender.append(state, state.logs[checkPartition(state, partition)]!, bytes, options);
+    const result = this.rawAppender.append(
+      state,
+      state.logs[checkPartition(state, partition)]!,
+      bytes,
+      options,
+    );
+    this.appendSignal.notify();
+    return result;
   }
 
   /**
@@ -383,10 +397,26 @@ export class LogStore {
    * writes (to its own tables) and `consumer.commit()` calls made inside commit together or not
    * at all: an exactly-once local pipeline. Keep `fn` short and synchronous; do not touch the
    * tables logstore owns (meta, topics, partitions, segments, group_offsets, pending_swaps).
+   *
+   * What `fn` throws (its own errors, its statements' SQLite errors) comes out unchanged after the
+   * rollback. An async `fn` is refused before it runs: it would commit at its first `await` and
+   * run the rest outside the transaction.
    */
-  transaction<T>(fn: (db: Database.Database) => T): T {
+  transaction<T>(fn: (db: CatalogDatabase) => T): T {
     this.checkWritable();
-    return this.catalog.transaction(() => fn(this.catalog.db));
+    checkTransactionFunction(fn);
+    const db = this.catalog.db as unknown as CatalogDatabase;
+    return this.catalog.applicationTransaction(() => {
+      const result = fn(db);
+      if (isThenable(result)) {
+        throw invalidArgument(
+          'The function given to store.transaction returned a promise, so the transaction was rolled ' +
+            'back: SQLite transactions here are synchronous, and the code after an await would run ' +
+            'outside it. Await first, then call store.transaction with a synchronous function.',
+        );
+      }
+      return result;
+    });
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -410,6 +440,7 @@ export class LogStore {
     this.topicSet.close();
     this.catalog.close();
     if (this.lockFd >= 0) {
+      this.appendSignal.close();
       fs.closeSync(this.lockFd); // releases the flock
       this.lockFd = -1;
       openWriters.delete(this.dir);
@@ -436,6 +467,29 @@ export class LogStore {
     }
     if (this.durability.poisoned) throw this.durability.poisoned;
   }
+}
+
+/** An async function cannot run inside a synchronous SQLite transaction: refused up front. */
+function checkTransactionFunction(fn: unknown): void {
+  if (typeof fn !== 'function') {
+    throw invalidArgument(`store.transaction(fn) takes a function (db) => result, got ${typeof fn}.`);
+  }
+  const kind = (fn as { constructor?: { name?: string } }).constructor?.name;
+  if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') {
+    throw invalidArgument(
+      'store.transaction(fn) needs a synchronous fn: its SQLite transaction commits when fn returns, ' +
+        'so an async fn would commit at its first await and run the rest outside the transaction. ' +
+        'Await what you need first, then call store.transaction with a synchronous function.',
+    );
+  }
+}
+
+function isThenable(value: unknown): boolean {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   type ResolvedStoreOptions,
   type ResolvedTopicConfig,
   type TopicConfig,
+  type TopicSettings,
 } from './options.js';
 import { crashPoint } from './storage/faults.js';
 import { Follower } from './storage/follower.js';
@@ -33,26 +34,38 @@ import { loadLog, type Truncation } from './storage/log-loader.js';
 import { PartitionLog } from './storage/partition-log.js';
 import { Segment } from './storage/segment.js';
 
+/**
+ * A topic as `topics()` lists it. The partition count is `partitionCount` only (`config` holds
+ * every other setting), so that `partitions` means one thing everywhere: the per-partition list
+ * of `describeTopic`, as in kafkajs's `fetchTopicMetadata`.
+ */
 export interface TopicInfo {
   name: string;
-  partitions: number;
-  config: ResolvedTopicConfig;
+  partitionCount: number;
+  /** Every setting of the topic, defaults included (the partition count is `partitionCount`). */
+  config: TopicSettings;
+  /** Milliseconds since the epoch. */
   createdAt: number;
 }
 
+/** One partition of `describeTopic`: its offsets (end exclusive) and its size on disk. */
 export interface PartitionDescription {
   partition: number;
+  /** The first offset still in the log (retention moves it). */
   startOffset: number;
+  /** The offset the next record gets. */
   endOffset: number;
+  /** Bytes of batches in its segments. */
   bytes: number;
   segments: number;
 }
 
+/** A topic with its partitions, in partition order. */
 export interface TopicDescription extends TopicInfo {
-  partitionDetails: PartitionDescription[];
+  partitions: PartitionDescription[];
 }
 
-/** One open topic: its config and a log per partition. */
+/** @internal One open topic: its config and a log per partition. */
 export interface TopicState {
   name: string;
   config: ResolvedTopicConfig;
@@ -67,6 +80,7 @@ export interface TopicState {
  */
 const INDEX_FORMAT = '2';
 
+/** @internal */
 export class Topics {
   private readonly states = new Map<string, TopicState>();
   /** Called after a roll of a writer's log (retention runs on roll). */
@@ -259,8 +273,8 @@ export class Topics {
     const state = this.get(name);
     return {
       ...info(this.row(name)),
-      config: state.config,
-      partitionDetails: state.logs.map((log) => {
+      config: settings(state.config),
+      partitions: state.logs.map((log) => {
         log.refresh();
         return log.describe();
       }),
@@ -270,10 +284,25 @@ export class Topics {
   /** Changes retention, compaction, segment size or record size limit; not the partition count. */
   alter(name: string, config: Omit<TopicConfig, 'partitions'>): TopicInfo {
     const state = this.get(name);
+    const asked = (config as { partitions?: unknown } | null | undefined)?.partitions;
+    if (asked !== undefined && asked !== state.logs.length) {
+      throw invalidArgument(
+        `The partition count of topic '${name}' cannot change (it has ${state.logs.length}, ${JSON.stringify(asked)} ` +
+          'was asked): a keyed record goes to murmur2(key) % partitions, so another count would move keys to ' +
+          'other partitions and break their order. Create a new topic with the count you need and copy the ' +
+          'records into it.',
+      );
+    }
+    // The unchanged count is accepted (scripts re-apply a whole config), and left out.
+    let changes: unknown = config;
+    if (asked !== undefined) {
+      const { partitions: _count, ...rest } = config as TopicConfig;
+      changes = rest;
+    }
     const keys = Object.keys(TOPIC_DEFAULTS)
       .filter((k) => k !== 'partitions')
       .concat('segmentBytes');
-    const resolved = normalizeTopicConfig(config, state.config, keys);
+    const resolved = normalizeTopicConfig(changes, state.config, keys);
     this.catalog.setTopicConfig(name, resolved);
     state.config = resolved;
     for (const log of state.logs) log.config = resolved;
@@ -316,5 +345,16 @@ function makeEmptyDir(dir: string): void {
 }
 
 function info(row: TopicRow): TopicInfo {
-  return { name: row.name, partitions: row.partitions, config: row.config, createdAt: row.createdAt };
+  return {
+    name: row.name,
+    partitionCount: row.partitions,
+    config: settings(row.config),
+    createdAt: row.createdAt,
+  };
+}
+
+/** A topic's config as the API reports it: everything but the partition count. */
+function settings(config: ResolvedTopicConfig): TopicSettings {
+  const { partitions: _count, ...rest } = config;
+  return rest;
 }

@@ -5,6 +5,7 @@
  */
 import type { BenchCase, TodoCase } from '../case.js';
 import batchedAppend from './batched-append.js';
+import codecs from './codecs.js';
 import compaction from './compaction.js';
 import durableSingleAppend from './durable-single-append.js';
 import groupCommit from './group-commit.js';
@@ -32,6 +33,7 @@ export const CASES: BenchCase[] = [
   streamingRss,
   compaction,
   ...manyPartitions,
+  ...codecs,
 ];
 
 /** Figures of the spec that no case measures yet (none at the moment). */

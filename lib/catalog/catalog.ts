@@ -147,10 +147,34 @@ export class Catalog {
     if (this.db.open) this.db.close();
   }
 
+  /** Runs logstore's own multi-row change in one transaction; any failure is a LogStoreError. */
   transaction<T>(fn: () => T): T {
     try {
       return this.db.transaction(fn)();
     } catch (err) {
+      throw catalogError(err, this.db.name);
+    }
+  }
+
+  /**
+   * Runs the application's `fn` (store.transaction) in one transaction. What `fn` throws (its own
+   * errors, and its own statements' SQLite errors: a typo, a constraint) comes out unchanged once
+   * the transaction is rolled back: those are the application's to handle. Only a failure of the
+   * transaction itself (BEGIN, COMMIT, the rollback) is the catalog's, and a LogStoreError.
+   */
+  applicationTransaction<T>(fn: () => T): T {
+    let thrown: { error: unknown } | undefined;
+    try {
+      return this.db.transaction(() => {
+        try {
+          return fn();
+        } catch (err) {
+          thrown = { error: err };
+          throw err;
+        }
+      })();
+    } catch (err) {
+      if (thrown !== undefined && err === thrown.error) throw err;
       throw catalogError(err, this.db.name);
     }
   }

@@ -5,15 +5,31 @@
  * positions). Nothing here touches the store.
  */
 import { parseArgs } from 'node:util';
+import type { ErrorCode } from '../index.js';
+import { closestName } from '../options.js';
 
-/** Wrong usage: main prints the message and the command's usage on stderr and exits 2. */
+/**
+ * Wrong usage: main prints `error: LOGSTORE_INVALID_ARGUMENT: message` and the command's usage on
+ * stderr, and exits 2.
+ */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  readonly code: ErrorCode = 'LOGSTORE_INVALID_ARGUMENT';
 }
 
-/** A failure the CLI itself detects (not a LogStoreError): `error: message`, exit 1. */
+/**
+ * A failure the CLI itself detects (not a LogStoreError): `error: CODE: message`, exit 1. The
+ * code is one of the library's, so that a script sees the same code from the CLI and the API.
+ */
 export class CliError extends Error {
   override readonly name = 'CliError';
+
+  constructor(
+    message: string,
+    readonly code: ErrorCode = 'LOGSTORE_INVALID_ARGUMENT',
+  ) {
+    super(message);
+  }
 }
 
 type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
@@ -50,11 +66,12 @@ export function parse(
       i++;
     } else args.push(arg);
   }
+  checkOptionNames(args, specs);
   let result;
   try {
     result = parseArgs({ args, options: specs, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!);
+    throw usageOf(err, specs);
   }
   const help = result.values.help === true;
   if (!help) {
@@ -64,6 +81,40 @@ export function parse(
     }
   }
   return { values: result.values as Parsed['values'], positionals: result.positionals, help };
+}
+
+/** Refuses an unknown option with the closest known one (`--folow`: did you mean --follow?). */
+function checkOptionNames(args: readonly string[], specs: OptionSpecs): void {
+  const longs = Object.keys(specs);
+  for (const arg of args) {
+    if (arg === '--') return; // the rest are positionals
+    if (arg.startsWith('--')) {
+      const name = arg.slice(2).split('=')[0]!;
+      if (Object.hasOwn(specs, name)) continue;
+      const close = closestName(name, longs);
+      throw new UsageError(`unknown option --${name}${close ? `; did you mean --${close}?` : ''}`);
+    }
+    if (/^-[^-\d]/.test(arg)) {
+      const shorts = Object.entries(specs).filter(([, spec]) => spec.short !== undefined);
+      for (const letter of arg.slice(1).split('=')[0]!) {
+        if (shorts.some(([, spec]) => spec.short === letter)) continue;
+        const known = shorts.map(([name, spec]) => `-${spec.short} (--${name})`).join(', ');
+        throw new UsageError(`unknown option -${letter}${known ? `; the short options are ${known}` : ''}`);
+      }
+    }
+  }
+}
+
+/** parseArgs' other complaints, in the CLI's words. */
+function usageOf(err: unknown, specs: OptionSpecs): UsageError {
+  const message = (err as Error).message;
+  // "Option '-f, --follow' does not take an argument", "Option '--max <value>' argument missing"
+  const name = /'(?:-\w, )?--([\w-]+)/.exec(message)?.[1];
+  const spec = name === undefined ? undefined : specs[name];
+  if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && spec) {
+    return new UsageError(spec.type === 'string' ? `--${name} needs a value` : `--${name} takes no value`);
+  }
+  return new UsageError(message.split('\n')[0]!);
 }
 
 export function stringOption(parsed: Parsed, name: string): string | undefined {

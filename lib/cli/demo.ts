@@ -196,8 +196,8 @@ async function demo(keep: boolean): Promise<number> {
 
     // ---- summary
     const seconds = STREAM_MS / 1000;
-    const segments = description.partitionDetails.reduce((n, d) => n + d.segments, 0);
-    const bytes = description.partitionDetails.reduce((n, d) => n + d.bytes, 0);
+    const segments = description.partitions.reduce((n, d) => n + d.segments, 0);
+    const bytes = description.partitions.reduce((n, d) => n + d.bytes, 0);
     const ok = (good: boolean, text: string) => {
       if (!good) failures.push(text);
       return good ? text : c.red(text);

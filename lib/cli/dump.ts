@@ -50,7 +50,11 @@ export const command: Command = {
     const stopper = new Stopper(out);
     try {
       const topic = files.topic(topicName);
-      if (!topic) throw new CliError(`no topic '${topicName}' in ${absolute}`);
+      if (!topic)
+        throw new CliError(
+          `no topic '${topicName}' in ${absolute} (\`logstore topics ${dir}\` lists the topics)`,
+          'LOGSTORE_TOPIC_NOT_FOUND',
+        );
       if (only !== undefined && only >= topic.partitions) {
         throw new CliError(
           `--partition ${only}: topic ${topicName} has partitions 0 to ${topic.partitions - 1}`,

@@ -18,7 +18,7 @@ import {
   type StartArg,
 } from './args.js';
 import type { Command } from './main.js';
-import { openReadOnly, openWriter } from './open.js';
+import { openReadOnly, openWriter, requireTopic } from './open.js';
 import { colorsFor, renderTable } from './output.js';
 
 const USAGE = `usage: logstore groups <dir> [list] [--json]
@@ -141,6 +141,7 @@ async function reset(
 ): Promise<number> {
   const store = openWriter(dir, 'groups reset');
   try {
+    requireTopic(store, dir, topic);
     store.resetGroup(group, topic, to);
   } finally {
     await store.close();

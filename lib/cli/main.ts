@@ -2,12 +2,13 @@
  * `logstore <command>`: dispatches to one module per command (loaded on use, so that
  * `logstore --help` and `logstore bench` load nothing they do not need) and owns the exit codes:
  *   0  success (and `tail` ended by SIGINT/SIGTERM or by its output pipe closing)
- *   1  failure: a LogStoreError prints `error: CODE: message`, anything else `error: message`;
- *      the stack only with --debug
- *   2  wrong usage: the message and the command's usage on stderr
+ *   1  failure: `error: CODE: message`, CODE one of the library's error codes (LogStoreErrors,
+ *      the CLI's own checks, I/O errors as LOGSTORE_IO); the stack only with --debug
+ *   2  wrong usage: `error: LOGSTORE_INVALID_ARGUMENT: message` and the command's usage on stderr
  */
 import { readFileSync } from 'node:fs';
 import { LogStoreError } from '../index.js';
+import { ioError } from '../errors.js';
 import { CliError, UsageError } from './args.js';
 
 export interface Command {
@@ -105,14 +106,19 @@ export async function main(argv: string[]): Promise<number> {
 
 function report(err: unknown, command: Command, debug: boolean): number {
   if (err instanceof UsageError) {
-    process.stderr.write(`error: ${err.message}\n\n${command.usage}`);
+    process.stderr.write(`error: ${err.code}: ${err.message}\n\n${command.usage}`);
     return 2;
   }
   let text: string;
-  if (err instanceof LogStoreError) text = `error: ${err.code}: ${err.message}`;
-  else if (err instanceof CliError) text = `error: ${err.message}`;
-  else
-    text = `error: ${err instanceof Error ? err.message : String(err)}${debug ? '' : ' (--debug shows the stack)'}`;
+  if (err instanceof LogStoreError || err instanceof CliError) text = `error: ${err.code}: ${err.message}`;
+  else if (typeof (err as NodeJS.ErrnoException | undefined)?.code === 'string') {
+    // An operating system error the command did not expect (a write to stdout, a file).
+    const e = ioError(err, 'logstore');
+    text = `error: ${e.code}: ${e.message}${debug ? '' : ' (--debug shows the stack)'}`;
+  } else {
+    const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    text = `error: UNEXPECTED: ${what}: a bug in logstore, please report it${debug ? '' : ' (--debug shows the stack)'}`;
+  }
   process.stderr.write(`${text}\n`);
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return 1;

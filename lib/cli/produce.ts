@@ -14,15 +14,18 @@ import { LogStoreError } from '../index.js';
 import { partitionForKey } from '../inspect/index.js';
 import { CliError, flag, intOption, parse, printHelp, stringOption, UsageError } from './args.js';
 import type { Command } from './main.js';
-import { openWriter } from './open.js';
-import { Output } from './output.js';
+import { closestName } from '../options.js';
+import { openWriter, requireTopic } from './open.js';
+import { formatCount, Output } from './output.js';
 import { jsonToBytes } from './records.js';
 import { Stopper } from './stop.js';
 
 const USAGE = `usage: logstore produce <dir> <topic> [options]  < lines
 
 Appends one record per line of stdin (the line's bytes, without the newline, are the value).
-Needs the store's writer lock; everything appended is flushed to disk before it exits.
+Needs the store's writer lock; everything appended is flushed to disk before it exits. A line
+that cannot be read (--json) or that the topic refuses (too large) is rejected: it is named on
+stderr with its reason, the other lines are appended, and the exit code is 1.
 
 options:
   --key K            the key of every record (default: none)
@@ -34,7 +37,8 @@ options:
                      "partition"} (all optional but value), bytes as a string (UTF-8) or
                      {"base64": "..."}: what \`logstore tail --format json\` prints
   --batch N          at most N records per append call (default 1000)
-  --print-offsets    print partition:offset of each record appended, in input order
+  --print-offsets    print partition:offset of each line's record, in input order (- for a
+                     rejected line)
   --help, -h         this help
 
 examples:
@@ -53,6 +57,8 @@ const OPTIONS = {
 } as const;
 
 const JSON_KEYS = ['key', 'value', 'headers', 'timestamp', 'partition', 'topic', 'offset'];
+/** Rejected lines named one by one on stderr, then only counted. */
+const MAX_REJECTIONS_SHOWN = 100;
 
 interface Options {
   topic: string;
@@ -106,22 +112,28 @@ async function produce(dir: string, o: Options): Promise<number> {
   const stopper = new Stopper();
   let writer: BatchWriter | undefined;
   try {
-    const partitions = store.describeTopic(o.topic).partitions;
+    requireTopic(store, dir, o.topic);
+    const topic = store.describeTopic(o.topic);
+    const partitions = topic.partitionCount;
     if (o.partition !== undefined && o.partition >= partitions) {
       throw new CliError(
         `--partition ${o.partition}: topic ${o.topic} has partitions 0 to ${partitions - 1}`,
       );
     }
-    writer = new BatchWriter(store, o, partitions, out);
+    writer = new BatchWriter(store, o, partitions, out, (e) => recordRefusal(e, dir, o.topic));
     stopper.signal.addEventListener('abort', () => process.stdin.destroy(), { once: true });
     let pending = Buffer.alloc(0);
     let lineNo = 0;
+    const add = (line: Buffer) => {
+      const n = ++lineNo;
+      writer!.add(n, () => parseLine(line, o, partitions));
+    };
     try {
       for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
         const data = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
         let start = 0;
         for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
-          writer.add(parseLine(lineEnd(data, start, nl), ++lineNo, o, partitions), lineNo);
+          add(lineEnd(data, start, nl));
           start = nl + 1;
         }
         pending = Buffer.from(data.subarray(start));
@@ -131,16 +143,12 @@ async function produce(dir: string, o: Options): Promise<number> {
     } catch (err) {
       if (!stopper.stopped) throw err; // after a signal, a destroyed stdin just ends the input
     }
-    if (pending.length > 0 && !stopper.stopped) {
-      writer.add(parseLine(lineEnd(pending, 0, pending.length), ++lineNo, o, partitions), lineNo);
-    }
+    if (pending.length > 0 && !stopper.stopped) add(lineEnd(pending, 0, pending.length));
     writer.appendAll();
     await store.flush();
   } catch (err) {
-    // A bad line: the lines before it are still appended, as a producer would have sent them.
-    if (err instanceof CliError && writer) writer.appendAll();
     if (writer && writer.appended > 0) {
-      process.stderr.write(`produce: ${writer.appended} records were appended before the error\n`);
+      process.stderr.write(`produce: ${records(writer.appended)} appended to ${o.topic} before the error\n`);
     }
     throw err;
   } finally {
@@ -148,10 +156,38 @@ async function produce(dir: string, o: Options): Promise<number> {
     await out.flush();
     await store.close();
   }
-  const n = writer.appended;
-  if (process.stderr.isTTY) process.stderr.write(`appended ${n} record${n === 1 ? '' : 's'} to ${o.topic}\n`);
+  const { appended, rejected } = writer;
   await out.settle();
+  if (rejected > 0) {
+    // Each rejected line was named as it came; this is the count, and the exit code says it too.
+    process.stderr.write(
+      `produce: appended ${records(appended)} to ${o.topic}; rejected ${rejected} line${rejected === 1 ? '' : 's'}\n`,
+    );
+    return 1;
+  }
+  if (process.stderr.isTTY) process.stderr.write(`appended ${records(appended)} to ${o.topic}\n`);
   return 0;
+}
+
+function records(n: number): string {
+  return `${formatCount(n)} record${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * Why the library refused one record, in the CLI's terms (its options, not the library's names);
+ * null for a failure that is not about the record (the command then stops).
+ */
+function recordRefusal(err: unknown, dir: string, topic: string): string | null {
+  if (!(err instanceof LogStoreError)) return null;
+  if (err.code === 'LOGSTORE_RECORD_TOO_LARGE') {
+    const size = /is (\d+) bytes encoded, over the topic's maxRecordBytes of (\d+)/.exec(err.message);
+    const what = size
+      ? `the record is ${size[1]} bytes encoded, over the topic's --max-record-bytes of ${size[2]}`
+      : "the record does not fit in one of the topic's segments (its --segment-bytes)";
+    return `${err.code}: ${what}; raise it with \`logstore topics ${dir} alter ${topic} ${size ? '--max-record-bytes' : '--segment-bytes'} <bytes>\``;
+  }
+  if (err.code === 'LOGSTORE_INVALID_ARGUMENT') return `${err.code}: ${err.message}`;
+  return null;
 }
 
 /** The line's bytes from `start` to the newline at `nl`, without a trailing carriage return. */
@@ -161,19 +197,13 @@ function lineEnd(data: Buffer, start: number, nl: number): Buffer {
 }
 
 /** A record for one input line, with its partition decided. */
-function parseLine(
-  line: Buffer,
-  lineNo: number,
-  o: Options,
-  partitions: number,
-): AppendRecord & { partition?: number } {
+function parseLine(line: Buffer, o: Options, partitions: number): AppendRecord & { partition?: number } {
   if (!o.json) {
     let key = o.key ?? null;
     let value: Buffer = line;
     if (o.separator) {
       const at = line.indexOf(o.separator);
-      if (at < 0)
-        throw new CliError(`stdin line ${lineNo}: no key separator '${o.separator.toString()}' in the line`);
+      if (at < 0) throw new CliError(`no key separator '${o.separator.toString()}' in the line`);
       key = line.subarray(0, at);
       value = line.subarray(at + o.separator.length);
     }
@@ -183,19 +213,20 @@ function parseLine(
   try {
     obj = JSON.parse(line.toString('utf8'));
   } catch (err) {
-    throw new CliError(`stdin line ${lineNo}: not JSON (${(err as Error).message})`);
+    throw new CliError(`not JSON (${(err as Error).message})`);
   }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-    throw new CliError(`stdin line ${lineNo}: expected a JSON object like {"key": "k", "value": "v"}`);
+    throw new CliError(`expected a JSON object like {"key": "k", "value": "v"}`);
   }
   const j = obj as Record<string, unknown>;
   const unknown = Object.keys(j).find((k) => !JSON_KEYS.includes(k));
   if (unknown !== undefined) {
+    const close = closestName(unknown, JSON_KEYS);
     throw new CliError(
-      `stdin line ${lineNo}: unknown field "${unknown}" (known: key, value, headers, timestamp, partition)`,
+      `unknown field "${unknown}"${close ? `; did you mean "${close}"?` : ''} (known: key, value, headers, timestamp, partition)`,
     );
   }
-  if (!('value' in j)) throw new CliError(`stdin line ${lineNo}: no "value" (use null for a tombstone)`);
+  if (!('value' in j)) throw new CliError(`no "value" (use null for a tombstone)`);
   try {
     const record: AppendRecord = {
       key: j.key === undefined ? null : jsonToBytes(j.key, '"key"'),
@@ -231,7 +262,7 @@ function parseLine(
     }
     return withPartition(record, partition, partitions);
   } catch (err) {
-    throw new CliError(`stdin line ${lineNo}: ${(err as Error).message}`);
+    throw new CliError((err as Error).message);
   }
 }
 
@@ -245,43 +276,65 @@ function withPartition(
   return record;
 }
 
+/** One input line: its record, or why it was rejected; and where the record went. */
+interface Entry {
+  lineNo: number;
+  record: AppendRecord | null;
+  rejected: string | null;
+  partition?: number;
+  offset?: number;
+}
+
 /**
- * Collects records and appends them, at most `batch` per call, assigning keyless records one
- * partition per call (rotating), as the library does; prints offsets when asked.
+ * Collects the lines' records and appends them, at most `batch` per call, assigning keyless
+ * records one partition per call (rotating), as the library does. A line that cannot be read, or
+ * a record the library refuses (too large, not valid), is rejected and reported on stderr with
+ * its line number and reason; the others are appended. With --print-offsets, one line per input
+ * line in input order: `partition:offset`, or `-` for a rejected line.
  */
 class BatchWriter {
-  private records: AppendRecord[] = [];
-  private lines: number[] = [];
+  private entries: Entry[] = [];
   private nextKeyless = 0;
   /** Records appended so far. */
   appended = 0;
+  /** Lines rejected so far. */
+  rejected = 0;
 
   constructor(
     private readonly store: LogStore,
     private readonly o: Options,
     private readonly partitions: number,
     private readonly out: Output,
+    private readonly refusal: (err: unknown) => string | null,
   ) {}
 
-  add(record: AppendRecord, lineNo: number): void {
-    this.records.push(record);
-    this.lines.push(lineNo);
-  }
-
-  /** Appends everything collected. */
-  appendAll(): void {
-    let done = 0;
-    while (done < this.records.length) {
-      const n = Math.min(this.o.batch, this.records.length - done);
-      this.appendBatch(this.records.slice(done, done + n), this.lines[done]!, this.lines[done + n - 1]!);
-      done += n;
-      this.appended += n;
+  /** Adds line `lineNo`; `parse` makes its record, or throws a CliError saying why it cannot. */
+  add(lineNo: number, parse: () => AppendRecord): void {
+    try {
+      this.entries.push({ lineNo, record: parse(), rejected: null });
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      const entry: Entry = { lineNo, record: null, rejected: null };
+      this.entries.push(entry);
+      this.reject(entry, `${err.code}: ${err.message}`);
     }
-    this.records = [];
-    this.lines = [];
   }
 
-  private appendBatch(records: AppendRecord[], firstLine: number, lastLine: number): void {
+  /** Appends everything collected, then prints the offsets if asked. */
+  appendAll(): void {
+    const pending = this.entries.filter((e) => e.record !== null);
+    for (let done = 0; done < pending.length; done += this.o.batch) {
+      this.appendBatch(pending.slice(done, done + this.o.batch));
+    }
+    if (this.o.printOffsets) {
+      for (const e of this.entries)
+        this.out.push(e.offset === undefined ? '-\n' : `${e.partition}:${e.offset}\n`);
+    }
+    this.entries = [];
+  }
+
+  private appendBatch(batch: Entry[]): void {
+    const records = batch.map((e) => e.record!);
     let keyless = false;
     for (const r of records) {
       if (r.partition === undefined) {
@@ -294,18 +347,36 @@ class BatchWriter {
     try {
       results = this.store.append(this.o.topic, records);
     } catch (err) {
-      if (err instanceof LogStoreError) {
-        const where = firstLine === lastLine ? `line ${firstLine}` : `lines ${firstLine}-${lastLine}`;
+      const reason = this.refusal(err);
+      if (reason === null) {
+        if (!(err instanceof LogStoreError)) throw err;
+        const first = batch[0]!.lineNo;
+        const last = batch[batch.length - 1]!.lineNo;
+        const where = first === last ? `line ${first}` : `lines ${first}-${last}`;
         throw new LogStoreError(err.code, `stdin ${where}: ${err.message}`, { cause: err });
       }
-      throw err;
+      // A bad record refuses its whole call: append the others one by one to find it.
+      if (batch.length === 1) this.reject(batch[0]!, reason);
+      else for (const e of batch) this.appendBatch([e]);
+      return;
     }
-    if (!this.o.printOffsets) return;
     const next = new Map(results.map((r) => [r.partition, r.baseOffset]));
-    for (const r of records) {
-      const offset = next.get(r.partition!)!;
-      next.set(r.partition!, offset + 1);
-      this.out.push(`${r.partition}:${offset}\n`);
+    for (const e of batch) {
+      const partition = e.record!.partition!;
+      const offset = next.get(partition)!;
+      next.set(partition, offset + 1);
+      e.partition = partition;
+      e.offset = offset;
     }
+    this.appended += batch.length;
+  }
+
+  private reject(e: Entry, reason: string): void {
+    e.rejected = reason;
+    this.rejected++;
+    if (this.rejected <= MAX_REJECTIONS_SHOWN)
+      process.stderr.write(`produce: line ${e.lineNo} rejected: ${reason}\n`);
+    else if (this.rejected === MAX_REJECTIONS_SHOWN + 1)
+      process.stderr.write(`produce: more lines rejected; only the count is shown from here on\n`);
   }
 }

@@ -3,8 +3,9 @@
  * another process) appends, until SIGINT/SIGTERM or until its output pipe closes, and exits 0.
  *
  * The store is opened read-only (no lock, nothing written), so tail runs beside a live writer: a
- * follower reader per partition polls the files every POLL_MS, which bounds the latency of new
- * records (SPEC: within 50 ms). Records of several partitions are merged by timestamp (then
+ * follower reader per partition. When every partition is caught up, tail waits on the readers
+ * (`waitForRecords`): woken by the writer's file-system events, it costs nothing while the writer
+ * is idle, and shows a record a few milliseconds after its append. Records of several partitions are merged by timestamp (then
  * partition, then offset) over what each partition has at the time: exact for what is on disk,
  * best effort for records still arriving. A reader that falls below the log start (retention
  * deleted its segment) continues at the new start and says so on stderr.
@@ -12,9 +13,10 @@
 import type { LogRecord } from '../index.js';
 import type { LogStore } from '../index.js';
 import type { Reader } from '../index.js';
-import type { Consumer } from '../index.js';
+import type { Consumer, PartitionDescription } from '../index.js';
 import { LogStoreError } from '../index.js';
 import {
+  CliError,
   flag,
   intOption,
   parse,
@@ -25,10 +27,10 @@ import {
   type StartArg,
 } from './args.js';
 import type { Command } from './main.js';
-import { openReadOnly, openWriter } from './open.js';
+import { openReadOnly, openWriter, requireTopic } from './open.js';
 import { colorsFor, Output } from './output.js';
 import { FORMATS, formatRecord, type Format } from './records.js';
-import { pause, Stopper } from './stop.js';
+import { Stopper } from './stop.js';
 
 const USAGE = `usage: logstore tail <dir> <topic> [options]
 
@@ -66,8 +68,6 @@ const OPTIONS = {
   format: { type: 'string' },
 } as const;
 
-/** How often an idle follower looks for new records (the reader's own poll is 5 ms too). */
-const POLL_MS = 5;
 /** Records read from one partition at a time. */
 const CHUNK = 1000;
 /** Output is written when this much has collected (and at the end of every round). */
@@ -132,18 +132,24 @@ async function tailReaders(dir: string, o: Options): Promise<number> {
   const feeds: Feed[] = [];
   try {
     store = openReadOnly(dir);
+    requireTopic(store, dir, o.topic);
     const description = store.describeTopic(o.topic);
-    if (typeof o.from === 'number' && o.partition === undefined && description.partitions > 1) {
+    if (o.partition !== undefined && o.partition >= description.partitionCount) {
+      throw new CliError(
+        `--partition ${o.partition}: topic ${o.topic} has partitions 0 to ${description.partitionCount - 1}`,
+      );
+    }
+    if (typeof o.from === 'number' && o.partition === undefined && description.partitionCount > 1) {
       throw new UsageError(
-        `--from ${o.from}: offsets are per partition; add --partition (topic ${o.topic} has ${description.partitions})`,
+        `--from ${o.from}: offsets are per partition; add --partition (topic ${o.topic} has ${description.partitionCount})`,
       );
     }
     const from = o.from ?? (o.follow ? 'latest' : 'earliest');
     const partitions =
-      o.partition === undefined ? description.partitionDetails.map((d) => d.partition) : [o.partition];
+      o.partition === undefined ? description.partitions.map((d) => d.partition) : [o.partition];
     for (const partition of partitions) {
-      const reader = store.reader(o.topic, { partition, from });
-      const end = description.partitionDetails[partition]?.endOffset ?? 0;
+      const reader = openReader(store, o.topic, partition, from, description.partitions[partition]);
+      const end = description.partitions[partition]?.endOffset ?? 0;
       feeds.push({ reader, partition, records: [], next: 0, end: o.follow ? Number.POSITIVE_INFINITY : end });
     }
 
@@ -159,8 +165,8 @@ async function tailReaders(dir: string, o: Options): Promise<number> {
         if (out.pending >= FLUSH_BYTES) await out.flush();
       }
       await out.flush();
-      if (printed >= o.max || !o.follow) break;
-      await pause(POLL_MS, stopper.signal);
+      if (printed >= o.max || !o.follow || stopper.stopped) break;
+      await waitForAny(feeds, stopper.signal);
     }
   } finally {
     for (const feed of feeds) feed.reader.close();
@@ -170,6 +176,43 @@ async function tailReaders(dir: string, o: Options): Promise<number> {
   await out.settle();
   if (out.error) throw out.error;
   return 0;
+}
+
+/** A reader at `from`; an offset outside the partition is refused in the CLI's terms. */
+function openReader(
+  store: LogStore,
+  topic: string,
+  partition: number,
+  from: StartArg,
+  d: PartitionDescription | undefined,
+): Reader {
+  try {
+    return store.reader(topic, { partition, from });
+  } catch (err) {
+    if (!(err instanceof LogStoreError) || err.code !== 'LOGSTORE_OFFSET_OUT_OF_RANGE' || !d) throw err;
+    const holds =
+      d.endOffset === d.startOffset
+        ? `is empty (its next offset is ${d.endOffset})`
+        : `holds offsets ${d.startOffset} to ${d.endOffset - 1}`;
+    throw new CliError(
+      `--from ${String(from)}: partition ${partition} of ${topic} ${holds}; use --from earliest, latest, ` +
+        `a time, or an offset from ${d.startOffset} to ${d.endOffset}`,
+      'LOGSTORE_OFFSET_OUT_OF_RANGE',
+    );
+  }
+}
+
+/** Resolves when some partition may have records to print (or on a signal). */
+async function waitForAny(feeds: Feed[], stop: AbortSignal): Promise<void> {
+  const round = new AbortController();
+  const onStop = () => round.abort();
+  stop.addEventListener('abort', onStop, { once: true });
+  try {
+    await Promise.race(feeds.map((feed) => feed.reader.waitForRecords(round.signal)));
+  } finally {
+    round.abort(); // the other partitions' waits end too
+    stop.removeEventListener('abort', onStop);
+  }
 }
 
 /** Makes sure `feed` has a record to print; false when its partition has nothing more for now. */
@@ -260,6 +303,7 @@ async function tailGroup(dir: string, group: string, o: Options): Promise<number
   let consumer: Consumer | undefined;
   try {
     store = openWriter(dir, `tail --group (committing the offsets of group '${group}')`);
+    requireTopic(store, dir, o.topic);
     const from = o.from === 'latest' ? 'latest' : 'earliest'; // checked when parsing
     consumer = store.consumer(o.topic, { group, autoCommit: false, from });
     let printed = 0;
@@ -277,7 +321,7 @@ async function tailGroup(dir: string, group: string, o: Options): Promise<number
       for (const record of last.values()) consumer.commit(record);
       if (records.length === 0) {
         if (!o.follow) break;
-        await pause(POLL_MS, stopper.signal);
+        await consumer.waitForRecords(stopper.signal);
       }
     }
   } finally {

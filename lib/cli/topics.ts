@@ -1,61 +1,145 @@
 /**
  * `logstore topics <dir> [list | create | describe | alter | delete]`. Listing and describing
  * open the store read-only (they work beside a live writer); create, alter and delete take the
- * writer lock. Tables on a TTY, names one a line when piped, `--json` for scripts.
+ * writer lock. Tables on a TTY, names one a line when piped, `--json` for scripts: the library's
+ * objects as `topics()` and `describeTopic()` return them.
+ *
+ * Every topic setting of the library has its option here (CONFIG_FLAGS, checked against the
+ * library's list by the specs), named as the setting in kebab case.
  */
-import type { TopicConfig } from '../index.js';
-import type { LogStore, TopicDescription } from '../index.js';
+import type { CompressionType, TopicConfig } from '../index.js';
+import { LogStoreError } from '../index.js';
+import type { LogStore, PartitionDescription, TopicDescription } from '../index.js';
 import {
+  CliError,
   flag,
-  intOption,
   parse,
   parseDuration,
+  parseIntArg,
   parseSize,
   printHelp,
   stringOption,
   UsageError,
+  type OptionSpecs,
   type Parsed,
 } from './args.js';
 import type { Command } from './main.js';
-import { openReadOnly, openWriter } from './open.js';
+import { openReadOnly, openWriter, requireTopic } from './open.js';
 import { colorsFor, formatBytes, formatCount, formatDuration, renderTable } from './output.js';
+
+/** One topic setting as an option: its flag, how its text is read, and its help. */
+interface ConfigFlag {
+  key: keyof TopicConfig;
+  flag: string;
+  /** `VALUE` shown in the help, or '' for a switch (`--x` / `--no-x`). */
+  value: string;
+  help: string;
+  read(text: string, flag: string): TopicConfig[keyof TopicConfig];
+}
+
+const COMPRESSION_TYPES: readonly CompressionType[] = ['producer', 'none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+export const CONFIG_FLAGS: readonly ConfigFlag[] = [
+  {
+    key: 'partitions',
+    flag: 'partitions',
+    value: 'N',
+    help: 'partitions (create only; default 1)',
+    read: (text, f) => parseIntArg(`--${f}`, text, 1),
+  },
+  {
+    key: 'retentionMs',
+    flag: 'retention-ms',
+    value: 'T',
+    help: 'delete closed segments older than T: ms, or 90s, 15m, 12h, 7d; -1 keeps\nforever (default)',
+    read: (text, f) => parseDuration(`--${f}`, text, true),
+  },
+  {
+    key: 'retentionBytes',
+    flag: 'retention-bytes',
+    value: 'B',
+    help: 'keep each partition under B: bytes, or 512MiB, 10GiB; -1 no limit (default)',
+    read: (text, f) => parseSize(`--${f}`, text, true),
+  },
+  {
+    key: 'segmentBytes',
+    flag: 'segment-bytes',
+    value: 'B',
+    help: 'roll segments at B (default 128MiB)',
+    read: (text, f) => parseSize(`--${f}`, text, false),
+  },
+  {
+    key: 'cleanupPolicy',
+    flag: 'cleanup-policy',
+    value: 'P',
+    help: 'delete (default) | compact (keep the latest record per key)',
+    read: (text, f) => oneOf(f, text, ['delete', 'compact'] as const),
+  },
+  {
+    key: 'deleteRetentionMs',
+    flag: 'delete-retention-ms',
+    value: 'T',
+    help: 'how long compaction keeps tombstones (default 1d)',
+    read: (text, f) => parseDuration(`--${f}`, text, false),
+  },
+  {
+    key: 'maxRecordBytes',
+    flag: 'max-record-bytes',
+    value: 'B',
+    help: 'largest record accepted (default 1048588)',
+    read: (text, f) => parseSize(`--${f}`, text, false),
+  },
+  {
+    key: 'retainForGroups',
+    flag: 'retain-for-groups',
+    value: '',
+    help: "time retention also waits for every group's committed offset (not in\nKafka); --no-retain-for-groups turns it off (default)",
+    read: (text) => text === 'true',
+  },
+  {
+    key: 'compressionType',
+    flag: 'compression-type',
+    value: 'C',
+    help: 'codec of stored batches: producer (default: as each producer sent them;\nnone for produce) | none | gzip | snappy | lz4 | zstd',
+    read: (text, f) => oneOf(f, text, COMPRESSION_TYPES),
+  },
+];
+
+function oneOf<T extends string>(flagName: string, text: string, allowed: readonly T[]): T {
+  if (!allowed.includes(text as T)) {
+    throw new UsageError(`--${flagName} expects ${allowed.join(', ')}; got '${text}'`);
+  }
+  return text as T;
+}
+
+const OPTIONS: OptionSpecs = { json: { type: 'boolean' } };
+for (const c of CONFIG_FLAGS) {
+  OPTIONS[c.flag] = { type: c.value === '' ? 'boolean' : 'string' };
+  if (c.value === '') OPTIONS[`no-${c.flag}`] = { type: 'boolean' };
+}
+
+const configHelp = CONFIG_FLAGS.map((c) => {
+  const name = `  --${c.flag}${c.value ? ` ${c.value}` : ''}`.padEnd(29);
+  return `${name}${c.help.replaceAll('\n', `\n${' '.repeat(29)}`)}`;
+}).join('\n');
 
 const USAGE = `usage: logstore topics <dir> [list] [--json]
        logstore topics <dir> describe <topic> [--json]
        logstore topics <dir> create <topic> [config options] [--json]
-       logstore topics <dir> alter <topic> <config options>
+       logstore topics <dir> alter <topic> <config options> [--json]
        logstore topics <dir> delete <topic>
 
 list and describe work beside a live writer; create, alter and delete need the writer lock
 (create makes the store if <dir> holds none).
 
 config options (create, alter):
-  --partitions N             partitions (create only; default 1)
-  --retention-ms T           delete closed segments older than T: ms, or 90s, 15m, 12h, 7d; -1 keeps
-                             forever (default)
-  --retention-bytes B        keep each partition under B: bytes, or 512MiB, 10GiB; -1 no limit
-  --segment-bytes B          roll segments at B (default 128MiB)
-  --cleanup-policy P         delete (default) | compact (keep the latest record per key)
-  --delete-retention-ms T    how long compaction keeps tombstones (default 1d)
-  --max-record-bytes B       largest record accepted (default 1048588)
+${configHelp}
 
 options:
-  --json                     print JSON (describeTopic's shape) instead of text
+  --json                     print JSON: the topics as the library lists them (list), or the
+                             topic with its partitions (describe, create, alter)
   --help, -h                 this help
 `;
-
-const OPTIONS = {
-  json: { type: 'boolean' },
-  partitions: { type: 'string' },
-  'retention-ms': { type: 'string' },
-  'retention-bytes': { type: 'string' },
-  'segment-bytes': { type: 'string' },
-  'cleanup-policy': { type: 'string' },
-  'delete-retention-ms': { type: 'string' },
-  'max-record-bytes': { type: 'string' },
-} as const;
-
-const CONFIG_OPTIONS = Object.keys(OPTIONS).filter((k) => k !== 'json');
 
 export const command: Command = {
   usage: USAGE,
@@ -64,7 +148,7 @@ export const command: Command = {
     if (printHelp(parsed, USAGE)) return 0;
     const [dir, action = 'list', topic] = parsed.positionals as [string, string?, string?];
     const json = flag(parsed, 'json');
-    const given = CONFIG_OPTIONS.filter((k) => parsed.values[k] !== undefined);
+    const given = Object.keys(OPTIONS).filter((k) => k !== 'json' && parsed.values[k] !== undefined);
     if (action === 'list') {
       if (topic !== undefined) throw new UsageError(`unexpected argument '${topic}'`);
       noConfig(given, action);
@@ -85,8 +169,12 @@ export const command: Command = {
     const config = topicConfig(parsed);
     if (action === 'create') return create(dir, topic, config, json);
     if (given.length === 0) throw new UsageError('topics alter needs at least one config option');
-    if (config.partitions !== undefined)
-      throw new UsageError('--partitions cannot be altered (keys would move)');
+    if (config.partitions !== undefined) {
+      throw new UsageError(
+        '--partitions cannot be altered: a keyed record goes to murmur2(key) % partitions, so another ' +
+          'count would move keys to other partitions; create a new topic and copy the records',
+      );
+    }
     return alter(dir, topic, config, json);
   },
 };
@@ -96,30 +184,30 @@ function noConfig(given: string[], action: string): void {
 }
 
 function topicConfig(parsed: Parsed): TopicConfig {
-  const config: TopicConfig = {};
-  const partitions = intOption(parsed, 'partitions', 1);
-  if (partitions !== undefined) config.partitions = partitions;
-  const text = (name: string) => stringOption(parsed, name);
-  const retentionMs = text('retention-ms');
-  if (retentionMs !== undefined) config.retentionMs = parseDuration('--retention-ms', retentionMs, true);
-  const retentionBytes = text('retention-bytes');
-  if (retentionBytes !== undefined)
-    config.retentionBytes = parseSize('--retention-bytes', retentionBytes, true);
-  const segmentBytes = text('segment-bytes');
-  if (segmentBytes !== undefined) config.segmentBytes = parseSize('--segment-bytes', segmentBytes, false);
-  const policy = text('cleanup-policy');
-  if (policy !== undefined) {
-    if (policy !== 'delete' && policy !== 'compact') {
-      throw new UsageError(`--cleanup-policy expects delete or compact, got '${policy}'`);
+  const config: Record<string, unknown> = {};
+  for (const c of CONFIG_FLAGS) {
+    if (c.value === '') {
+      const on = flag(parsed, c.flag);
+      const off = flag(parsed, `no-${c.flag}`);
+      if (on && off) throw new UsageError(`--${c.flag} and --no-${c.flag} exclude each other`);
+      if (on || off) config[c.key] = c.read(String(on), c.flag);
+      continue;
     }
-    config.cleanupPolicy = policy;
+    const text = stringOption(parsed, c.flag);
+    if (text !== undefined) config[c.key] = c.read(text, c.flag);
   }
-  const deleteRetention = text('delete-retention-ms');
-  if (deleteRetention !== undefined)
-    config.deleteRetentionMs = parseDuration('--delete-retention-ms', deleteRetention, false);
-  const maxRecord = text('max-record-bytes');
-  if (maxRecord !== undefined) config.maxRecordBytes = parseSize('--max-record-bytes', maxRecord, false);
-  return config;
+  return config as TopicConfig;
+}
+
+/**
+ * A setting the library refused (a value out of its range), named by its option: the library's
+ * message names the setting (`segmentBytes`), the CLI user typed `--segment-bytes`.
+ */
+function inCliTerms(err: unknown): unknown {
+  if (!(err instanceof LogStoreError) || err.code !== 'LOGSTORE_INVALID_ARGUMENT') return err;
+  let message = err.message;
+  for (const c of CONFIG_FLAGS) message = message.replaceAll(`\`${c.key}\``, `--${c.flag}`);
+  return message === err.message ? err : new LogStoreError(err.code, message, { cause: err });
 }
 
 async function withStore<T>(store: LogStore, fn: (store: LogStore) => T): Promise<T> {
@@ -131,13 +219,14 @@ async function withStore<T>(store: LogStore, fn: (store: LogStore) => T): Promis
 }
 
 async function list(dir: string, json: boolean): Promise<number> {
-  const topics = await withStore(openReadOnly(dir), (store) =>
-    store.topics().map((t) => store.describeTopic(t.name)),
-  );
   if (json) {
+    const topics = await withStore(openReadOnly(dir), (store) => store.topics());
     process.stdout.write(`${JSON.stringify(topics, null, 2)}\n`);
     return 0;
   }
+  const topics = await withStore(openReadOnly(dir), (store) =>
+    store.topics().map((t) => store.describeTopic(t.name)),
+  );
   if (!process.stdout.isTTY) {
     process.stdout.write(topics.map((t) => `${t.name}\n`).join(''));
     return 0;
@@ -148,11 +237,10 @@ async function list(dir: string, json: boolean): Promise<number> {
   }
   const colors = colorsFor(process.stdout);
   const rows = topics.map((t) => {
-    const sum = (f: (d: TopicDescription['partitionDetails'][number]) => number) =>
-      t.partitionDetails.reduce((n, d) => n + f(d), 0);
+    const sum = (f: (d: PartitionDescription) => number) => t.partitions.reduce((n, d) => n + f(d), 0);
     return [
       colors.cyan(t.name),
-      t.partitions,
+      t.partitionCount,
       sum((d) => d.endOffset - d.startOffset),
       formatBytes(sum((d) => d.bytes)),
       sum((d) => d.segments),
@@ -167,7 +255,10 @@ async function list(dir: string, json: boolean): Promise<number> {
 }
 
 async function describe(dir: string, topic: string, json: boolean): Promise<number> {
-  const d = await withStore(openReadOnly(dir), (store) => store.describeTopic(topic));
+  const d = await withStore(openReadOnly(dir), (store) => {
+    requireTopic(store, dir, topic);
+    return store.describeTopic(topic);
+  });
   if (json) {
     process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
     return 0;
@@ -182,7 +273,7 @@ export function describeText(d: TopicDescription): string {
   const bytes = (n: number) => (n < 0 ? 'no limit' : `${formatCount(n)} (${formatBytes(n)})`);
   const lines = [
     `${colors.bold('topic')}              ${colors.cyan(d.name)}`,
-    `${colors.bold('partitions')}         ${d.partitions}`,
+    `${colors.bold('partitionCount')}     ${d.partitionCount}`,
     `${colors.bold('created')}            ${new Date(d.createdAt).toISOString()}`,
     `${colors.bold('cleanupPolicy')}      ${c.cleanupPolicy}`,
     `${colors.bold('retentionMs')}        ${c.retentionMs} (${formatDuration(c.retentionMs)})`,
@@ -206,7 +297,7 @@ export function describeText(d: TopicDescription): string {
       lines.push(`${colors.bold(key.padEnd(18))} ${String(value)}`);
     }
   }
-  const rows = d.partitionDetails.map((p) => [
+  const rows = d.partitions.map((p) => [
     p.partition,
     p.startOffset,
     p.endOffset,
@@ -218,20 +309,37 @@ export function describeText(d: TopicDescription): string {
 }
 
 async function create(dir: string, topic: string, config: TopicConfig, json: boolean): Promise<number> {
-  const info = await withStore(openWriter(dir, 'topics create', true), (store) =>
-    store.createTopic(topic, config),
-  );
+  const info = await withStore(openWriter(dir, 'topics create', true), (store) => {
+    if (store.topics().some((t) => t.name === topic)) {
+      throw new CliError(
+        `topic '${topic}' already exists in ${store.dir}: \`logstore topics ${dir} describe ${topic}\` shows it, ` +
+          `\`logstore topics ${dir} alter ${topic} ...\` changes its settings`,
+        'LOGSTORE_TOPIC_EXISTS',
+      );
+    }
+    try {
+      store.createTopic(topic, config);
+    } catch (err) {
+      throw inCliTerms(err);
+    }
+    return store.describeTopic(topic);
+  });
   if (json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
   else
     process.stdout.write(
-      `created topic ${topic} (${info.partitions} partition${info.partitions === 1 ? '' : 's'})\n`,
+      `created topic ${topic} (${info.partitionCount} partition${info.partitionCount === 1 ? '' : 's'})\n`,
     );
   return 0;
 }
 
 async function alter(dir: string, topic: string, config: TopicConfig, json: boolean): Promise<number> {
   const d = await withStore(openWriter(dir, 'topics alter'), (store) => {
-    store.alterTopic(topic, config);
+    requireTopic(store, dir, topic);
+    try {
+      store.alterTopic(topic, config);
+    } catch (err) {
+      throw inCliTerms(err);
+    }
     return store.describeTopic(topic);
   });
   process.stdout.write(
@@ -241,7 +349,10 @@ async function alter(dir: string, topic: string, config: TopicConfig, json: bool
 }
 
 async function remove(dir: string, topic: string): Promise<number> {
-  await withStore(openWriter(dir, 'topics delete'), (store) => store.deleteTopic(topic));
+  await withStore(openWriter(dir, 'topics delete'), (store) => {
+    requireTopic(store, dir, topic);
+    store.deleteTopic(topic);
+  });
   process.stdout.write(`deleted topic ${topic}\n`);
   return 0;
 }

@@ -9,7 +9,7 @@ import { LogStore } from '../index.js';
 import { verifyStore, type Severity, type VerifyResult } from '../inspect/index.js';
 import { flag, parse, printHelp, stringOption } from './args.js';
 import type { Command } from './main.js';
-import { requireStore } from './open.js';
+import { lockedInCliTerms, requireStore } from './open.js';
 import { colorsFor, formatBytes, formatCount, Progress } from './output.js';
 
 const USAGE = `usage: logstore verify <dir> [--topic T] [--repair]
@@ -41,7 +41,9 @@ export const command: Command = {
     process.stdout.write(renderResult(result, colorsFor(process.stdout)));
     const damaged = result.findings.some((f) => f.severity === 'damage');
     if (damaged && flag(parsed, 'repair')) {
-      const report = await LogStore.repair(dir);
+      const report = await LogStore.repair(dir).catch((err: unknown) => {
+        throw lockedInCliTerms(err, dir, 'verify --repair');
+      });
       for (const cut of report.truncated) {
         process.stdout.write(
           `repaired ${cut.file}: cut at position ${cut.position} (${formatBytes(cut.bytesCut)} dropped): ${cut.reason}\n`,

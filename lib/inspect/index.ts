@@ -10,4 +10,4 @@ export { dumpSegment } from './dump.js';
 export type { DumpedBatch, DumpEnd } from './dump.js';
 export type { BatchHeader } from '../format/batches.js';
 export { partitionForKey } from '../format/murmur2.js';
-export { CATALOG_FILE, LOCK_FILE, partitionDir } from '../storage/layout.js';
+export { CATALOG_FILE, LOCK_FILE, checkIsDirectory, partitionDir } from '../storage/layout.js';

@@ -6,7 +6,7 @@
  */
 import type { GroupOffsets } from '../catalog/group-offsets.js';
 import { LogStoreError } from '../errors.js';
-import type { ResolvedTopicConfig, TopicConfig } from '../options.js';
+import type { TopicConfig, TopicSettings } from '../options.js';
 import type { ProducerIds } from '../producer-ids.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { LogStore } from '../store.js';
@@ -31,7 +31,7 @@ export interface StoreInternals {
 }
 
 /** Kafka config name -> logstore topic config key. */
-const CONFIG_NAMES: Record<string, keyof ResolvedTopicConfig> = {
+const CONFIG_NAMES: Record<string, keyof TopicSettings> = {
   'retention.ms': 'retentionMs',
   'retention.bytes': 'retentionBytes',
   'segment.bytes': 'segmentBytes',
@@ -48,7 +48,7 @@ const IGNORED_CONFIGS = new Set([
   'message.timestamp.type',
 ]);
 
-export function kafkaConfig(config: ResolvedTopicConfig): Record<string, string> {
+export function kafkaConfig(config: TopicSettings): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, key] of Object.entries(CONFIG_NAMES)) out[name] = String(config[key]);
   return out;
@@ -87,7 +87,7 @@ export class StoreBackend implements KafkaBackend {
   listTopics(): TopicDescription[] {
     return this.store
       .topics()
-      .map((t) => ({ name: t.name, partitions: t.partitions, config: kafkaConfig(t.config) }));
+      .map((t) => ({ name: t.name, partitions: t.partitionCount, config: kafkaConfig(t.config) }));
   }
 
   describeTopic(name: string): TopicDescription | undefined {

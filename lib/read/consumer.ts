@@ -18,6 +18,9 @@ import type { LogRecord } from '../record.js';
 import { newCursor, type Cursor, type PartitionLog } from '../storage/partition-log.js';
 import type { GroupMembers } from './groups.js';
 
+/** The longest a Node timer waits: the keep-alive of a live wait. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export type ResetPolicy = 'earliest' | 'latest';
 
 export interface ConsumerOptions {
@@ -44,8 +47,10 @@ export interface PartitionLag {
   lag: number;
 }
 
-/** What a consumer needs from the store (implemented there). */
+/** @internal What a consumer needs from the store (implemented there). */
 export interface ConsumerHost {
+  /** LOGSTORE_CLOSED once the store is closed. */
+  checkStoreOpen(): void;
   logs(topic: string): PartitionLog[];
   committedOffsets(group: string, topic: string): Map<number, number>;
   commitOffsets(group: string, topic: string, offsets: Map<number, number>): void;
@@ -69,8 +74,14 @@ export class Consumer implements AsyncIterable<LogRecord> {
   private readonly assigned = new Map<number, Assigned>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
-  private wakeWaiter: (() => void) | null = null;
+  /** Pending waits, woken by a rebalance and by close(). */
+  private readonly waiters = new Set<() => void>();
   private nextPartition = 0;
+  /**
+   * Set at close: the partitions it held then and where it stopped, so that `committed()` and
+   * `lag()` still answer once a `for await` loop has ended (and closed it).
+   */
+  private final: { partition: number; log: PartitionLog; position: number }[] | null = null;
 
   /** @internal Created by `store.consumer()`. */
   constructor(
@@ -106,7 +117,7 @@ export class Consumer implements AsyncIterable<LogRecord> {
     if (lost.length === 0) return;
     if (this.autoCommit && !this.closed) this.commitMovedPast(lost);
     for (const p of lost) this.assigned.delete(p);
-    this.wakeWaiter?.();
+    this.wake();
   }
 
   /** @internal Takes partitions, starting at the group's committed offsets. */
@@ -122,7 +133,7 @@ export class Consumer implements AsyncIterable<LogRecord> {
       log.seek(cursor, this.startOffset(log, c));
       this.assigned.set(p, { log, cursor, returned: cursor.offset, movedPast: cursor.offset, committed: c });
     }
-    this.wakeWaiter?.();
+    this.wake();
   }
 
   /** Where to read a partition from: the committed offset if it is still in the log, else `from`. */
@@ -162,7 +173,14 @@ export class Consumer implements AsyncIterable<LogRecord> {
     return out;
   }
 
+  /**
+   * Live: yields records as they are appended, until the consumer or the store closes or the
+   * signal aborts. The loop's end closes the consumer (with autoCommit, committing what the loop
+   * moved past) and leaves the group, as kafkajs's `consumer.stop()` does; `committed()` and
+   * `lag()` still answer afterwards. To read again, create a new consumer.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<LogRecord> {
+    this.checkOpen();
     try {
       while (!this.closed && !this.signal?.aborted) {
         const records = this.fetch(1000);
@@ -184,19 +202,50 @@ export class Consumer implements AsyncIterable<LogRecord> {
     }
   }
 
-  private waitForData(): Promise<void> {
+  /**
+   * Resolves when `read()` may return records: at once if an assigned partition holds records
+   * past this consumer's position, else at the next append to one, at a rebalance, when the
+   * consumer or the store closes, or when `signal` aborts. For a `read()` loop that waits between
+   * calls; `for await` waits by itself. While it waits, the process stays alive.
+   */
+  waitForRecords(signal?: AbortSignal): Promise<void> {
+    this.checkOpen();
+    if (signal !== undefined && !(signal instanceof AbortSignal))
+      throw invalidArgument('`signal` must be an AbortSignal.');
+    return this.waitForData(signal);
+  }
+
+  private waitForData(signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const cancels: (() => void)[] = [];
+      const cleanups: (() => void)[] = [];
+      let settled = false;
       const done = () => {
-        for (const cancel of cancels) cancel();
-        this.signal?.removeEventListener('abort', done);
-        this.wakeWaiter = null;
+        if (settled) return;
+        settled = true;
+        this.waiters.delete(done);
+        for (const cleanup of cleanups) cleanup();
         resolve();
       };
-      this.wakeWaiter = done;
-      this.signal?.addEventListener('abort', done, { once: true });
-      for (const a of this.assigned.values()) cancels.push(a.log.onNextAppend(done));
+      if (this.closed || this.signal?.aborted || signal?.aborted) return done();
+      this.waiters.add(done);
+      for (const s of [this.signal, signal]) {
+        if (s === undefined) continue;
+        s.addEventListener('abort', done, { once: true });
+        cleanups.push(() => s.removeEventListener('abort', done));
+      }
+      for (const a of this.assigned.values()) {
+        if (a.cursor.offset < a.log.endOffset) return done();
+        cleanups.push(a.log.onNextAppend(done));
+      }
+      // A live wait is a pending operation: it keeps the process alive, as a socket does (the
+      // wake-up comes from an append in this process; this timer only holds the event loop open).
+      const keepAlive = setTimeout(done, MAX_TIMER_MS);
+      cleanups.push(() => clearTimeout(keepAlive));
     });
+  }
+
+  private wake(): void {
+    for (const wake of [...this.waiters]) wake();
   }
 
   /**
@@ -237,27 +286,43 @@ export class Consumer implements AsyncIterable<LogRecord> {
     }
   }
 
-  /** The group's committed offset for each assigned partition (null if none). */
+  /**
+   * The group's committed offset for each assigned partition (null if none). After close (and
+   * so after a `for await` loop ended): for the partitions it held when it closed.
+   */
   committed(): { partition: number; offset: number | null }[] {
-    this.checkOpen();
+    this.host.checkStoreOpen();
     const stored = this.host.committedOffsets(this.group, this.topic);
-    return this.assignment.map((p) => ({ partition: p, offset: stored.get(p) ?? null }));
+    return this.positions().map(({ partition }) => ({ partition, offset: stored.get(partition) ?? null }));
   }
 
-  /** Per assigned partition: committed, position, end offset and lag (end - position). */
+  /**
+   * Per assigned partition: committed, position, end offset and lag (end - position). After
+   * close (and so after a `for await` loop ended): for the partitions it held when it closed,
+   * `position` being where it stopped.
+   */
   lag(): PartitionLag[] {
-    this.checkOpen();
+    this.host.checkStoreOpen();
     const stored = this.host.committedOffsets(this.group, this.topic);
-    return this.assignment.map((p) => {
-      const a = this.assigned.get(p)!;
-      const endOffset = a.log.endOffset;
+    return this.positions().map(({ partition, log, position }) => {
+      const endOffset = log.endOffset;
       return {
-        partition: p,
-        committed: stored.get(p) ?? null,
-        position: a.cursor.offset,
+        partition,
+        committed: stored.get(partition) ?? null,
+        position,
         endOffset,
-        lag: endOffset - a.cursor.offset,
+        lag: endOffset - position,
       };
+    });
+  }
+
+  /** The partitions held (now, or when it closed) with their logs and positions, in order. */
+  private positions(): { partition: number; log: PartitionLog; position: number }[] {
+    if (this.final !== null) return this.final;
+    return this.assignment.map((partition) => {
+      const a = this.assigned.get(partition)!;
+      // What was returned, not the cursor: a `for await` loop reads ahead of what it yielded.
+      return { partition, log: a.log, position: a.returned };
     });
   }
 
@@ -273,10 +338,11 @@ export class Consumer implements AsyncIterable<LogRecord> {
         failure = err; // still leave the group, then report
       }
     }
+    this.final = this.positions();
     this.closed = true;
     this.assigned.clear();
     this.members.leave(this);
-    this.wakeWaiter?.();
+    this.wake();
     if (failure) throw failure;
   }
 
@@ -288,7 +354,8 @@ export class Consumer implements AsyncIterable<LogRecord> {
     if (this.closed) {
       throw new LogStoreError(
         'LOGSTORE_CLOSED',
-        `The consumer of group '${this.group}' on '${this.topic}' is closed.`,
+        `The consumer of group '${this.group}' on '${this.topic}' is closed (by close(), the store's ` +
+          'close, or the end of its for await loop); create a new consumer to read again.',
       );
     }
   }

@@ -21,7 +21,7 @@ export interface GroupDescription {
   partitions: { partition: number; offset: number; committedAt: number; endOffset: number; lag: number }[];
 }
 
-/** The members of one group on one topic in this process. */
+/** @internal The members of one group on one topic in this process. */
 export class GroupMembers {
   readonly members: Consumer[] = [];
 
@@ -64,6 +64,7 @@ export function rangeAssign(partitions: number, members: number): number[][] {
   return plan;
 }
 
+/** @internal */
 export class Groups {
   private readonly members = new Map<string, GroupMembers>();
   private readonly host: ConsumerHost;
@@ -73,8 +74,10 @@ export class Groups {
     topic: (name: string) => TopicState,
     private readonly checkWritable: () => void,
     private readonly readOnly: boolean,
+    checkOpen: () => void,
   ) {
     this.host = {
+      checkStoreOpen: checkOpen,
       logs: (name) => topic(name).logs,
       committedOffsets: (group, name) =>
         new Map(this.catalog.groups.of(group, name).map((c) => [c.partition, c.offset])),

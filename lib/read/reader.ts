@@ -1,16 +1,19 @@
 /**
  * A reader: an independent position in one partition. `read(max)` returns what is there now and
  * never blocks; sync iteration yields what is there now and ends; `for await` is live: it waits
- * for new records (woken by the in-process append, or by a short poll in a read-only follower)
- * until the reader is closed, the store closes, or the AbortSignal fires, and closes the reader
- * when the loop ends (as Node's fs.Dir and abstract-level iterators do).
+ * for new records (woken by the in-process append, or in a read-only follower by file-system
+ * events of the writer's process, see store-watch.ts) until the reader is closed, the store
+ * closes, or the AbortSignal fires, and closes the reader when the loop ends (as Node's fs.Dir and
+ * abstract-level iterators do). While it waits, it keeps the process alive.
  *
  * Records returned are copies: they stay valid after later appends, rolls and deletions.
  */
+import path from 'node:path';
 import { LogStoreError } from '../errors.js';
 import { checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
 import { newCursor, type PartitionLog } from '../storage/partition-log.js';
+import { watchStore, type StoreChange } from './store-watch.js';
 
 export type StartSpec = 'earliest' | 'latest' | number | { timestamp: number };
 
@@ -23,15 +26,20 @@ export interface ReaderOptions {
   signal?: AbortSignal;
 }
 
-/** How a reader reaches its partition log; throws when the topic or the store is gone. */
+/** @internal How a reader reaches its partition log; throws when the topic or the store is gone. */
 export interface LogSource {
   log(): PartitionLog;
   /** True in a read-only follower: new data is found by polling the files. */
   readonly follower: boolean;
 }
 
-/** How often a follower's live iteration looks for new batches. */
-export const FOLLOW_POLL_MS = 5;
+/**
+ * A waiting follower re-reads the catalog at most this often: a writer committing offsets
+ * thousands of times a second wakes it on every commit, and most commits change nothing it reads.
+ */
+const CATALOG_LOOK_MS = 10;
+/** The longest a Node timer waits: the keep-alive of a live wait in the writer's process. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const ITERATION_CHUNK = 1000;
 
 export function checkStartSpec(spec: unknown, name = 'from'): StartSpec {
@@ -47,7 +55,7 @@ export function checkStartSpec(spec: unknown, name = 'from'): StartSpec {
   );
 }
 
-/** The offset a start spec names in `log` (throws OFFSET_OUT_OF_RANGE for an offset outside it). */
+/** @internal The offset a start spec names in `log` (throws OFFSET_OUT_OF_RANGE for an offset outside it). */
 export function resolveStart(log: PartitionLog, spec: StartSpec): number {
   if (spec === 'earliest') return log.logStartOffset;
   if (spec === 'latest') return log.endOffset;
@@ -58,8 +66,11 @@ export function resolveStart(log: PartitionLog, spec: StartSpec): number {
 export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
   private readonly cursor = newCursor();
   private closed = false;
-  private wakeWaiter: (() => void) | null = null;
+  /** Pending waits, resolved by close(). */
+  private readonly waiters = new Set<() => void>();
   private readonly signal: AbortSignal | undefined;
+  /** When a follower's wait last re-read the catalog (see CATALOG_LOOK_MS). */
+  private lastCatalogLook = -Infinity;
 
   /** @internal Created by `store.reader()`. */
   constructor(
@@ -113,6 +124,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<LogRecord> {
+    this.checkOpen();
     try {
       while (!this.closed && !this.signal?.aborted) {
         const records = this.read(ITERATION_CHUNK);
@@ -130,39 +142,94 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
     }
   }
 
+  /**
+   * Resolves when `read()` may return records: at once if the log holds records past the
+   * position, else at the next append (in a read-only follower: the next append or change of the
+   * writer in the other process), or when the reader or the store closes, or `signal` aborts.
+   * For reading several readers by hand, as `logstore tail` does; `for await` waits by itself.
+   * While it waits, the process stays alive (as for a socket).
+   */
+  waitForRecords(signal?: AbortSignal): Promise<void> {
+    this.checkOpen();
+    if (signal !== undefined && !(signal instanceof AbortSignal))
+      throw invalidArgument('`signal` must be an AbortSignal.');
+    return this.waitForData(signal);
+  }
+
   /** Resolves when the log may have grown past the position, or on close/abort. */
-  private waitForData(): Promise<void> {
+  private waitForData(signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      let cancel: (() => void) | undefined;
+      const cleanups: (() => void)[] = [];
+      let settled = false;
       const done = () => {
-        if (timer) clearInterval(timer);
-        cancel?.();
-        this.signal?.removeEventListener('abort', done);
-        this.wakeWaiter = null;
+        if (settled) return;
+        settled = true;
+        this.waiters.delete(done);
+        for (const cleanup of cleanups) cleanup();
         resolve();
       };
-      this.wakeWaiter = done;
-      this.signal?.addEventListener('abort', done, { once: true });
+      const onDone = (cleanup: () => void) => (settled ? cleanup() : cleanups.push(cleanup));
+      if (this.closed || this.signal?.aborted || signal?.aborted) return done();
+      this.waiters.add(done);
+      for (const s of [this.signal, signal]) {
+        if (s === undefined) continue;
+        s.addEventListener('abort', done, { once: true });
+        onDone(() => s.removeEventListener('abort', done));
+      }
       let log: PartitionLog;
       try {
         log = this.source.log();
       } catch {
-        done(); // the store or topic is gone: the next read reports it
-        return;
+        return done(); // the store or topic is gone: the next read reports it
       }
-      if (this.source.follower) {
-        timer = setInterval(() => {
-          try {
-            if (log.refresh() || this.cursor.offset < log.endOffset) done();
-          } catch {
-            done();
-          }
-        }, FOLLOW_POLL_MS);
-      } else {
-        cancel = log.onNextAppend(done);
-      }
+      if (this.cursor.offset < log.endOffset) return done();
+      if (this.source.follower) return this.followWriter(log, done, onDone);
+      onDone(log.onNextAppend(done));
+      // A live wait is a pending operation: it keeps the process alive, as a socket does
+      // (appends in this process wake it; this timer only holds the event loop open).
+      const keepAlive = setTimeout(done, MAX_TIMER_MS);
+      onDone(() => clearTimeout(keepAlive));
     });
+  }
+
+  /**
+   * A follower's wait: woken by the store directory's file-system events and polls
+   * (store-watch.ts). An append event costs a look at the active segment only; a catalog event
+   * (a roll, retention, compaction, a poll) a catalog read, at most every CATALOG_LOOK_MS.
+   */
+  private followWriter(log: PartitionLog, done: () => void, onDone: (cleanup: () => void) => void): void {
+    const watch = watchStore(path.dirname(log.dir));
+    let deferred: NodeJS.Timeout | undefined;
+    /** Looks for new records after `change`; true if it woke the waiter. */
+    const look = (change: StoreChange): boolean => {
+      if (change === 'catalog') {
+        const wait = this.lastCatalogLook + CATALOG_LOOK_MS - performance.now();
+        if (wait > 0) {
+          deferred ??= setTimeout(() => {
+            deferred = undefined;
+            look('catalog');
+          }, wait);
+          return false;
+        }
+        this.lastCatalogLook = performance.now();
+      }
+      try {
+        const grew = change === 'appended' ? log.catchUp() : log.refresh();
+        if (!grew && this.cursor.offset >= log.endOffset) return false;
+      } catch {
+        // the next read reports it
+      }
+      done();
+      return true;
+    };
+    onDone(() => {
+      if (deferred) clearTimeout(deferred);
+    });
+    onDone(watch.subscribe(look));
+    // What the writer did while nobody listened (since the read that found nothing; the events
+    // of that time are gone): its appends to the active segment, else everything else, a roll
+    // for one (a catalog look, at most every CATALOG_LOOK_MS).
+    if (!look('appended')) look('catalog');
   }
 
   /** Ends a live iteration; further calls give LOGSTORE_CLOSED. */
@@ -171,7 +238,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
     this.closed = true;
     this.cursor.segment = null;
     this.cursor.walker = null;
-    this.wakeWaiter?.();
+    for (const wake of [...this.waiters]) wake();
     this.onClose(this);
   }
 

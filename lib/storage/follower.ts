@@ -169,6 +169,11 @@ export class Follower {
     return changed;
   }
 
+  /** The writer's appends to the active segment since the last look (no catalog read). */
+  catchUp(): boolean {
+    return this.catchUpActive();
+  }
+
   /** Extends the active segment over whole valid batches written since. */
   private catchUpActive(): boolean {
     const segment = this.log.active;

@@ -93,13 +93,20 @@ export function syncDirs(dirs: readonly string[]): void {
   for (const dir of dirs) fsyncDir(dir);
 }
 
-/** `dir` must be a directory (or not exist yet): a regular file there is a clear error. */
+/**
+ * `dir` must be a directory (or not exist yet): a regular file there, or a file where one of its
+ * parents should be (ENOTDIR), is a clear error rather than a failed mkdir.
+ */
 export function checkIsDirectory(dir: string): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
-  } catch {
-    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') return;
+    throw new LogStoreError(
+      'LOGSTORE_INVALID_ARGUMENT',
+      `${dir} is not a directory: a part of that path is a file. Pass the directory that holds (or will hold) the store.`,
+    );
   }
   if (!stat.isDirectory()) {
     throw new LogStoreError(

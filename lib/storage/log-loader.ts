@@ -33,6 +33,7 @@ export interface Truncation {
 }
 
 /**
+ * @internal
  * Loads `log` from the catalog and its files. `clean`: the writer closed cleanly, so the recovery
  * point is the exact end and nothing is read. `preloaded`: the partition's catalog rows, read with
  * the rest of its topic's (else read here). Returns what recovery cut, if anything.
@@ -133,6 +134,7 @@ export function loadLog(
   }
 }
 
+/** @internal */
 export function openClosed(log: PartitionLog, r: SegmentRow): Segment {
   return Segment.open(log.dir, r.baseOffset, r.capacity, false, {
     size: r.size ?? 0,

@@ -39,7 +39,10 @@ export function newCursor(): Cursor {
 
 /** Something that catches a read-only log up with its writer (follower.ts). */
 export interface Refresher {
+  /** Everything the writer did since the last look (catalog and files); true if the log changed. */
   refresh(): boolean;
+  /** Only the active segment's new batches (no catalog read: cheap); true if it grew. */
+  catchUp(): boolean;
 }
 
 /** scanForTimestamp: the index led the scan astray (a damaged cache). */
@@ -99,6 +102,11 @@ export class PartitionLog {
   /** Follower: catches up with what the writer did since the last look; true if the log grew. */
   refresh(): boolean {
     return this.refresher?.refresh() ?? false;
+  }
+
+  /** A follower's cheap look at the active segment only (see Refresher.catchUp). */
+  catchUp(): boolean {
+    return this.refresher?.catchUp() ?? false;
   }
 
   /**

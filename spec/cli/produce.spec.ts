@@ -117,15 +117,27 @@ describe('logstore produce', function () {
     }
   });
 
-  it('should exit 1 naming a bad JSON line, after appending the lines before it', async () => {
+  it('should reject bad lines with their line number, code and reason, append the others, and exit 1', async () => {
     const dir = await storeWithTopic(1);
-    const r = await cli(['produce', dir, 'orders', '--json'], {
-      input: '{"value":"ok"}\n{"value":"ok2"}\n{"valu":"typo"}\n{"value":"never"}\n',
+    const big = JSON.stringify({ value: 'x'.repeat(1_100_000) });
+    const r = await cli(['produce', dir, 'orders', '--json', '--print-offsets', '--batch', '3'], {
+      input: `{"value":"ok"}\n{"value":"ok2"}\n{"valu":"typo"}\nnot json\n${big}\n{"value":"after"}\n`,
     });
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.include('stdin line 3').and.include('"valu"');
+    expect(r.stdout).to.equal('0:0\n0:1\n-\n-\n-\n0:2\n');
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(
+      lines.map((l) => /^produce: line (\d+) rejected: (LOGSTORE_[A-Z_]+): /.exec(l)?.slice(1, 3)),
+    ).to.deep.equal([
+      ['3', 'LOGSTORE_INVALID_ARGUMENT'],
+      ['4', 'LOGSTORE_INVALID_ARGUMENT'],
+      ['5', 'LOGSTORE_RECORD_TOO_LARGE'],
+      undefined,
+    ]);
+    expect(lines[0]).to.include('did you mean "value"?');
+    expect(lines[3]).to.equal('produce: appended 3 records to orders; rejected 3 lines');
     const got = parseLines((await cli(['tail', dir, 'orders', '--format', 'json'])).stdout);
-    expect(got.map((g) => g.value)).to.deep.equal(['ok', 'ok2']);
+    expect(got.map((g) => g.value)).to.deep.equal(['ok', 'ok2', 'after']);
   });
 
   it('should refuse a directory that holds no store (exit 1)', async () => {

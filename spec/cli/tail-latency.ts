@@ -3,7 +3,7 @@
  * bench's to hold: bench/cases/tail-follow-latency.ts measures it the same way).
  *
  * A writer child appends one record at a time, at irregular intervals (so that the writes do
- * not fall into step with the follower's 5 ms poll), each value holding the writer's
+ * not fall into step with any periodic work of the follower), each value holding the writer's
  * `process.hrtime.bigint()` at append (CLOCK_MONOTONIC: one clock for every process on the
  * machine). `logstore tail --follow --format json` runs in a second process; this process reads
  * its lines and takes the difference on receipt (so the figure includes the pipe to here).
@@ -89,7 +89,7 @@ export async function measureTailLatency(records: number, partitions = 1): Promi
         tailed.push({ partition, offset, key, value, receivedAt });
       },
     );
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the follower is up and polling
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the follower is (usually) up and waiting
     writer.stdin.write('go\n');
     await tail.waitFor((lines) => lines.length >= records, records * 20 + 5000, `${records} records`);
     tail.child.kill('SIGINT');

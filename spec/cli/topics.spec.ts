@@ -25,10 +25,12 @@ describe('logstore topics', function () {
     expect(created.code, created.stderr).to.equal(0);
     const info = JSON.parse(created.stdout) as {
       name: string;
-      partitions: number;
+      partitionCount: number;
       config: Record<string, unknown>;
+      partitions: { partition: number }[];
     };
-    expect(info).to.include({ name: 'orders', partitions: 3 });
+    expect(info).to.include({ name: 'orders', partitionCount: 3 });
+    expect(info.partitions.map((p) => p.partition)).to.deep.equal([0, 1, 2]);
     expect(info.config).to.include({ retentionMs: 7 * 86_400_000, segmentBytes: 65_536, retentionBytes: -1 });
     expect(
       (await cli(['topics', dir, 'create', 'audit', '--cleanup-policy', 'compact', '--retention-bytes=-1']))
@@ -51,9 +53,9 @@ describe('logstore topics', function () {
       .to.match(/^topic +orders$/m)
       .and.match(/^PARTITION +START +END +RECORDS +SIZE +SEGMENTS$/m);
     const d = JSON.parse(describeJson.stdout) as {
-      partitionDetails: { partition: number; endOffset: number }[];
+      partitions: { partition: number; endOffset: number }[];
     };
-    expect(d.partitionDetails.map((p) => p.partition)).to.deep.equal([0, 1, 2]);
+    expect(d.partitions.map((p) => p.partition)).to.deep.equal([0, 1, 2]);
 
     const deleted = await cli(['topics', dir, 'delete', 'audit']);
     expect(deleted.stdout).to.equal('deleted topic audit\n');
@@ -84,8 +86,8 @@ describe('logstore topics', function () {
         cli(['topics', dir, 'create', 'other']),
       ]);
       expect(list.stdout).to.equal('events\n');
-      const d = JSON.parse(describe.stdout) as { partitionDetails: { endOffset: number }[] };
-      expect(d.partitionDetails.reduce((n, p) => n + p.endOffset, 0)).to.equal(7);
+      const d = JSON.parse(describe.stdout) as { partitions: { endOffset: number }[] };
+      expect(d.partitions.reduce((n, p) => n + p.endOffset, 0)).to.equal(7);
       expect(create.code).to.equal(1);
       expect(create.stderr).to.match(/^error: LOGSTORE_LOCKED: topics create needs the store's writer lock/);
     } finally {

@@ -173,7 +173,7 @@ describe('Reader', () => {
       writer.append('t', { value: `v${i}`.padEnd(60, '.') });
       if (i % 50 === 0) await new Promise((r) => setTimeout(r, 10));
     }
-    expect(writer.describeTopic('t').partitionDetails[0]!.segments).to.be.greaterThan(3);
+    expect(writer.describeTopic('t').partitions[0]!.segments).to.be.greaterThan(3);
     await Promise.race([allSeen, new Promise((r) => setTimeout(r, 10000))]);
     child.kill();
     const { stderr } = await exited;
@@ -206,7 +206,7 @@ describe('Reader in a read-only follower', () => {
       const reader = store.reader('t');
       console.log('first ' + reader.read(1)[0].offset);
       for await (const line of readline.createInterface({ input: process.stdin })) {
-        const d = store.describeTopic('t').partitionDetails[0];
+        const d = store.describeTopic('t').partitions[0];
         let code = 'none';
         try { reader.read(1000); } catch (e) { code = e.code; }
         const fresh = store.reader('t').read(1)[0];
@@ -222,7 +222,7 @@ describe('Reader in a read-only follower', () => {
     expect(await ready).to.equal('first 0');
     // The writer moves on: retention deletes the segments the follower's reader was in.
     for (let i = 20; i < 200; i++) writer.append('t', { value: `v${i}`.padEnd(200, '.') });
-    const start = writer.describeTopic('t').partitionDetails[0]!.startOffset;
+    const start = writer.describeTopic('t').partitions[0]!.startOffset;
     expect(start).to.be.greaterThan(100);
     const answer = line();
     child.stdin!.end('quit\n');

@@ -62,7 +62,7 @@ async function exercise(dir: string): Promise<string> {
       store = LogStore.open(dir, { readOnly, cleanupIntervalMs: 0 });
       for (const t of store.topics()) {
         store.describeTopic(t.name);
-        for (let p = 0; p < Math.min(t.partitions, 4); p++) readPartition(store, t.name, p);
+        for (let p = 0; p < Math.min(t.partitionCount, 4); p++) readPartition(store, t.name, p);
       }
       store.groups();
     } catch (err) {

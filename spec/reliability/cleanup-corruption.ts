@@ -104,7 +104,7 @@ export async function buildCleanupBase(dir: string, seed = 1): Promise<void> {
       if (topic === 'c') {
         // End a few records after a roll: most keys then have their latest record in the last
         // closed segment, where compaction keeps it (and would rewrite it).
-        const segments = () => store.describeTopic('c').partitionDetails[0]!.segments;
+        const segments = () => store.describeTopic('c').partitions[0]!.segments;
         const before = segments();
         while (segments() === before) append(1);
         append(5);
@@ -335,7 +335,7 @@ export async function runCleanupCase(
         }
         const follower = LogStore.open(work, { readOnly: true });
         try {
-          ({ startOffset: start, endOffset: end } = follower.describeTopic(topic).partitionDetails[0]!);
+          ({ startOffset: start, endOffset: end } = follower.describeTopic(topic).partitions[0]!);
           found = readPartition(follower, topic, nextBase, rand);
         } finally {
           await follower.close();
@@ -358,7 +358,7 @@ export async function runCleanupCase(
           if (where === 'file') unplaced.push(`cleanup: ${err.message}`);
           else if (!where) problems.push(`cleanup() threw ${err.code}: ${err.message}`);
         }
-        ({ startOffset: start, endOffset: end } = store.describeTopic(topic).partitionDetails[0]!);
+        ({ startOffset: start, endOffset: end } = store.describeTopic(topic).partitions[0]!);
         found = readPartition(store, topic, nextBase, rand);
       } finally {
         await store.close();
@@ -366,7 +366,7 @@ export async function runCleanupCase(
     } else {
       const store = LogStore.open(work, { cleanupIntervalMs: 0 });
       try {
-        const total = store.describeTopic(topic).partitionDetails[0]!;
+        const total = store.describeTopic(topic).partitions[0]!;
         if (cleanup === 'retention-time') {
           const cutoff = between(rand, 0, total.endOffset);
           store.alterTopic(topic, { retentionMs: Date.now() - (TS0 + cutoff) });
@@ -381,7 +381,7 @@ export async function runCleanupCase(
             result.reported.cleanup = true;
           else alarms.push(`cleanup: ${err.code}: ${err.message}`);
         }
-        ({ startOffset: start, endOffset: end } = store.describeTopic(topic).partitionDetails[0]!);
+        ({ startOffset: start, endOffset: end } = store.describeTopic(topic).partitions[0]!);
         deleted = start >= segmentEnd;
         found = readPartition(store, topic, deleted ? null : nextBase, rand);
       } finally {

@@ -74,7 +74,7 @@ export interface Bases {
 const SEGMENT_BYTES = 4096;
 
 function fill(store: LogStore, topic: string, partition: number, count: number, rand: () => number): void {
-  let next = store.describeTopic(topic).partitionDetails[partition]!.endOffset;
+  let next = store.describeTopic(topic).partitions[partition]!.endOffset;
   const end = next + count;
   while (next < end) {
     const n = Math.min(end - next, between(rand, 1, 5));
@@ -94,7 +94,7 @@ async function baselineOf(dir: string, scratch: string): Promise<Baseline> {
   const baseline: Baseline = {};
   try {
     for (const t of store.topics()) {
-      for (let p = 0; p < t.partitions; p++) {
+      for (let p = 0; p < t.partitionCount; p++) {
         const records = readPartition(store, t.name, p);
         for (const r of records) {
           const problem = recordProblem(r, t.name, p);
@@ -409,7 +409,7 @@ function probe(
   catalog: boolean,
   rand: () => number,
 ): void {
-  const topics = new Map(store.topics().map((t) => [t.name, t.partitions]));
+  const topics = new Map(store.topics().map((t) => [t.name, t.partitionCount]));
   for (const [key, offsets] of Object.entries(baseline)) {
     const [topic, p] = key.split(':') as [string, string];
     const partition = Number(p);
@@ -426,7 +426,7 @@ function probe(
     let start: number;
     let end: number;
     try {
-      const d = store.describeTopic(topic).partitionDetails[partition]!;
+      const d = store.describeTopic(topic).partitions[partition]!;
       start = d.startOffset;
       end = d.endOffset;
     } catch (err) {

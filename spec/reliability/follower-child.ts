@@ -29,7 +29,7 @@ if (args.once) {
     const store = LogStore.open(args.dir, { readOnly: true });
     let records = 0;
     for (const t of store.topics())
-      for (let p = 0; p < t.partitions; p++) records += readPartition(store, t.name, p).length;
+      for (let p = 0; p < t.partitionCount; p++) records += readPartition(store, t.name, p).length;
     out(`follower ${(performance.now() - t0).toFixed(3)} ${records}`);
     await store.close();
   } catch (err) {
@@ -121,7 +121,7 @@ async function follow(key: string): Promise<void> {
         mayJump = true;
         seen.clear();
         // Go on from the start of what is left.
-        r.last = Math.max(r.last, store.describeTopic(topic).partitionDetails[partition]!.startOffset - 1);
+        r.last = Math.max(r.last, store.describeTopic(topic).partitions[partition]!.startOffset - 1);
         continue;
       }
       if (r.errors.length < 5) r.errors.push(`${err.code}: ${err.message}`);

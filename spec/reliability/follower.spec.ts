@@ -82,7 +82,7 @@ describe('Reliability: a read-only follower under churn', function () {
     expect(drain(reader)).to.have.length(10);
     // The writer goes on: rolls, and retention deletes every segment the follower knows.
     for (let i = 10; i < 200; i++) writer.append('t', { value: Buffer.alloc(100, i) });
-    const start = writer.describeTopic('t').partitionDetails[0]!.startOffset;
+    const start = writer.describeTopic('t').partitions[0]!.startOffset;
     const first = path.join(dir, 't-0', `${String(start).padStart(20, '0')}.log`);
     fs.renameSync(first, `${first}.away`);
     try {

@@ -86,7 +86,7 @@ export async function inspectStore(
     result.recovery = store.recovery;
     for (const info of store.topics()) {
       result.topics.push(info.name);
-      for (const d of store.describeTopic(info.name).partitionDetails) {
+      for (const d of store.describeTopic(info.name).partitions) {
         const records = readPartition(store, info.name, d.partition);
         const keyLast = new Map<string, number>();
         if (isCompacted(info.name)) {
@@ -158,7 +158,7 @@ function leftovers(dir: string, store: LogStore): string[] {
   const found: string[] = [];
   const expected = new Map<string, number>();
   for (const t of store.topics()) {
-    for (const d of store.describeTopic(t.name).partitionDetails)
+    for (const d of store.describeTopic(t.name).partitions)
       expected.set(`${t.name}-${d.partition}`, d.segments);
   }
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {

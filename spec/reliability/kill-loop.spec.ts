@@ -50,7 +50,7 @@ describe('Reliability: kill -9 loops', function () {
         const store = LogStore.open(${JSON.stringify(dir)}, { durability: 'none', cleanupIntervalMs: 0 });
         store.createTopic('t', { segmentBytes: 4096 });
         const batchBytes = (n) => encodeBatch(0, [{ value: Buffer.alloc(n), timestamp: 1 }], 1).length;
-        const bytes = () => store.describeTopic('t').partitionDetails[0].bytes;
+        const bytes = () => store.describeTopic('t').partitions[0].bytes;
         while (4096 - bytes() > 400) store.append('t', { value: Buffer.alloc(100), timestamp: 1 });
         const size = bytes();
         let n = 0;
@@ -59,7 +59,7 @@ describe('Reliability: kill -9 loops', function () {
         store.append('t', { value: Buffer.alloc(n), timestamp: 1 });
         let last = 0;
         for (let i = 0; i < 60; i++) last = store.append('t', { value: Buffer.alloc(100), timestamp: 1 }).lastOffset;
-        console.log(last, store.describeTopic('t').partitionDetails[0].segments);
+        console.log(last, store.describeTopic('t').partitions[0].segments);
         process.kill(process.pid, 'SIGKILL');
       `);
       expect(signal).to.equal('SIGKILL');
@@ -67,7 +67,7 @@ describe('Reliability: kill -9 loops', function () {
       expect(segments).to.be.at.least(3);
       const store = LogStore.open(dir);
       expect(store.recovery.truncated).to.deep.equal([]);
-      expect(store.describeTopic('t').partitionDetails[0]!.endOffset).to.equal(last + 1);
+      expect(store.describeTopic('t').partitions[0]!.endOffset).to.equal(last + 1);
       expect(readPartition(store, 't', 0).map((r) => r.offset)).to.deep.equal(
         Array.from({ length: last + 1 }, (_, i) => i),
       );
@@ -151,7 +151,7 @@ describe('Reliability: kill -9 loops', function () {
     let store = LogStore.open(dir, { cleanupIntervalMs: 0 });
     store.createTopic('t', { segmentBytes: 4096 });
     for (let i = 0; i < 100; i++) store.append('t', { value: Buffer.alloc(100, i), timestamp: 1 });
-    expect(store.describeTopic('t').partitionDetails[0]!.segments).to.be.at.least(3);
+    expect(store.describeTopic('t').partitions[0]!.segments).to.be.at.least(3);
     await store.close();
     // Damage the last batch of the first segment, and make the next open verify from the start.
     const first = path.join(dir, 't-0', '00000000000000000000.log');

@@ -223,7 +223,7 @@ class Writer {
   private syncNext(): void {
     this.next.clear();
     for (const topic of this.plan.topics) {
-      for (const d of this.store.describeTopic(topic.name).partitionDetails) {
+      for (const d of this.store.describeTopic(topic.name).partitions) {
         this.next.set(tp(topic.name, d.partition), d.endOffset);
       }
     }

@@ -30,7 +30,7 @@ describe('Cleaner: compaction', () => {
     const store = LogStore.open(dir, { cleanupIntervalMs: 0 });
     store.createTopic('c', { cleanupPolicy: 'compact', segmentBytes: SEGMENT_BYTES });
     for (let i = 0; i < 120; i++) store.append('c', { key: `k${i % 3}`, value: `v${i}`.padEnd(40, '.') });
-    const segments = store.describeTopic('c').partitionDetails[0]!.segments;
+    const segments = store.describeTopic('c').partitions[0]!.segments;
     expect(segments).to.be.at.least(3);
     const result = store.cleanup('c');
     expect(result.compactedSegments).to.equal(segments - 1);
@@ -103,9 +103,9 @@ describe('Cleaner: retention', () => {
     const store = LogStore.open(tempDir(), { cleanupIntervalMs: 0 });
     store.createTopic('t', { segmentBytes: SEGMENT_BYTES, retentionBytes: 2 * SEGMENT_BYTES });
     for (let i = 0; i < 200; i++) store.append('t', { value: Buffer.alloc(100, i), timestamp: 1 });
-    const before = store.describeTopic('t').partitionDetails[0]!;
+    const before = store.describeTopic('t').partitions[0]!;
     store.cleanup('t');
-    const after = store.describeTopic('t').partitionDetails[0]!;
+    const after = store.describeTopic('t').partitions[0]!;
     expect(after.bytes).to.be.below(3 * SEGMENT_BYTES);
     expect(after.endOffset).to.equal(before.endOffset);
     expect(after.startOffset).to.be.above(0);

@@ -173,7 +173,7 @@ describe("Index files with Kafka's meaning", () => {
       const kafka = kafkaFindOffsetByTimestamp(partitionDir, target);
       const ours = store.reader('t', { from: { timestamp: target } }).position;
       expect(ours, `timestamp ${target}`).to.equal(
-        kafka ?? store.describeTopic('t').partitionDetails[0]!.endOffset,
+        kafka ?? store.describeTopic('t').partitions[0]!.endOffset,
       );
     }
     await store.close();

@@ -120,7 +120,7 @@ describe('Log loader', () => {
     expect(cut!.bytesCut).to.equal((PER_SEGMENT + 1) * BATCH - 2); // the third and fourth segments' data
     expect(offsets(s)).to.have.length(2 * PER_SEGMENT - 1);
     expect(fs.existsSync(segmentFile(dir, 2 * PER_SEGMENT))).to.equal(false);
-    expect(s.describeTopic('t').partitionDetails[0]!.segments).to.equal(2);
+    expect(s.describeTopic('t').partitions[0]!.segments).to.equal(2);
     await s.close();
   });
 

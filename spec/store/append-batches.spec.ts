@@ -55,7 +55,7 @@ function storeWith(config: object = {}): LogStore {
   return store;
 }
 
-const endOffset = (store: LogStore) => store.describeTopic('t').partitionDetails[0]!.endOffset;
+const endOffset = (store: LogStore) => store.describeTopic('t').partitions[0]!.endOffset;
 
 describe('store.appendBatches()', function () {
   this.timeout(30_000);

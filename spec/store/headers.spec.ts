@@ -95,7 +95,7 @@ describe('Headers', () => {
         'LOGSTORE_INVALID_ARGUMENT',
       );
     }
-    expect(store.describeTopic('h').partitionDetails[0]!.endOffset).to.equal(0);
+    expect(store.describeTopic('h').partitions[0]!.endOffset).to.equal(0);
     await store.close();
   });
 

@@ -45,7 +45,7 @@ describe('LogStore', () => {
       }
       const single = store.append('events', numbered(next++));
       expect(single).to.deep.equal({ partition: 0, baseOffset: next - 1, lastOffset: next - 1 });
-      const described = store.describeTopic('events').partitionDetails[0]!;
+      const described = store.describeTopic('events').partitions[0]!;
       expect(described.startOffset).to.equal(0);
       expect(described.endOffset).to.equal(next);
       expect(described.segments).to.be.greaterThan(3);
@@ -62,7 +62,7 @@ describe('LogStore', () => {
       expect(segmentFiles[0]).to.equal('00000000000000000000.log');
       store = LogStore.open(dir);
       expect(store.recovery).to.deep.equal({ clean: true, truncated: [], bytesCut: 0 });
-      expect(store.describeTopic('events').partitionDetails[0]).to.deep.equal(described);
+      expect(store.describeTopic('events').partitions[0]).to.deep.equal(described);
       check(store);
       // The active segment's max timestamp and index survive the clean close: time lookups land.
       const lastTs = numbered(next - 1).timestamp!;
@@ -186,7 +186,7 @@ describe('LogStore', () => {
         () => store.append('t', [{ key: 'a', value: 'ok' }, { key: 'b', value: 7 } as never]),
         'LOGSTORE_INVALID_ARGUMENT',
       );
-      expect(store.describeTopic('t').partitionDetails.map((p) => p.endOffset)).to.deep.equal([0, 0]);
+      expect(store.describeTopic('t').partitions.map((p) => p.endOffset)).to.deep.equal([0, 0]);
       expectCode(() => store.reader('t', { from: 1 }), 'LOGSTORE_OFFSET_OUT_OF_RANGE');
       expectCode(() => store.reader('t', { form: 0 } as never), 'LOGSTORE_INVALID_ARGUMENT');
       const reader = store.reader('t');
@@ -207,7 +207,7 @@ describe('LogStore', () => {
       store.createTopic('t');
       const big = Array.from({ length: 100 }, () => ({ value: Buffer.alloc(100) }));
       expectCode(() => store.append('t', big), 'LOGSTORE_RECORD_TOO_LARGE');
-      expect(store.describeTopic('t').partitionDetails[0]!.endOffset).to.equal(0);
+      expect(store.describeTopic('t').partitions[0]!.endOffset).to.equal(0);
       await store.close();
     });
   });

@@ -36,9 +36,9 @@ describe('Retention', () => {
       if (i === 1) early = reader.read(2);
     }
     // Retention ran on every roll: what is left is retentionBytes, one segment of slack and the active one.
-    expect(store.describeTopic('t').partitionDetails[0]!.bytes).to.be.at.most(10_000 + 2 * 4096);
+    expect(store.describeTopic('t').partitions[0]!.bytes).to.be.at.most(10_000 + 2 * 4096);
     store.cleanup('t');
-    const d = store.describeTopic('t').partitionDetails[0]!;
+    const d = store.describeTopic('t').partitions[0]!;
     expect(d.bytes).to.be.at.most(10_000 + 4096);
     expect(d.segments).to.equal(logFiles(path.join(dir, 't-0')).length);
     expect(d.segments).to.be.at.most(4);
@@ -56,7 +56,7 @@ describe('Retention', () => {
     expect(store.cleanup('t')).to.deep.equal({ deletedSegments: 0, compactedSegments: 0, bytesFreed: 0 });
     await store.close();
     const again = LogStore.open(dir);
-    expect(again.describeTopic('t').partitionDetails[0]).to.deep.equal(d);
+    expect(again.describeTopic('t').partitions[0]).to.deep.equal(d);
     await again.close();
   });
 
@@ -65,12 +65,12 @@ describe('Retention', () => {
     store.createTopic('t', { retentionMs: 60_000 });
     const old = Date.now() - 3_600_000;
     for (let i = 0; i < 100; i++) store.append('t', { value: Buffer.alloc(200), timestamp: old + i });
-    const before = store.describeTopic('t').partitionDetails[0]!;
+    const before = store.describeTopic('t').partitions[0]!;
     const result = store.cleanup('t');
     expect(result.deletedSegments).to.equal(before.segments - 1);
     expect(result.compactedSegments).to.equal(0);
     expect(result.bytesFreed).to.be.at.least(4096 * (before.segments - 1));
-    const after = store.describeTopic('t').partitionDetails[0]!;
+    const after = store.describeTopic('t').partitions[0]!;
     expect(after.segments).to.equal(1);
     expect(after.endOffset).to.equal(100);
     expect(
@@ -92,7 +92,7 @@ describe('Retention', () => {
     c.commit();
     store.alterTopic('t', { retentionMs: 1000 });
     store.cleanup('t');
-    const start = store.describeTopic('t').partitionDetails[0]!.startOffset;
+    const start = store.describeTopic('t').partitions[0]!.startOffset;
     expect(start).to.be.greaterThan(1);
     expect(c.read(1)[0]!.offset).to.equal(start);
     await store.close();
@@ -106,14 +106,14 @@ describe('Retention', () => {
     for (let i = 0; i < 60; i++) store.append('t', { value: Buffer.alloc(200), timestamp: old });
     c.commit(c.read(30)[29]!); // committed 30
     store.cleanup('t');
-    const d = store.describeTopic('t').partitionDetails[0]!;
+    const d = store.describeTopic('t').partitions[0]!;
     expect(d.startOffset).to.be.at.most(30);
     expect(d.startOffset).to.be.greaterThan(0);
     // The hard cap still applies: past retentionBytes, segments go even if unread.
     for (let i = 0; i < 300; i++) store.append('t', { value: Buffer.alloc(200), timestamp: old });
     store.cleanup('t');
-    expect(store.describeTopic('t').partitionDetails[0]!.bytes).to.be.at.most(40_000 + 4096);
-    expect(store.describeTopic('t').partitionDetails[0]!.startOffset).to.be.greaterThan(30);
+    expect(store.describeTopic('t').partitions[0]!.bytes).to.be.at.most(40_000 + 4096);
+    expect(store.describeTopic('t').partitions[0]!.startOffset).to.be.greaterThan(30);
     await store.close();
   });
 });
@@ -131,16 +131,16 @@ describe('Compaction', () => {
       store.append('c', { key, value: `${key}=${i}`.padEnd(80, '.'), timestamp: 1000 + i });
       latest.set(key, i);
     }
-    const before = store.describeTopic('c').partitionDetails[0]!;
+    const before = store.describeTopic('c').partitions[0]!;
     const result = store.cleanup('c');
     expect(result.compactedSegments).to.be.greaterThan(0);
     expect(result.deletedSegments).to.equal(0);
-    const after = store.describeTopic('c').partitionDetails[0]!;
+    const after = store.describeTopic('c').partitions[0]!;
     expect(after.endOffset).to.equal(400);
     expect(after.bytes).to.be.lessThan(before.bytes / 3);
     const check = (s: LogStore) => {
       const records = [...s.reader('c')];
-      const active = s.describeTopic('c').partitionDetails[0]!;
+      const active = s.describeTopic('c').partitions[0]!;
       void active;
       const seen = new Map<string, number>();
       for (const r of records) {
@@ -250,7 +250,7 @@ describe('Topic lifecycle', () => {
     expectCode(() => reader.read(), 'LOGSTORE_CLOSED');
     expectCode(() => store.deleteTopic('t'), 'LOGSTORE_TOPIC_NOT_FOUND');
     store.createTopic('t');
-    expect(store.describeTopic('t').partitionDetails[0]!.endOffset).to.equal(0);
+    expect(store.describeTopic('t').partitions[0]!.endOffset).to.equal(0);
     await store.close();
   });
 
