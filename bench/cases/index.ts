@@ -8,6 +8,9 @@ import batchedAppend from './batched-append.js';
 import compaction from './compaction.js';
 import durableSingleAppend from './durable-single-append.js';
 import groupCommit from './group-commit.js';
+import kafkaConsume from './kafka-consume.js';
+import kafkaLatency from './kafka-latency.js';
+import kafkaProduce from './kafka-produce.js';
 import liveLatency from './live-latency.js';
 import openTime from './open-time.js';
 import readerFanout from './reader-fanout.js';
@@ -30,6 +33,9 @@ export const CASES: BenchCase[] = [
   recoveryTime,
   streamingRss,
   compaction,
+  kafkaProduce,
+  kafkaConsume,
+  kafkaLatency,
 ];
 
 /** Figures of the spec that no case measures yet (none at the moment). */
