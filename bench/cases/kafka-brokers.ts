@@ -14,6 +14,8 @@ export interface Broker {
   bootstrap: string;
   /** The broker process's peak RSS so far (VmHWM), in bytes; undefined where /proc is missing. */
   peakRssBytes(): number | undefined;
+  /** CPU seconds (user + system) the broker process used so far; NaN where /proc is missing. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startLogstoreServe(dir: string, partitions = 1): Promise<B
   return {
     bootstrap: address,
     peakRssBytes: () => peakRss(child),
+    cpuSeconds: () => cpuSeconds(child),
     stop: async () => {
       const exited = exitOf(child);
       child.kill('SIGINT');
@@ -51,6 +54,7 @@ export async function startMockBroker(): Promise<Broker> {
   return {
     bootstrap: address,
     peakRssBytes: () => peakRss(child),
+    cpuSeconds: () => cpuSeconds(child),
     stop: async () => {
       const exited = exitOf(child);
       child.stdin!.end(); // end of input: the kcat producer flushes nothing and exits
@@ -132,5 +136,15 @@ function peakRss(child: ChildProcess): number | undefined {
     return kib ? Number(kib[1]) * 1024 : undefined;
   } catch {
     return undefined; // not Linux: the bench child's own peak is shown instead
+  }
+}
+
+/** utime + stime from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux). */
+function cpuSeconds(child: ChildProcess): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
   }
 }

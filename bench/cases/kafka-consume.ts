@@ -42,6 +42,7 @@ async function consumeThrough(
     const out = join(dir, 'consumed');
     const fd = openSync(out, 'w');
     let seconds: number;
+    const cpuBefore = broker.cpuSeconds();
     try {
       const begin = process.hrtime.bigint();
       await kcat(broker.bootstrap, ['-C', '-t', 'bench', '-o', 'beginning', '-e', '-q', '-f', '.'], fd);
@@ -51,7 +52,8 @@ async function consumeThrough(
     }
     const got = statSync(out).size;
     if (got !== records) throw new Error(`kcat consumed ${got} messages, not ${records}`);
-    return { ops: records, seconds, bytes: records * 100, peakRssBytes: broker.peakRssBytes() };
+    const note = `broker: ${(broker.cpuSeconds() - cpuBefore).toFixed(2)} s CPU, peak RSS its own`;
+    return { ops: records, seconds, bytes: records * 100, peakRssBytes: broker.peakRssBytes(), note };
   } finally {
     await broker.stop();
   }
