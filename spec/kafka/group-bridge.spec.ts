@@ -26,6 +26,7 @@ const kafkajsMember = (bootstrap: string) => ({
   sessionTimeout: 6000,
   rebalanceTimeout: 5000,
   heartbeatInterval: 200,
+  maxWaitTimeInMs: 1000,
   autoCommitInterval: 50,
 });
 

@@ -80,6 +80,7 @@ describe('Consumer groups across processes', function () {
           sessionTimeout: 3000,
           rebalanceTimeout: 4000,
           heartbeatInterval: 300,
+          maxWaitTimeInMs: 500,
           autoCommitInterval: 100,
         },
         (partition, offset) => seen.add(`${partition}/${offset}`),

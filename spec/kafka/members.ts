@@ -13,6 +13,11 @@ export interface KafkajsMemberConfig {
   sessionTimeout: number;
   rebalanceTimeout: number;
   heartbeatInterval: number;
+  /**
+   * kafkajs heartbeats between fetches only: a fetch parked for its default 5 s wait, longer than
+   * a short session, gets an idle member expired and the group churns. Keep it well under it.
+   */
+  maxWaitTimeInMs: number;
   autoCommitInterval: number;
   /** kafkajs's client retry settings (its defaults when absent). */
   retry?: { retries: number; initialRetryTime: number; maxRetryTime: number };
@@ -22,7 +27,7 @@ const MEMBER = `
 import kafkajs from 'kafkajs';
 const c = JSON.parse(process.env.MEMBER);
 const kafka = new kafkajs.Kafka({ brokers: [c.bootstrap], clientId: c.clientId, logLevel: kafkajs.logLevel.NOTHING, ...(c.retry ? { retry: c.retry } : {}) });
-const consumer = kafka.consumer({ groupId: c.group, sessionTimeout: c.sessionTimeout, rebalanceTimeout: c.rebalanceTimeout, heartbeatInterval: c.heartbeatInterval });
+const consumer = kafka.consumer({ groupId: c.group, sessionTimeout: c.sessionTimeout, rebalanceTimeout: c.rebalanceTimeout, heartbeatInterval: c.heartbeatInterval, maxWaitTimeInMs: c.maxWaitTimeInMs });
 await consumer.connect();
 await consumer.subscribe({ topic: c.topic, fromBeginning: true });
 await consumer.run({

@@ -143,6 +143,7 @@ describe('Restarting logstore serve under its clients', function () {
           sessionTimeout: 6000,
           rebalanceTimeout: 6000,
           heartbeatInterval: 300,
+          maxWaitTimeInMs: 1000,
           autoCommitInterval: 50,
           retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
         },
