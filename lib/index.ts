@@ -6,7 +6,10 @@ export type {
   PartitionDescription,
   RecoveryReport,
   GroupDescription,
+  ServeOptions,
 } from './store.js';
+export type { KafkaServer } from './kafka/server.js';
+export type { GenerationEvent } from './kafka/group-coordinator.js';
 export { Consumer } from './read/consumer.js';
 export type { ConsumerOptions, PartitionLag, ResetPolicy } from './read/consumer.js';
 export { LogStoreError, ErrorCodes } from './errors.js';

@@ -13,7 +13,7 @@
  */
 import { BatchEncoder } from './format/batch-encoder.js';
 import { compressionId, type CompressionId } from './format/codecs.js';
-import { checkProducerBatches, type IncomingBatch } from './format/producer-batches.js';
+import { checkProducerBatches, incomingRecords, type IncomingBatch } from './format/producer-batches.js';
 import { COMPRESSION_MASK } from './format/record-batch.js';
 import { checkKeys, checkOneOf } from './options.js';
 import type { AppendRecord, AppendResult } from './record.js';
@@ -81,7 +81,7 @@ export class RawAppender {
         first =
           codec === null || codec === batch.codec
             ? log.appendRaw(bytes, batch.start, batch.size, batch.lastOffsetDelta, batch.maxTimestamp)
-            : this.reencode(log, batch, codec, now);
+            : this.reencode(log, bytes, batch, codec, now);
         last = first + batch.lastOffsetDelta;
         if (batch.producerId >= 0) log.producers.record(identityOf(batch), first, last, now);
         this.durability.noteWrite();
@@ -119,15 +119,22 @@ export class RawAppender {
   }
 
   /** Writes `batch`'s records as one batch compressed with `codec`, keeping its producer fields. */
-  private reencode(log: PartitionLog, batch: IncomingBatch, codec: CompressionId, now: number): number {
-    const records: AppendRecord[] = batch.records.map((r) => ({
+  private reencode(
+    log: PartitionLog,
+    bytes: Uint8Array,
+    batch: IncomingBatch,
+    codec: CompressionId,
+    now: number,
+  ): number {
+    const decoded = incomingRecords(bytes, batch);
+    const records: AppendRecord[] = decoded.map((r) => ({
       key: r.key,
       value: r.value,
       timestamp: r.timestamp,
       headers: r.headerList,
     }));
-    const bytes = this.encoder.measure(records, null, now, Number.MAX_SAFE_INTEGER, {
-      offsetDeltas: batch.records.map((r) => r.offset),
+    const size = this.encoder.measure(records, null, now, Number.MAX_SAFE_INTEGER, {
+      offsetDeltas: decoded.map((r) => r.offset),
       codec,
       meta: {
         partitionLeaderEpoch: 0,
@@ -137,6 +144,6 @@ export class RawAppender {
         baseSequence: batch.baseSequence,
       },
     });
-    return log.append(this.encoder, bytes, batch.lastOffsetDelta + 1);
+    return log.append(this.encoder, size, batch.lastOffsetDelta + 1);
   }
 }

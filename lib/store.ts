@@ -76,6 +76,7 @@ export class LogStore {
   private readonly readers = new Set<Reader>();
   /** Kafka listeners serving this store (closed with it). */
   private readonly servers = new Set<KafkaServer>();
+  private serverStarting = false;
   private lockFd: number;
   /** Wakes followers in other processes after appends (see storage/append-signal.ts). */
   private readonly appendSignal: AppendSignal;
@@ -331,17 +332,40 @@ export class LogStore {
    * Serves this store to Kafka clients (kafkajs, librdkafka, kafka-python, Java...) over Kafka's
    * wire protocol, beside this process's own appends, readers and consumers; the store stays the
    * only writer of its directory. Binds loopback by default (`port: 0` picks a free port). The
-   * listener closes with the store.
+   * listener closes with the store. While it serves, this process's consumers are members of the
+   * listener's groups, with the Kafka clients (see Consumer). One listener at a time.
    */
   async serve(options: ServeOptions = {}): Promise<KafkaServer> {
     this.checkWritable();
-    const { KafkaServer } = await import('./kafka/server.js');
-    const { StoreBackend } = await import('./kafka/store-backend.js');
-    const backend = new StoreBackend(this, this.internals());
     if (options !== null && typeof options === 'object' && 'backend' in options)
       throw invalidArgument('serve() serves this store: it takes no `backend` option.');
-    const server = await KafkaServer.start({ ...options, backend });
+    if (this.servers.size > 0 || this.serverStarting) {
+      throw invalidArgument(
+        'This store is already served; close that listener first (one listener keeps one group coordinator).',
+      );
+    }
+    this.serverStarting = true;
+    let server: KafkaServer;
+    const { StoreBackend } = await import('./kafka/store-backend.js');
+    const { CoordinatorBridge } = await import('./kafka/local-member.js');
+    const backend = new StoreBackend(this, this.internals());
+    try {
+      const { KafkaServer } = await import('./kafka/server.js');
+      server = await KafkaServer.start({ ...options, backend });
+    } finally {
+      this.serverStarting = false;
+    }
+    if (this.closed) {
+      await server.close(); // the store closed while the listener started
+      this.checkOpen();
+    }
     this.servers.add(server);
+    const bridge = new CoordinatorBridge(server.coordinator, backend, server.log);
+    this.groupSet.attachBridge(bridge);
+    server.beforeClose(() => {
+      this.servers.delete(server);
+      this.groupSet.detachBridge(bridge);
+    });
     return server;
   }
 
@@ -425,7 +449,7 @@ export class LogStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.cleanups.stop();
-    for (const server of this.servers) await server.close();
+    for (const server of [...this.servers]) await server.close();
     for (const reader of [...this.readers]) reader.close();
     let failure = await this.groupSet.closeAll();
     this.closed = true; // no append or flush from here on

@@ -9,6 +9,9 @@ import codecs from './codecs.js';
 import compaction from './compaction.js';
 import durableSingleAppend from './durable-single-append.js';
 import groupCommit from './group-commit.js';
+import kafkaConsume from './kafka-consume.js';
+import kafkaLatency from './kafka-latency.js';
+import kafkaProduce from './kafka-produce.js';
 import liveLatency from './live-latency.js';
 import manyPartitions from './many-partitions.js';
 import openTime from './open-time.js';
@@ -34,6 +37,9 @@ export const CASES: BenchCase[] = [
   compaction,
   ...manyPartitions,
   ...codecs,
+  kafkaProduce,
+  kafkaConsume,
+  kafkaLatency,
 ];
 
 /** Figures of the spec that no case measures yet (none at the moment). */

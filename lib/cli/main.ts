@@ -40,6 +40,10 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'list, describe and reset consumer groups',
     load: async () => (await import('./groups.js')).command,
   },
+  serve: {
+    summary: 'serve the store to Kafka clients (a one-broker Kafka)',
+    load: async () => (await import('./serve.js')).command,
+  },
   verify: {
     summary: "check every batch's CRC, offsets and index",
     load: async () => (await import('./verify.js')).command,

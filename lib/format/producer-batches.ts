@@ -3,7 +3,8 @@
  * LogValidator does for a Produce request): every batch must be valid by the batch walker's
  * rules, magic 2 (older message formats are refused), not transactional or a control batch
  * (logstore has no transactions), within the topic's size limit, and its records must decode
- * (with keys, on a compacted topic). The producer's base offsets are ignored: the store assigns
+ * (with keys, on a compacted topic): they are checked in place, without building them, since the
+ * producer's bytes are stored as they are. The producer's base offsets are ignored: the store assigns
  * offsets. Anything wrong is LOGSTORE_INVALID_ARGUMENT (or LOGSTORE_RECORD_TOO_LARGE) naming the
  * batch and the problem; nothing is written.
  */
@@ -19,9 +20,10 @@ import {
   CONTROL_FLAG,
   MAGIC,
   readInt32,
+  readInt64,
   TRANSACTIONAL_FLAG,
 } from './record-batch.js';
-import { decodeRecords } from './record-decoder.js';
+import { checkRecords, decodeRecords } from './record-decoder.js';
 
 /** One checked batch of a producer's request. */
 export interface IncomingBatch {
@@ -37,8 +39,6 @@ export interface IncomingBatch {
   producerId: number;
   producerEpoch: number;
   baseSequence: number;
-  /** Its records, decoded (offsets relative to 0). */
-  records: LogRecord[];
 }
 
 export interface IncomingLimits {
@@ -96,13 +96,13 @@ export function checkProducerBatches(bytes: Uint8Array, limits: IncomingLimits):
     }
     if (walker.lastOffset - walker.baseOffset + 1 === 0)
       throw invalid(`Batch ${n} for ${limits.where} is empty.`, 'bad-count', pos);
-    const records: LogRecord[] = [];
+    let keyless: number;
     try {
-      decodeRecords(bytes, pos, 0, Number.POSITIVE_INFINITY, records, '', 0, `batch ${n}`);
+      keyless = checkRecords(bytes, pos, `batch ${n}`);
     } catch (err) {
       throw invalid(`Batch ${n} for ${limits.where}: ${(err as Error).message}.`, 'bad-records', pos);
     }
-    if (limits.keysRequired && records.some((r) => r.key === null)) {
+    if (limits.keysRequired && keyless > 0) {
       throw invalid(
         `Batch ${n} for ${limits.where} has a record without a key; a compacted topic needs a key on every record.`,
         'no-key',
@@ -110,11 +110,10 @@ export function checkProducerBatches(bytes: Uint8Array, limits: IncomingLimits):
       );
     }
     const base = walker.baseOffset;
-    for (const r of records) r.offset -= base;
     batches.push({
       start: pos,
       size: walker.size,
-      count: records.length,
+      count: readInt32(bytes, pos + 57),
       lastOffsetDelta: walker.lastOffset - base,
       maxTimestamp: walker.batchMaxTimestamp,
       attributes,
@@ -123,9 +122,17 @@ export function checkProducerBatches(bytes: Uint8Array, limits: IncomingLimits):
       producerId: batchProducerId(bytes, pos),
       producerEpoch: batchProducerEpoch(bytes, pos),
       baseSequence: batchBaseSequence(bytes, pos),
-      records,
     });
     pos = walker.end;
   }
   return batches;
+}
+
+/** A checked batch's records, decoded (offsets relative to 0): for re-encoding it. */
+export function incomingRecords(bytes: Uint8Array, batch: IncomingBatch): LogRecord[] {
+  const records: LogRecord[] = [];
+  decodeRecords(bytes, batch.start, 0, Number.POSITIVE_INFINITY, records, '', 0, 'batch');
+  const base = readInt64(bytes, batch.start);
+  for (const r of records) r.offset -= base;
+  return records;
 }

@@ -39,31 +39,122 @@ function view(copy: Buffer, start: number, length: number): Buffer {
   return new RecordBuffer(copy.buffer as ArrayBuffer, copy.byteOffset + start, length) as unknown as Buffer;
 }
 
+/** What the records loop knows of the batch it walks. */
+interface BatchContext {
+  baseOffset: number;
+  baseTimestamp: number;
+  /** The batch's LogAppendTime, or -1 (CreateTime: each record's own). */
+  appendTime: number;
+  lastOffsetDelta: number;
+  count: number;
+  fail: (at: number, what: string) => LogStoreError;
+  /** Position in the batch of a position in the records section (for errors). */
+  at: (p: number) => number;
+}
+
+/** Where the records loop stopped: the record index and byte position, and what it saw. */
+interface Walked {
+  i: number;
+  p: number;
+  added: number;
+  keyless: number;
+}
+
 /**
- * Decodes the records of the valid batch at `buf[pos]` whose offsets are >= `fromOffset`, at
- * most `max`, onto `out`. Keys, values and headers are copies (one copy of the batch's record
- * bytes, or the decompressed block), so they stay valid after the segment is unmapped. Returns
- * how many records were added. Control batches (transaction markers) hold no user records.
+ * The one loop over a batch's records, from record `i` at byte `p` of `records`: checks every
+ * length, delta and count against the bytes left (LOGSTORE_CORRUPT otherwise) and, with `out`,
+ * builds each record as views of `records` (at most `max`). Without `out` it only checks, and
+ * allocates nothing per record.
  */
-export function decodeRecords(
+function walkRecords(
+  records: Uint8Array,
+  p: number,
+  i: number,
+  previousDelta: number,
+  b: BatchContext,
+  max: number,
+  out: { list: LogRecord[]; topic: string; partition: number; copy: Buffer; base: number } | null,
+): Walked {
+  const size = records.length;
+  const at = (q: number) => b.at((out ? out.base : 0) + q);
+  let added = 0;
+  let keyless = 0;
+  for (; i < b.count && added < max; i++) {
+    const length = readVarint(records, p, size);
+    if (varintEnd < 0 || length < 0 || length > size - varintEnd) throw b.fail(at(p), 'bad record length');
+    const recordEnd = varintEnd + length;
+    p = varintEnd + 1; // attributes
+    const tsDelta = readVarint(records, p, recordEnd);
+    if (varintEnd < 0) throw b.fail(at(p), 'bad timestamp delta');
+    const offsetDelta = readVarint(records, varintEnd, recordEnd);
+    if (varintEnd < 0 || offsetDelta <= previousDelta || offsetDelta > b.lastOffsetDelta) {
+      throw b.fail(at(p), 'bad offset delta');
+    }
+    previousDelta = offsetDelta;
+    p = varintEnd;
+    const keyLen = readVarint(records, p, recordEnd);
+    if (varintEnd < 0 || keyLen < -1 || keyLen > recordEnd - varintEnd) throw b.fail(at(p), 'bad key length');
+    p = varintEnd;
+    const key = keyLen < 0 || !out ? null : view(out.copy, p, keyLen);
+    if (keyLen < 0) keyless++;
+    if (keyLen > 0) p += keyLen;
+    const valueLen = readVarint(records, p, recordEnd);
+    if (varintEnd < 0 || valueLen < -1 || valueLen > recordEnd - varintEnd)
+      throw b.fail(at(p), 'bad value length');
+    p = varintEnd;
+    const value = valueLen < 0 || !out ? null : view(out.copy, p, valueLen);
+    if (valueLen > 0) p += valueLen;
+    const headerCount = readVarint(records, p, recordEnd);
+    if (varintEnd < 0 || headerCount < 0 || headerCount > recordEnd - varintEnd)
+      throw b.fail(at(p), 'bad header count');
+    p = varintEnd;
+    let headerList = EMPTY_HEADER_LIST;
+    if (headerCount > 0 && out) headerList = [];
+    for (let h = 0; h < headerCount; h++) {
+      const keyLength = readVarint(records, p, recordEnd);
+      if (varintEnd < 0 || keyLength < 0 || keyLength > recordEnd - varintEnd)
+        throw b.fail(at(p), 'bad header key length');
+      p = varintEnd;
+      const headerKey = out ? out.copy.toString('utf8', p, p + keyLength) : '';
+      p += keyLength;
+      const valueLength = readVarint(records, p, recordEnd);
+      if (varintEnd < 0 || valueLength < -1 || valueLength > recordEnd - varintEnd)
+        throw b.fail(at(p), 'bad header value length');
+      p = varintEnd;
+      if (out)
+        (headerList as HeaderList).push([headerKey, valueLength < 0 ? null : view(out.copy, p, valueLength)]);
+      if (valueLength > 0) p += valueLength;
+    }
+    if (p !== recordEnd) throw b.fail(at(p), 'record length does not match its fields');
+    if (out) {
+      out.list.push({
+        topic: out.topic,
+        partition: out.partition,
+        offset: b.baseOffset + offsetDelta,
+        timestamp: b.appendTime >= 0 ? b.appendTime : b.baseTimestamp + tsDelta,
+        key,
+        value,
+        headers: headerCount > 0 ? headersObject(headerList) : EMPTY_HEADERS,
+        headerList,
+      });
+    }
+    added++;
+  }
+  // Kafka's DefaultRecordBatch refuses this too: "Incorrect declared batch size, records still remaining".
+  if (i === b.count && p !== size)
+    throw b.fail(at(p), `${size - p} bytes after the last of ${b.count} records`);
+  return { i, p, added, keyless };
+}
+
+/** The batch's records section (decompressed when compressed) and what the loop needs to know. */
+function openBatch(
   buf: Uint8Array,
   pos: number,
-  fromOffset: number,
-  max: number,
-  out: LogRecord[],
-  topic: string,
-  partition: number,
   where: string,
-  maxBytes = MAX_DECOMPRESSED_BYTES,
-): number {
+  maxBytes: number,
+): { records: Uint8Array; compressed: boolean; context: BatchContext } {
   const end = pos + batchSize(buf, pos);
   const attributes = batchAttributes(buf, pos);
-  if ((attributes & CONTROL_FLAG) !== 0) return 0;
-  const baseOffset = readInt64(buf, pos);
-  const baseTimestamp = readInt64(buf, pos + 27);
-  const appendTime = (attributes & LOG_APPEND_TIME_FLAG) !== 0 ? readInt64(buf, pos + 35) : -1;
-  const count = readInt32(buf, pos + 57);
-  const lastOffsetDelta = readInt32(buf, pos + 23);
   const fail = (at: number, what: string) =>
     new LogStoreError('LOGSTORE_CORRUPT', `${where} at position ${at}: ${what} in the batch at ${pos}`, {
       details: { file: where, position: at, kind: 'bad-records' },
@@ -83,26 +174,93 @@ export function decodeRecords(
     }
   }
   const compressed = records.buffer !== buf.buffer;
-  const at = (p: number) => (compressed ? pos + BATCH_HEADER_BYTES : pos + BATCH_HEADER_BYTES + p);
+  return {
+    records,
+    compressed,
+    context: {
+      baseOffset: readInt64(buf, pos),
+      baseTimestamp: readInt64(buf, pos + 27),
+      appendTime: (attributes & LOG_APPEND_TIME_FLAG) !== 0 ? readInt64(buf, pos + 35) : -1,
+      lastOffsetDelta: readInt32(buf, pos + 23),
+      count: readInt32(buf, pos + 57),
+      fail,
+      at: (p: number) => (compressed ? pos + BATCH_HEADER_BYTES : pos + BATCH_HEADER_BYTES + p),
+    },
+  };
+}
+
+/**
+ * Skips, in place, the records before `fromOffset` (a reader resuming inside a batch): where the
+ * first record to decode starts, its index, and the offset delta before it. It reads only each
+ * record's length and offset delta, and checks those.
+ */
+function skipRecords(
+  records: Uint8Array,
+  fromOffset: number,
+  b: BatchContext,
+): { first: number; i: number; previousDelta: number } {
   const limit = records.length;
-  // Skip, in place, the records before `fromOffset` (a reader resuming inside a batch).
   let first = 0;
   let i = 0;
   // Offset deltas increase (compaction leaves gaps) and never pass the header's lastOffsetDelta.
   let previousDelta = -1;
-  for (; i < count; i++) {
+  for (; i < b.count; i++) {
     const length = readVarint(records, first, limit);
-    if (varintEnd < 0 || length < 0 || length > limit - varintEnd) throw fail(at(first), 'bad record length');
+    if (varintEnd < 0 || length < 0 || length > limit - varintEnd)
+      throw b.fail(b.at(first), 'bad record length');
     const next = varintEnd + length;
     readVarint(records, varintEnd + 1, limit);
     const offsetDelta = varintEnd < 0 ? -1 : readVarint(records, varintEnd, limit);
-    if (varintEnd < 0 || offsetDelta <= previousDelta || offsetDelta > lastOffsetDelta) {
-      throw fail(at(first), 'bad offset delta');
+    if (varintEnd < 0 || offsetDelta <= previousDelta || offsetDelta > b.lastOffsetDelta) {
+      throw b.fail(b.at(first), 'bad offset delta');
     }
-    if (baseOffset + offsetDelta >= fromOffset) break;
+    if (b.baseOffset + offsetDelta >= fromOffset) break;
     previousDelta = offsetDelta;
     first = next;
   }
+  return { first, i, previousDelta };
+}
+
+/**
+ * Checks the records of the valid batch at `buf[pos]` exactly as `decodeRecords` from its start
+ * would (the same LOGSTORE_CORRUPT for the same damage) without building them: nothing is
+ * allocated per record (a compressed batch is still decompressed). Returns how many records have
+ * no key. The producer path calls it: the producer's bytes are stored as they are.
+ */
+export function checkRecords(
+  buf: Uint8Array,
+  pos: number,
+  where: string,
+  maxBytes = MAX_DECOMPRESSED_BYTES,
+): number {
+  if ((batchAttributes(buf, pos) & CONTROL_FLAG) !== 0) return 0;
+  const { records, context } = openBatch(buf, pos, where, maxBytes);
+  // Every record is checked (none skipped), the way decodeRecords reads from the batch's start.
+  const { first, i, previousDelta } = skipRecords(records, Number.NEGATIVE_INFINITY, context);
+  return walkRecords(records, first, i, previousDelta, context, Number.POSITIVE_INFINITY, null).keyless;
+}
+
+/**
+ * Decodes the records of the valid batch at `buf[pos]` whose offsets are >= `fromOffset`, at
+ * most `max`, onto `out`. Keys, values and headers are copies (one copy of the batch's record
+ * bytes, or the decompressed block), so they stay valid after the segment is unmapped. Returns
+ * how many records were added. Control batches (transaction markers) hold no user records.
+ */
+export function decodeRecords(
+  buf: Uint8Array,
+  pos: number,
+  fromOffset: number,
+  max: number,
+  out: LogRecord[],
+  topic: string,
+  partition: number,
+  where: string,
+  maxBytes = MAX_DECOMPRESSED_BYTES,
+): number {
+  if ((batchAttributes(buf, pos) & CONTROL_FLAG) !== 0) return 0;
+  const { records, compressed, context: b } = openBatch(buf, pos, where, maxBytes);
+  const { first, i, previousDelta } = skipRecords(records, fromOffset, b);
+  const limit = records.length;
   // The returned buffers are views into one copy of the rest of the records, so they stay valid
   // after the segment is unmapped; a decompressed block is already a copy.
   let copy: Buffer;
@@ -111,72 +269,6 @@ export function decodeRecords(
     copy = Buffer.allocUnsafeSlow(limit - first);
     copy.set(records.subarray(first, limit));
   }
-  const base = first;
-  let p = 0;
-  const size = copy.length;
-  let added = 0;
-  for (; i < count && added < max; i++) {
-    const length = readVarint(copy, p, size);
-    if (varintEnd < 0 || length < 0 || length > size - varintEnd)
-      throw fail(at(base + p), 'bad record length');
-    const recordEnd = varintEnd + length;
-    p = varintEnd + 1; // attributes
-    const tsDelta = readVarint(copy, p, recordEnd);
-    if (varintEnd < 0) throw fail(at(base + p), 'bad timestamp delta');
-    const offsetDelta = readVarint(copy, varintEnd, recordEnd);
-    if (varintEnd < 0 || offsetDelta <= previousDelta || offsetDelta > lastOffsetDelta) {
-      throw fail(at(base + p), 'bad offset delta');
-    }
-    previousDelta = offsetDelta;
-    p = varintEnd;
-    const keyLen = readVarint(copy, p, recordEnd);
-    if (varintEnd < 0 || keyLen < -1 || keyLen > recordEnd - varintEnd)
-      throw fail(at(base + p), 'bad key length');
-    p = varintEnd;
-    const key = keyLen < 0 ? null : view(copy, p, keyLen);
-    if (keyLen > 0) p += keyLen;
-    const valueLen = readVarint(copy, p, recordEnd);
-    if (varintEnd < 0 || valueLen < -1 || valueLen > recordEnd - varintEnd)
-      throw fail(at(base + p), 'bad value length');
-    p = varintEnd;
-    const value = valueLen < 0 ? null : view(copy, p, valueLen);
-    if (valueLen > 0) p += valueLen;
-    const headerCount = readVarint(copy, p, recordEnd);
-    if (varintEnd < 0 || headerCount < 0 || headerCount > recordEnd - varintEnd)
-      throw fail(at(base + p), 'bad header count');
-    p = varintEnd;
-    let headerList = EMPTY_HEADER_LIST;
-    if (headerCount > 0) {
-      headerList = [];
-      for (let h = 0; h < headerCount; h++) {
-        const keyLength = readVarint(copy, p, recordEnd);
-        if (varintEnd < 0 || keyLength < 0 || keyLength > recordEnd - varintEnd)
-          throw fail(at(base + p), 'bad header key length');
-        p = varintEnd;
-        const headerKey = copy.toString('utf8', p, (p += keyLength));
-        const valueLength = readVarint(copy, p, recordEnd);
-        if (varintEnd < 0 || valueLength < -1 || valueLength > recordEnd - varintEnd)
-          throw fail(at(base + p), 'bad header value length');
-        p = varintEnd;
-        (headerList as HeaderList).push([headerKey, valueLength < 0 ? null : view(copy, p, valueLength)]);
-        if (valueLength > 0) p += valueLength;
-      }
-    }
-    if (p !== recordEnd) throw fail(at(base + p), 'record length does not match its fields');
-    out.push({
-      topic,
-      partition,
-      offset: baseOffset + offsetDelta,
-      timestamp: appendTime >= 0 ? appendTime : baseTimestamp + tsDelta,
-      key,
-      value,
-      headers: headerCount > 0 ? headersObject(headerList) : EMPTY_HEADERS,
-      headerList,
-    });
-    added++;
-  }
-  // Kafka's DefaultRecordBatch refuses this too: "Incorrect declared batch size, records still remaining".
-  if (i === count && p !== size)
-    throw fail(at(base + p), `${size - p} bytes after the last of ${count} records`);
-  return added;
+  return walkRecords(copy, 0, i, previousDelta, b, max, { list: out, topic, partition, copy, base: first })
+    .added;
 }

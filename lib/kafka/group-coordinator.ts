@@ -13,6 +13,10 @@
  *   rebalances; one that does not rejoin in time is removed when the join phase ends.
  * Committed offsets live in the backend only (one source of truth with the store's own
  * consumers). Everything runs on the event loop; no locking is needed.
+ *
+ * Members in the serving process (the library's consumers, lib/kafka/local-member.ts) join through
+ * the same calls with `local` hooks: they have no session timer (they leave when they close) and
+ * are told the moment a rebalance starts instead of learning it from their next heartbeat.
  */
 import crypto from 'node:crypto';
 import type { CommittedOffset, KafkaBackend } from './backend.js';
@@ -32,6 +36,13 @@ export interface JoinRequest {
   clientHost: string;
   /** JoinGroup v4+: a member without an id gets one with MEMBER_ID_REQUIRED and must rejoin. */
   requireKnownMemberId: boolean;
+  /** Set for a member in this process: no session timeout, and told at once of a rebalance. */
+  local?: LocalMemberHooks;
+}
+
+export interface LocalMemberHooks {
+  /** The group started a rebalance: revoke, then join again (called outside the coordinator's own call). */
+  onRebalance(): void;
 }
 
 export interface JoinResult {
@@ -76,6 +87,7 @@ interface Member {
   /** A pending SyncGroup answer, while the member waits for the leader. */
   awaitingSync: ((r: SyncResult) => void) | undefined;
   sessionTimer: NodeJS.Timeout | undefined;
+  local: LocalMemberHooks | undefined;
 }
 
 class Group {
@@ -129,7 +141,7 @@ export class GroupCoordinator {
     if (this.closed) return fail(KafkaError.COORDINATOR_NOT_AVAILABLE);
     if (req.groupId === '') return fail(KafkaError.INVALID_GROUP_ID);
     const { minSessionTimeoutMs: min, maxSessionTimeoutMs: max } = this.options;
-    if (req.sessionTimeoutMs < min || req.sessionTimeoutMs > max)
+    if (!req.local && (req.sessionTimeoutMs < min || req.sessionTimeoutMs > max))
       return fail(KafkaError.INVALID_SESSION_TIMEOUT);
     if (req.protocolType === '' || req.protocols.length === 0)
       return fail(KafkaError.INCONSISTENT_GROUP_PROTOCOL);
@@ -228,6 +240,7 @@ export class GroupCoordinator {
       awaitingJoin: undefined,
       awaitingSync: undefined,
       sessionTimer: undefined,
+      local: req.local,
     };
     g.members.set(memberId, member);
     if (g.protocolType === null) g.protocolType = req.protocolType;
@@ -259,6 +272,11 @@ export class GroupCoordinator {
     clearTimeout(g.joinTimer);
     g.joinTimer = setTimeout(() => this.joinDeadline(g), timeout(wait)).unref();
     this.options.log(`group ${g.groupId}: preparing rebalance (${reason})`);
+    // Local members rejoin now (a wire member learns it from its next heartbeat).
+    for (const m of g.members.values()) {
+      const local = m.local;
+      if (local && !m.awaitingJoin) queueMicrotask(() => local.onRebalance());
+    }
   }
 
   /** The join phase ends: with an initial delay, keep waiting for stragglers; else drop them. */
@@ -445,6 +463,7 @@ export class GroupCoordinator {
   /** (Re)starts the member's session timer: heartbeats, joins and syncs all count as liveness. */
   private touch(g: Group, m: Member): void {
     clearTimeout(m.sessionTimer);
+    if (m.local) return; // alive until it leaves
     m.sessionTimer = setTimeout(() => {
       if (g.members.get(m.memberId) !== m) return;
       // A member parked in a join is alive as far as the join phase goes; its deadline decides.

@@ -26,6 +26,7 @@ export class KafkaServer {
   private closePromise: Promise<void> | undefined;
   private closing = false;
   private readonly generationListeners = new Set<(e: GenerationEvent) => void>();
+  private readonly closeHooks: (() => void)[] = [];
 
   private constructor(
     private readonly listener: net.Server,
@@ -86,6 +87,11 @@ export class KafkaServer {
     return { host: this.broker.options.host, port: bound?.port ?? this.broker.port };
   }
 
+  /** Where the listener reports (the `log` option). */
+  get log(): (message: string) => void {
+    return this.broker.options.log;
+  }
+
   /** The group coordinator (for the serving app's own inspection). */
   get coordinator(): GroupCoordinator {
     return this.broker.coordinator;
@@ -99,6 +105,14 @@ export class KafkaServer {
 
   private emitGeneration(e: GenerationEvent): void {
     for (const l of this.generationListeners) l(e);
+  }
+
+  /**
+   * Calls `hook` when `close()` starts, before the coordinator answers its waiting members (the
+   * store detaches its consumers from the coordinator there).
+   */
+  beforeClose(hook: () => void): void {
+    this.closeHooks.push(hook);
   }
 
   /** Open connections (for tests and figures). */
@@ -127,6 +141,13 @@ export class KafkaServer {
 
   private async shutdown(): Promise<void> {
     this.closing = true;
+    for (const hook of this.closeHooks.splice(0)) {
+      try {
+        hook();
+      } catch (err) {
+        this.broker.options.log(`closing: ${(err as Error)?.stack ?? String(err)}`);
+      }
+    }
     this.closingResolve();
     const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     this.broker.coordinator.close();

@@ -5,6 +5,9 @@
  * more) and rebalance when a member joins or closes; a partition is never assigned to two members
  * at once. Positions start at the group's committed offset, or at the reset policy `from`
  * ('earliest' | 'latest') when there is none or it fell below the log start (retention).
+ * While the store serves Kafka clients (`store.serve()`), consumers are instead members of the
+ * listener's group coordinator, in the same groups as Kafka clients elsewhere; their partitions
+ * then arrive with each generation (lib/kafka/local-member.ts).
  *
  * Committed offsets live in the catalog (one SQLite transaction per commit, synchronous=FULL),
  * so they survive a reopen and a crash. With `autoCommit`, offsets are committed every

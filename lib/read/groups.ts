@@ -2,7 +2,9 @@
  * Consumer groups in this process: the members of each group on each topic (they split its
  * partitions with Kafka's range assignor), the groups' committed offsets as the catalog holds
  * them, resetting a group, and the lowest committed offset retention must respect
- * (`retainForGroups`).
+ * (`retainForGroups`). While the store serves Kafka clients, a GroupBridge assigns the
+ * partitions instead: the consumers are then members of the listener's group coordinator, in the
+ * same groups as the Kafka clients (lib/kafka/local-member.ts).
  */
 import type { Catalog } from '../catalog/catalog.js';
 import { LogStoreError } from '../errors.js';
@@ -21,6 +23,21 @@ export interface GroupDescription {
   partitions: { partition: number; offset: number; committedAt: number; endOffset: number; lag: number }[];
 }
 
+/**
+ * @internal Another membership for the library's consumers: while set, it hands out their partitions
+ * (asynchronously, through `revokeAllBut` and `assign`) instead of the in-process range split.
+ */
+export interface GroupBridge {
+  /** A consumer joined; it has no partitions until the bridge assigns some. */
+  join(consumer: Consumer): void;
+  /** A consumer closed (it has already given its partitions up). */
+  leave(consumer: Consumer): void;
+  /** Members of `group` other than this process's consumers (Kafka clients elsewhere). */
+  otherMembers(group: string): number;
+  /** Every consumer gives up its partitions and leaves (the bridge goes away). */
+  close(): void;
+}
+
 /** @internal The members of one group on one topic in this process. */
 export class GroupMembers {
   readonly members: Consumer[] = [];
@@ -28,17 +45,22 @@ export class GroupMembers {
   constructor(
     readonly group: string,
     readonly topic: string,
+    private readonly bridge: () => GroupBridge | undefined = () => undefined,
   ) {}
 
   join(member: Consumer): void {
     this.members.push(member);
-    this.rebalance();
+    const bridge = this.bridge();
+    if (bridge) bridge.join(member);
+    else this.rebalance();
   }
 
   leave(member: Consumer): void {
     const i = this.members.indexOf(member);
     if (i >= 0) this.members.splice(i, 1);
-    this.rebalance();
+    const bridge = this.bridge();
+    if (bridge) bridge.leave(member);
+    else this.rebalance();
   }
 
   /** Range assignment: every member first gives up what it loses, then takes what it gains. */
@@ -68,6 +90,7 @@ export function rangeAssign(partitions: number, members: number): number[][] {
 export class Groups {
   private readonly members = new Map<string, GroupMembers>();
   private readonly host: ConsumerHost;
+  private bridge: GroupBridge | undefined;
 
   constructor(
     private readonly catalog: Catalog,
@@ -100,8 +123,26 @@ export class Groups {
     const o = checkConsumerOptions(options);
     const key = `${o.group}\u0000${state.name}`;
     let members = this.members.get(key);
-    if (!members) this.members.set(key, (members = new GroupMembers(o.group, state.name)));
+    if (!members) this.members.set(key, (members = new GroupMembers(o.group, state.name, () => this.bridge)));
     return new Consumer(this.host, state.name, o, members);
+  }
+
+  /** From now on `bridge` assigns every consumer's partitions, the live ones included. */
+  attachBridge(bridge: GroupBridge): void {
+    this.bridge?.close();
+    this.bridge = bridge;
+    for (const m of this.members.values()) {
+      for (const consumer of m.members) consumer.revokeAllBut([]);
+      for (const consumer of m.members) bridge.join(consumer);
+    }
+  }
+
+  /** Back to the in-process range split (the listener closed). */
+  detachBridge(bridge: GroupBridge): void {
+    if (this.bridge !== bridge) return;
+    bridge.close();
+    this.bridge = undefined;
+    for (const m of this.members.values()) if (m.members.length > 0) m.rebalance();
   }
 
   private liveMembers(group: string, topic: string): number {
@@ -145,6 +186,12 @@ export class Groups {
     if (this.liveMembers(group, state.name) > 0) {
       throw invalidArgument(
         `Group '${group}' has live consumers on '${state.name}'; close them before resetting its offsets.`,
+      );
+    }
+    const remote = this.bridge?.otherMembers(group) ?? 0;
+    if (remote > 0) {
+      throw invalidArgument(
+        `Group '${group}' has ${remote} live member(s) connected through the Kafka listener; stop them before resetting its offsets.`,
       );
     }
     const offsets = new Map<number, number>();

@@ -11,9 +11,11 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import vm from 'node:vm';
 
+import { LogStoreError } from '../../lib/errors.js';
 import { BatchEncoder, encodeBatch } from '../../lib/format/batch-encoder.js';
-import { decodeBatch, type DecodedBatch } from '../../lib/format/batches.js';
-import type { AppendRecord } from '../../lib/record.js';
+import { BatchWalker, decodeBatch, type DecodedBatch } from '../../lib/format/batches.js';
+import { checkRecords, decodeRecords } from '../../lib/format/record-decoder.js';
+import type { AppendRecord, LogRecord } from '../../lib/record.js';
 import { expectCode } from '../helpers/temp.js';
 import { kafkaDecodeBatch } from './kafkajs.js';
 import {
@@ -43,6 +45,29 @@ const DEADLINE_MS = 5000;
 
 let lastInput: Uint8Array = new Uint8Array(0);
 
+/**
+ * checkRecords (the producer path's pass, which builds no record) refuses exactly the batches
+ * decodeRecords refuses, with the same error, and counts the records without a key.
+ */
+function expectCheckToAgree(buf: Buffer, pos: number): void {
+  if (!new BatchWalker(buf, pos, { limit: buf.length, nextOffset: -1, gaps: true }).next()) return;
+  const outcome = (run: () => number): number | string => {
+    try {
+      return run();
+    } catch (err) {
+      if (err instanceof LogStoreError) return `${err.code}: ${err.message}`;
+      throw err;
+    }
+  };
+  const decoded: LogRecord[] = [];
+  const inf = Number.POSITIVE_INFINITY;
+  const viaDecode = outcome(() => {
+    decodeRecords(buf, pos, -inf, inf, decoded, '', 0, 'fuzz');
+    return decoded.filter((r) => r.key === null).length;
+  });
+  expect(outcome(() => checkRecords(buf, pos, 'fuzz'))).to.equal(viaDecode);
+}
+
 /** Runs `fn`, failing (with the input being decoded) if it has not returned after `ms`. */
 function withDeadline(ms: number, fn: () => void): void {
   try {
@@ -63,6 +88,7 @@ function withDeadline(ms: number, fn: () => void): void {
  */
 function check(buf: Buffer, pos = 0): DecodedBatch | undefined {
   lastInput = buf;
+  expectCheckToAgree(buf, pos);
   const batch = decodeOrCorrupt(buf, pos);
   if (batch === undefined) return undefined;
   const available = buf.length - pos;

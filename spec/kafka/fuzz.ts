@@ -216,6 +216,7 @@ export async function fuzzLive(frames: number, seed: number, figures: KafkaFuzzF
     }
   } finally {
     await b.server.close();
+    await b.backend.logStore.close();
     process.off('uncaughtException', onCrash);
     process.off('unhandledRejection', onCrash);
   }

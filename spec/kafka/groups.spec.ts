@@ -9,9 +9,10 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { GenerationEvent } from '../../lib/kafka/group-coordinator.js';
-import { splitLines, startChild } from '../helpers/child.js';
+import { splitLines } from '../helpers/child.js';
 import { batch } from './batches.js';
 import { PYTHON, requireClient, startBroker, type TestBroker } from './clients.js';
+import { startKafkajsMember, until } from './members.js';
 
 /** Kafka's ConsumerProtocolAssignment: version, [(topic, [partition])], userData. */
 function assignedPartitions(assignment: Buffer): string[] {
@@ -38,31 +39,6 @@ function expectEachGenerationCovers(generations: GenerationEvent[], partitions: 
     expect(assigned, `generation ${g.generationId}`).to.deep.equal([...partitions].sort());
   }
 }
-
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-// kafkajs heartbeats between fetches only: a fetch parked for its default 5 s wait, longer than the
-// 3 s session, gets an idle member expired and the group churns. maxWaitTimeInMs stays well under it.
-const KAFKAJS_MEMBER = `
-import kafkajs from 'kafkajs';
-const kafka = new kafkajs.Kafka({ brokers: [process.env.BOOTSTRAP], clientId: process.env.NAME, logLevel: kafkajs.logLevel.NOTHING });
-const consumer = kafka.consumer({ groupId: 'six', sessionTimeout: 3000, rebalanceTimeout: 4000, heartbeatInterval: 300, maxWaitTimeInMs: 500 });
-await consumer.connect();
-await consumer.subscribe({ topic: 'six', fromBeginning: true });
-await consumer.run({
-  autoCommitInterval: 100,
-  eachMessage: async ({ partition, message }) => {
-    process.stdout.write(JSON.stringify([partition, Number(message.offset)]) + '\\n');
-  },
-});
-process.stdout.write('running\\n');
-`;
 
 describe('Consumer groups across processes', function () {
   this.timeout(90_000);
@@ -95,12 +71,20 @@ describe('Consumer groups across processes', function () {
     for (let i = 0; i < 3; i++) {
       const seen = new Set<string>();
       consumed.push(seen);
-      const { child } = startChild(KAFKAJS_MEMBER, {
-        env: { BOOTSTRAP: b.bootstrap, NAME: `member${i}` },
-        onLine: (line) => {
-          if (line.startsWith('[')) seen.add(JSON.parse(line).join('/'));
+      const child = startKafkajsMember(
+        {
+          bootstrap: b.bootstrap,
+          clientId: `member${i}`,
+          group: 'six',
+          topic: 'six',
+          sessionTimeout: 3000,
+          rebalanceTimeout: 4000,
+          heartbeatInterval: 300,
+          maxWaitTimeInMs: 500,
+          autoCommitInterval: 100,
         },
-      });
+        (partition, offset) => seen.add(`${partition}/${offset}`),
+      );
       children.push(child);
     }
     const all = (perPartition: number) =>

@@ -51,5 +51,6 @@ export async function closeTestStores(): Promise<void> {
   open.clear();
 }
 
-// The stores of a spec run stay open while its listeners may still use them, and close at the end.
-after(closeTestStores);
+// The stores of a spec run stay open while its listeners may still use them, and close at the end
+// (under mocha; the stress script's fuzzing closes its own store).
+if (typeof after === 'function') after(closeTestStores);

@@ -5,16 +5,18 @@
  *
  *   node dist/spec/reliability/stress.js [--iterations 1000] [--corruption 10000] [--cleanup N]
  *     [--power 200] [--ext4 20] [--disk-full 30] [--failed-sync 30] [--locking 5] [--follower 5]
- *     [--follower-records 50000] [--fuzz 2000] [--workers 2] [--seed 1] [--only kill,corruption,...]
- *     [--keep-failures DIR] [--json]
+ *     [--follower-records 50000] [--fuzz 2000] [--kafka-fuzz 50000] [--workers 2] [--seed 1]
+ *     [--only kill,corruption,...] [--keep-failures DIR] [--json]
  *
  * --cleanup: cases of damage meeting cleanup and followers (default: --corruption / 20, at least 36;
  * none with --corruption 0).
- * Scenarios (--only): kill, power, ext4, corruption, foreign, cleanup, disk, sync, lock, follower, fuzz.
+ * Scenarios (--only): kill, power, ext4, corruption, foreign, cleanup, disk, sync, lock, follower, fuzz,
+ * kafka (--kafka-fuzz N: N frames at a live listener, 4 N at the request decoder).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runKafkaFuzz } from '../kafka/fuzz.js';
 import { runCatalogFuzz } from './catalog-fuzz.js';
 import { CLEANUPS, DAMAGES, runCleanupCorruption } from './cleanup-corruption.js';
 import { runCorruption, type CorruptionFigures } from './corruption.js';
@@ -39,6 +41,7 @@ const SCENARIOS = [
   'lock',
   'follower',
   'fuzz',
+  'kafka',
 ] as const;
 
 interface Options {
@@ -54,6 +57,7 @@ interface Options {
   follower: number;
   followerRecords: number;
   fuzz: number;
+  kafkaFuzz: number;
   workers: number;
   seed: number;
   only: Set<string>;
@@ -74,6 +78,7 @@ function parseArgs(argv: string[]): Options {
     follower: 5,
     followerRecords: 50_000,
     fuzz: 2000,
+    kafkaFuzz: 50_000,
     workers: Math.max(1, Math.min(2, os.availableParallelism())),
     seed: 1,
     only: new Set(SCENARIOS),
@@ -92,6 +97,7 @@ function parseArgs(argv: string[]): Options {
     '--follower': 'follower',
     '--follower-records': 'followerRecords',
     '--fuzz': 'fuzz',
+    '--kafka-fuzz': 'kafkaFuzz',
     '--workers': 'workers',
     '--seed': 'seed',
   };
@@ -487,6 +493,19 @@ async function main(): Promise<void> {
       row(s, 'slowest open + read, ms', f.maxMs, '< 5000', f.maxMs < 5000);
       if (f.counterexample) failures.push(`${s}: counterexample ${f.counterexample}`);
       row(s, 'batch decoder', 'see spec/format/decoder-fuzz.spec.ts');
+    }
+    if (on('kafka') && o.kafkaFuzz > 0) {
+      const f = await stage(`Kafka protocol fuzzing: ${o.kafkaFuzz} live frames`, () =>
+        runKafkaFuzz({ decoderRuns: 4 * o.kafkaFuzz, liveFrames: o.kafkaFuzz, seed: o.seed }),
+      );
+      const s = 'Kafka protocol fuzzing';
+      row(s, 'request decoder: frames tried (every API and version)', f.decoderFrames);
+      zero(s, 'request decoder: errors other than a malformed frame', f.decoderUntypedErrors);
+      zero(s, 'request decoder: outputs larger than their input', f.decoderOverAllocations);
+      row(s, 'live listener: frames tried / connections', `${fmt(f.liveFrames)} / ${fmt(f.liveConnections)}`);
+      zero(s, 'live listener: crashes', f.crashes);
+      zero(s, 'live listener: connections that broke the server', f.connectionsThatBrokeTheServer);
+      for (const p of f.problems) failures.push(`${s}: ${p}`);
     }
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
