@@ -20,3 +20,14 @@ export { encodeBatch } from './format/batch-encoder.js';
 export { decodeBatch } from './format/batches.js';
 export type { DecodedBatch } from './format/batches.js';
 export type { ErrorDetails } from './errors.js';
+export { Mirror } from './mirror/mirror.js';
+export type { MirrorOptions } from './mirror/options.js';
+export type {
+  MirrorEvent,
+  MirrorStartEvent,
+  MirrorProgressEvent,
+  MirrorRetryEvent,
+  MirrorWarningEvent,
+  PartitionProgress,
+  MirrorDirection,
+} from './mirror/events.js';
