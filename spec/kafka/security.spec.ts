@@ -3,12 +3,12 @@
  * unauthenticated connection may do; the users file format.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KafkaClient } from '../../lib/kafka/client.js';
 import { KafkaError } from '../../lib/kafka/errors.js';
 import { parseUsers } from '../../lib/kafka/sasl/users.js';
+import { selfSignedCertificate } from '../helpers/certificate.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 import {
   kafkaClient,
@@ -39,36 +39,6 @@ const saslArgs = (mechanism: string, password = PASSWORD) => [
   '-X',
   `sasl.password=${password}`,
 ];
-
-/** A certificate for 127.0.0.1 in dir/cert.pem and dir/key.pem; skips (saying why) without openssl. */
-function selfSignedCertificate(ctx: Mocha.Context, dir: string): void {
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-  } catch {
-    console.log('      (skipped: openssl is not installed (apt-get install openssl))');
-    ctx.skip();
-  }
-}
 
 describe('Kafka listener security', function () {
   this.timeout(60_000);
