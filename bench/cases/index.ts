@@ -9,6 +9,8 @@ import compaction from './compaction.js';
 import durableSingleAppend from './durable-single-append.js';
 import groupCommit from './group-commit.js';
 import liveLatency from './live-latency.js';
+import mirrorIn from './mirror-in.js';
+import mirrorOut from './mirror-out.js';
 import openTime from './open-time.js';
 import readerFanout from './reader-fanout.js';
 import recoveryTime from './recovery-time.js';
@@ -30,6 +32,8 @@ export const CASES: BenchCase[] = [
   recoveryTime,
   streamingRss,
   compaction,
+  mirrorOut,
+  mirrorIn,
 ];
 
 /** Figures of the spec that no case measures yet (none at the moment). */
