@@ -102,6 +102,23 @@ export function savedPositions(dir: string): MirrorPosition[] {
   }
 }
 
+/** Waits until the writer child has created `topic`. */
+export async function waitForTopic(dir: string, topic: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const store = LogStore.open(dir, { readOnly: true });
+      const has = store.topics().some((t) => t.name === topic);
+      await store.close();
+      if (has) return;
+    } catch {
+      // the writer has not created the store yet
+    }
+    if (Date.now() > deadline) throw new Error(`no topic ${topic} in ${dir} after 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** A loopback port nothing listens on. */
 export async function closedPort(): Promise<number> {
   const server = net.createServer();

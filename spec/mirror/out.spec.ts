@@ -7,7 +7,15 @@ import { expect } from 'chai';
 import { LogStore } from '../../lib/index.js';
 import { tempDir, expectCodeAsync } from '../helpers/temp.js';
 import { RunningCli, cli } from '../cli/cli-helpers.js';
-import { appendRange, byPartition, fromKcat, savedPositions, SlowWriter, storeRecords } from './helpers.js';
+import {
+  appendRange,
+  byPartition,
+  fromKcat,
+  savedPositions,
+  SlowWriter,
+  storeRecords,
+  waitForTopic,
+} from './helpers.js';
 import { kcatRead, useMockCluster } from './mock-cluster.js';
 
 describe('logstore mirror --to (librdkafka mock cluster, 3 brokers)', function () {
@@ -152,20 +160,3 @@ describe('logstore mirror --to (librdkafka mock cluster, 3 brokers)', function (
     ).to.be.greaterThan(0);
   });
 });
-
-/** Waits until the writer child has created `topic`. */
-async function waitForTopic(dir: string, topic: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const store = LogStore.open(dir, { readOnly: true });
-      const has = store.topics().some((t) => t.name === topic);
-      await store.close();
-      if (has) return;
-    } catch {
-      // the writer has not created the store yet
-    }
-    if (Date.now() > deadline) throw new Error(`no topic ${topic} in ${dir} after 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
