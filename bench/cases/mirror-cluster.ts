@@ -6,7 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { LogStore, MirrorOptions } from '../../lib/index.js';
 import { since } from '../case.js';
+import { VALUE_BYTES } from '../values.js';
 
 export const PARTITIONS = 4;
 export const MIRROR_TOPIC = 'mirror';
@@ -37,6 +39,37 @@ export function startMock(): Promise<Mock> {
     });
     child.on('exit', (code) => reject(new Error(`the mock cluster exited (${code}): ${stderr}`)));
   });
+}
+
+/** Runs `fn` against a fresh mock cluster, stopped afterwards whatever happens. */
+export async function withMock<T>(fn: (bootstrap: string) => Promise<T>): Promise<T> {
+  const mock = await startMock();
+  try {
+    return await fn(mock.bootstrap);
+  } finally {
+    await mock.stop();
+  }
+}
+
+/**
+ * A fresh store in `dir` (durability 'none': the mirror's own catalog writes stay durable), the
+ * mirror run `options` describe timed on it after `prepare`, checked to have copied `records`.
+ */
+export async function timedMirror(
+  dir: string,
+  records: number,
+  prepare: (store: LogStore) => void,
+  options: MirrorOptions,
+): Promise<{ ops: number; seconds: number; bytes: number }> {
+  const { loadLogStore } = await import('../logstore.js');
+  const store = (await loadLogStore()).open(dir, { durability: 'none' });
+  prepare(store);
+  const start = process.hrtime.bigint();
+  const done = await store.mirror(options).done;
+  const seconds = since(start);
+  await store.close();
+  if (done.records !== records) throw new Error(`mirrored ${done.records} of ${records} records`);
+  return { ops: records, seconds, bytes: records * VALUE_BYTES };
 }
 
 /** `key<TAB>value` lines of records [0, n): the same records for every subject. */

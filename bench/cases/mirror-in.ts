@@ -1,6 +1,13 @@
-import { defineCase, since } from '../case.js';
+import { defineCase } from '../case.js';
 import { VALUE_BYTES } from '../values.js';
-import { kcatProduce, MIRROR_TOPIC, recordLines, startMock, timedKcat } from './mirror-cluster.js';
+import {
+  kcatProduce,
+  MIRROR_TOPIC,
+  recordLines,
+  timedKcat,
+  timedMirror,
+  withMock,
+} from './mirror-cluster.js';
 
 /**
  * The way in: a topic of librdkafka's mock cluster (3 brokers, 4 partitions, filled by kcat
@@ -17,30 +24,18 @@ export default defineCase({
   requires: ['kcat'],
   sizes: { quick: { records: 100_000 }, full: { records: 140_000 } },
   subjects: {
-    async logstore({ records }, dir) {
-      const mock = await startMock();
-      try {
-        await kcatProduce(mock.bootstrap, recordLines(records));
-        const { loadLogStore } = await import('../logstore.js');
-        const store = (await loadLogStore()).open(dir, { durability: 'none' });
-        const start = process.hrtime.bigint();
-        const done = await store.mirror({ from: mock.bootstrap, topics: [MIRROR_TOPIC] }).done;
-        const seconds = since(start);
-        await store.close();
-        if (done.records !== records) throw new Error(`mirrored ${done.records} of ${records} records`);
-        return { ops: records, seconds, bytes: records * VALUE_BYTES };
-      } finally {
-        await mock.stop();
-      }
-    },
+    logstore: ({ records }, dir) =>
+      withMock(async (bootstrap) => {
+        await kcatProduce(bootstrap, recordLines(records));
+        return timedMirror(dir, records, () => undefined, { from: bootstrap, topics: [MIRROR_TOPIC] });
+      }),
 
-    async kcat({ records }) {
-      const mock = await startMock();
-      try {
-        await kcatProduce(mock.bootstrap, recordLines(records));
+    kcat: ({ records }) =>
+      withMock(async (bootstrap) => {
+        await kcatProduce(bootstrap, recordLines(records));
         const seconds = await timedKcat([
           '-b',
-          mock.bootstrap,
+          bootstrap,
           '-C',
           '-t',
           MIRROR_TOPIC,
@@ -52,9 +47,6 @@ export default defineCase({
           '%k%s\n',
         ]);
         return { ops: records, seconds, bytes: records * VALUE_BYTES };
-      } finally {
-        await mock.stop();
-      }
-    },
+      }),
   },
 });

@@ -1,6 +1,13 @@
-import { defineCase, since } from '../case.js';
+import { defineCase } from '../case.js';
 import { VALUE_BYTES } from '../values.js';
-import { kcatProduce, MIRROR_TOPIC, PARTITIONS, recordLines, startMock } from './mirror-cluster.js';
+import {
+  kcatProduce,
+  MIRROR_TOPIC,
+  PARTITIONS,
+  recordLines,
+  timedMirror,
+  withMock,
+} from './mirror-cluster.js';
 
 /**
  * The way out: a store's topic (4 partitions, appends of 1000 records, so stored batches of ~250)
@@ -17,36 +24,27 @@ export default defineCase({
   requires: ['kcat'],
   sizes: { quick: { records: 100_000 }, full: { records: 400_000 } },
   subjects: {
-    async logstore({ records }, dir) {
-      const mock = await startMock();
-      try {
-        const { loadLogStore } = await import('../logstore.js');
-        const store = (await loadLogStore()).open(dir, { durability: 'none' });
-        store.createTopic(MIRROR_TOPIC, { partitions: PARTITIONS });
-        const lines = recordLines(records).map((l) => {
-          const [key, value] = l.split('\t') as [string, string];
-          return { key, value };
-        });
-        for (let i = 0; i < records; i += 1000) store.append(MIRROR_TOPIC, lines.slice(i, i + 1000));
-        const start = process.hrtime.bigint();
-        const done = await store.mirror({ to: mock.bootstrap }).done;
-        const seconds = since(start);
-        await store.close();
-        if (done.records !== records) throw new Error(`mirrored ${done.records} of ${records} records`);
-        return { ops: records, seconds, bytes: records * VALUE_BYTES };
-      } finally {
-        await mock.stop();
-      }
-    },
+    logstore: ({ records }, dir) =>
+      withMock((bootstrap) =>
+        timedMirror(
+          dir,
+          records,
+          (store) => {
+            store.createTopic(MIRROR_TOPIC, { partitions: PARTITIONS });
+            const lines = recordLines(records).map((l) => {
+              const [key, value] = l.split('\t') as [string, string];
+              return { key, value };
+            });
+            for (let i = 0; i < records; i += 1000) store.append(MIRROR_TOPIC, lines.slice(i, i + 1000));
+          },
+          { to: bootstrap },
+        ),
+      ),
 
-    async kcat({ records }) {
-      const mock = await startMock();
-      try {
-        const seconds = await kcatProduce(mock.bootstrap, recordLines(records));
+    kcat: ({ records }) =>
+      withMock(async (bootstrap) => {
+        const seconds = await kcatProduce(bootstrap, recordLines(records));
         return { ops: records, seconds, bytes: records * VALUE_BYTES };
-      } finally {
-        await mock.stop();
-      }
-    },
+      }),
   },
 });

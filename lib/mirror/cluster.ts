@@ -58,8 +58,17 @@ export class MirrorStopped extends Error {
   }
 }
 
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 2000;
+/** Backoff between attempts: doubles from the first to the largest. */
+export const FIRST_BACKOFF_MS = 100;
+export const MAX_BACKOFF_MS = 2000;
+
+/**
+ * Whether a failed request may succeed when tried again (after a backoff and a metadata refresh):
+ * a retriable Kafka error, or a connection that broke or could not be made (LOGSTORE_IO).
+ */
+export function isTransient(err: unknown): boolean {
+  return err instanceof RetriableError || (err instanceof LogStoreError && err.code === 'LOGSTORE_IO');
+}
 
 /** `host:port[,host:port...]` -> addresses; LOGSTORE_INVALID_ARGUMENT naming a bad entry. */
 export function parseBrokers(text: string): BrokerAddress[] {
@@ -225,9 +234,7 @@ export class KafkaCluster {
         return await attempt();
       } catch (err) {
         if (err instanceof MirrorStopped) throw err;
-        const retriable =
-          err instanceof RetriableError || (err instanceof LogStoreError && err.code === 'LOGSTORE_IO');
-        if (!retriable) throw err;
+        if (!isTransient(err)) throw err;
         const elapsed = Date.now() - started;
         if (elapsed >= this.options.retryTimeoutMs) throw this.unreachable(what, err as Error, elapsed);
         const wait = Math.min(delay, this.options.retryTimeoutMs - elapsed) * (0.8 + 0.4 * Math.random());
@@ -245,13 +252,15 @@ export class KafkaCluster {
     }
   }
 
-  private unreachable(what: string, err: Error, elapsedMs: number): LogStoreError {
-    const last = err instanceof RetriableError ? kafkaErrorName(err.code) : err.message;
+  /** LOGSTORE_IO: `what` kept failing for `elapsedMs`, `err` (or a reason) the last failure. */
+  unreachable(what: string, err: Error | string, elapsedMs: number): LogStoreError {
+    const last =
+      typeof err === 'string' ? err : err instanceof RetriableError ? kafkaErrorName(err.code) : err.message;
     return new LogStoreError(
       'LOGSTORE_IO',
       `${what} kept failing for ${(elapsedMs / 1000).toFixed(1)} s (the cluster at ${this.bootstrap}; last error: ${last}).`,
       {
-        cause: err,
+        ...(typeof err === 'string' ? {} : { cause: err }),
         details: { kind: err instanceof RetriableError ? kafkaErrorName(err.code) : 'unreachable' },
       },
     );

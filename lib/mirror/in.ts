@@ -17,7 +17,13 @@
 import { LogStoreError } from '../errors.js';
 import type { Struct } from '../kafka/schema/types.js';
 import { committedBatches } from './committed.js';
-import { MirrorStopped, type KafkaCluster } from './cluster.js';
+import {
+  FIRST_BACKOFF_MS,
+  isTransient,
+  MAX_BACKOFF_MS,
+  MirrorStopped,
+  type KafkaCluster,
+} from './cluster.js';
 import {
   ProgressMeter,
   type MirrorEvent,
@@ -26,22 +32,13 @@ import {
 } from './events.js';
 import { Waker, type LocalSide } from './local.js';
 import type { ResolvedMirrorOptions } from './options.js';
-import {
-  check,
-  isRetriable,
-  KafkaCode,
-  kafkaErrorName,
-  remoteError,
-  RetriableError,
-} from './remote-errors.js';
+import { check, isRetriable, KafkaCode, kafkaErrorName, remoteError } from './remote-errors.js';
 import { fetchFrom, linkName, listOffset, type FetchedPartition, connectCluster } from './remote-log.js';
 
 /** How long a follow mirror's fetches wait at the broker for new records. */
 const FOLLOW_WAIT_MS = 500;
 /** How often the store is flushed (then older position rows trimmed) and the group committed. */
 const FLUSH_INTERVAL_MS = 1000;
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 2000;
 
 class InPartition {
   readonly name: string;
@@ -308,11 +305,7 @@ class InMirror {
         true,
       );
     } catch (err) {
-      const retriable =
-        err instanceof RetriableError ||
-        err instanceof MirrorStopped ||
-        (err instanceof LogStoreError && err.code === 'LOGSTORE_IO');
-      if (!retriable) return this.fatal(err);
+      if (!isTransient(err) && !(err instanceof MirrorStopped)) return this.fatal(err);
       for (const p of group) this.failed(p, (err as Error).message);
       return;
     }
@@ -393,14 +386,7 @@ class InMirror {
     const now = Date.now();
     if (p.failingSince === 0) p.failingSince = now;
     else if (now - p.failingSince > this.options.retryTimeoutMs) {
-      return this.fatal(
-        new LogStoreError(
-          'LOGSTORE_IO',
-          `Fetching ${p.name} kept failing for ${((now - p.failingSince) / 1000).toFixed(1)} s (the cluster at ` +
-            `${this.cluster.bootstrap}; last error: ${reason}).`,
-          { details: { kind: 'unreachable' } },
-        ),
-      );
+      return this.fatal(this.cluster.unreachable(`Fetching ${p.name}`, reason, now - p.failingSince));
     }
     p.retryAt = now + p.backoffMs;
     this.emit({ type: 'retry', reason: `${p.name}: ${reason}`, delayMs: p.backoffMs });

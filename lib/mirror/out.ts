@@ -30,7 +30,13 @@ import {
   type BatchView,
   type ProducerFields,
 } from './batches.js';
-import { MirrorStopped, type KafkaCluster } from './cluster.js';
+import {
+  FIRST_BACKOFF_MS,
+  isTransient,
+  MAX_BACKOFF_MS,
+  MirrorStopped,
+  type KafkaCluster,
+} from './cluster.js';
 import {
   ProgressMeter,
   type MirrorEvent,
@@ -39,14 +45,7 @@ import {
 } from './events.js';
 import { FOLLOW_POLL_MS, onAnyAppend, Waker, type LocalSide } from './local.js';
 import type { ResolvedMirrorOptions } from './options.js';
-import {
-  check,
-  isRetriable,
-  KafkaCode,
-  kafkaErrorName,
-  remoteError,
-  RetriableError,
-} from './remote-errors.js';
+import { check, isRetriable, KafkaCode, kafkaErrorName, remoteError } from './remote-errors.js';
 import { fetchOnce, listOffset, linkName, connectCluster } from './remote-log.js';
 
 /** The largest batch sent (Kafka's default max.message.bytes is 1048588); halved on MESSAGE_TOO_LARGE. */
@@ -59,8 +58,6 @@ const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 const COMMIT_INTERVAL_MS = 250;
 /** Produce requests in flight per broker (each carries one batch of each of several partitions). */
 const MAX_REQUESTS_PER_BROKER = 5;
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 2000;
 
 interface Sending {
   bytes: Buffer;
@@ -663,7 +660,7 @@ class OutMirror {
     if (
       code === KafkaCode.OUT_OF_ORDER_SEQUENCE_NUMBER ||
       code === KafkaCode.UNKNOWN_PRODUCER_ID ||
-      code === 47 // INVALID_PRODUCER_EPOCH
+      code === KafkaCode.INVALID_PRODUCER_EPOCH
     ) {
       p.newProducer = true;
       return this.fail(p, kafkaErrorName(code));
@@ -675,10 +672,7 @@ class OutMirror {
 
   private failAll(group: OutPartition[], err: unknown): void {
     if (this.finished) return;
-    const retriable =
-      err instanceof RetriableError ||
-      (err instanceof LogStoreError && err.code === 'LOGSTORE_IO') ||
-      err instanceof MirrorStopped;
+    const retriable = isTransient(err) || err instanceof MirrorStopped;
     for (const p of group) {
       p.sending = null;
       if (retriable) this.fail(p, (err as Error).message);
@@ -692,15 +686,7 @@ class OutMirror {
     p.failing = true;
     if (p.failingSince === 0) p.failingSince = now;
     else if (now - p.failingSince > this.options.retryTimeoutMs) {
-      this.fatal(
-        new LogStoreError(
-          'LOGSTORE_IO',
-          `Sending to ${p.name} kept failing for ${((now - p.failingSince) / 1000).toFixed(1)} s (the cluster at ` +
-            `${this.cluster.bootstrap}; last error: ${reason}).`,
-          { details: { kind: 'unreachable' } },
-        ),
-      );
-      return;
+      return this.fatal(this.cluster.unreachable(`Sending to ${p.name}`, reason, now - p.failingSince));
     }
     this.emit({ type: 'retry', reason: `${p.name}: ${reason}`, delayMs: p.backoffMs });
   }

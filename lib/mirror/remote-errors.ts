@@ -5,80 +5,57 @@
  * own `RetriableException` subclasses say. Anything else stops the mirror with LOGSTORE_REMOTE.
  */
 import { LogStoreError } from '../errors.js';
+import { KafkaError } from '../kafka/errors.js';
 
-const NAMES: Record<number, string> = {
-  [-1]: 'UNKNOWN_SERVER_ERROR',
-  1: 'OFFSET_OUT_OF_RANGE',
-  2: 'CORRUPT_MESSAGE',
-  3: 'UNKNOWN_TOPIC_OR_PARTITION',
-  4: 'INVALID_FETCH_SIZE',
-  5: 'LEADER_NOT_AVAILABLE',
-  6: 'NOT_LEADER_OR_FOLLOWER',
-  7: 'REQUEST_TIMED_OUT',
-  8: 'BROKER_NOT_AVAILABLE',
-  9: 'REPLICA_NOT_AVAILABLE',
-  10: 'MESSAGE_TOO_LARGE',
-  13: 'NETWORK_EXCEPTION',
-  14: 'COORDINATOR_LOAD_IN_PROGRESS',
-  15: 'COORDINATOR_NOT_AVAILABLE',
-  16: 'NOT_COORDINATOR',
-  17: 'INVALID_TOPIC_EXCEPTION',
-  18: 'RECORD_LIST_TOO_LARGE',
-  19: 'NOT_ENOUGH_REPLICAS',
-  20: 'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
-  21: 'INVALID_REQUIRED_ACKS',
-  22: 'ILLEGAL_GENERATION',
-  24: 'INVALID_GROUP_ID',
-  25: 'UNKNOWN_MEMBER_ID',
-  27: 'REBALANCE_IN_PROGRESS',
-  29: 'TOPIC_AUTHORIZATION_FAILED',
-  30: 'GROUP_AUTHORIZATION_FAILED',
-  31: 'CLUSTER_AUTHORIZATION_FAILED',
-  32: 'INVALID_TIMESTAMP',
-  33: 'UNSUPPORTED_SASL_MECHANISM',
-  35: 'UNSUPPORTED_VERSION',
-  36: 'TOPIC_ALREADY_EXISTS',
-  37: 'INVALID_PARTITIONS',
-  38: 'INVALID_REPLICATION_FACTOR',
-  40: 'INVALID_CONFIG',
-  41: 'NOT_CONTROLLER',
-  42: 'INVALID_REQUEST',
-  43: 'UNSUPPORTED_FOR_MESSAGE_FORMAT',
-  44: 'POLICY_VIOLATION',
-  45: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
-  46: 'DUPLICATE_SEQUENCE_NUMBER',
-  47: 'INVALID_PRODUCER_EPOCH',
-  53: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-  56: 'KAFKA_STORAGE_ERROR',
-  58: 'SASL_AUTHENTICATION_FAILED',
-  59: 'UNKNOWN_PRODUCER_ID',
-  72: 'LISTENER_NOT_FOUND',
-  74: 'FENCED_LEADER_EPOCH',
-  75: 'UNKNOWN_LEADER_EPOCH',
-  76: 'UNSUPPORTED_COMPRESSION_TYPE',
-  78: 'OFFSET_NOT_AVAILABLE',
-  87: 'INVALID_RECORD',
-  89: 'THROTTLING_QUOTA_EXCEEDED',
-};
-
-const RETRIABLE = new Set([3, 5, 6, 7, 8, 9, 13, 14, 15, 16, 19, 20, 41, 56, 72, 74, 75, 78, 89]);
-
-export const KafkaCode = {
-  NONE: 0,
-  OFFSET_OUT_OF_RANGE: 1,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  NOT_LEADER_OR_FOLLOWER: 6,
-  MESSAGE_TOO_LARGE: 10,
-  RECORD_LIST_TOO_LARGE: 18,
-  TOPIC_ALREADY_EXISTS: 36,
-  OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
-  DUPLICATE_SEQUENCE_NUMBER: 46,
-  UNKNOWN_PRODUCER_ID: 59,
-  UNSUPPORTED_COMPRESSION_TYPE: 76,
+/**
+ * Codes a client meets that the listener never answers with (lib/kafka/errors.ts has the others):
+ * replicas, leader epochs, quotas and the like.
+ */
+const CLIENT_ONLY = {
+  LEADER_NOT_AVAILABLE: 5,
+  BROKER_NOT_AVAILABLE: 8,
+  REPLICA_NOT_AVAILABLE: 9,
+  NETWORK_EXCEPTION: 13,
+  NOT_ENOUGH_REPLICAS: 19,
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND: 20,
+  LISTENER_NOT_FOUND: 72,
+  FENCED_LEADER_EPOCH: 74,
+  UNKNOWN_LEADER_EPOCH: 75,
+  OFFSET_NOT_AVAILABLE: 78,
+  INVALID_RECORD: 87,
+  THROTTLING_QUOTA_EXCEEDED: 89,
 } as const;
 
+/** Every Kafka error code the mirror names, by name. */
+export const KafkaCode = { ...KafkaError, ...CLIENT_ONLY } as const;
+
+const NAMES = new Map<number, string>(Object.entries(KafkaCode).map(([name, code]) => [code, name]));
+
+/** The codes that go away after a metadata refresh and a retry (Kafka's RetriableException). */
+const RETRIABLE = new Set<number>([
+  KafkaCode.UNKNOWN_TOPIC_OR_PARTITION,
+  KafkaCode.LEADER_NOT_AVAILABLE,
+  KafkaCode.NOT_LEADER_OR_FOLLOWER,
+  KafkaCode.REQUEST_TIMED_OUT,
+  KafkaCode.BROKER_NOT_AVAILABLE,
+  KafkaCode.REPLICA_NOT_AVAILABLE,
+  KafkaCode.NETWORK_EXCEPTION,
+  KafkaCode.COORDINATOR_LOAD_IN_PROGRESS,
+  KafkaCode.COORDINATOR_NOT_AVAILABLE,
+  KafkaCode.NOT_COORDINATOR,
+  KafkaCode.NOT_ENOUGH_REPLICAS,
+  KafkaCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+  KafkaCode.NOT_CONTROLLER,
+  KafkaCode.KAFKA_STORAGE_ERROR,
+  KafkaCode.LISTENER_NOT_FOUND,
+  KafkaCode.FENCED_LEADER_EPOCH,
+  KafkaCode.UNKNOWN_LEADER_EPOCH,
+  KafkaCode.OFFSET_NOT_AVAILABLE,
+  KafkaCode.THROTTLING_QUOTA_EXCEEDED,
+]);
+
 export function kafkaErrorName(code: number): string {
-  return NAMES[code] ?? `error ${code}`;
+  return NAMES.get(code) ?? `error ${code}`;
 }
 
 export function isRetriable(code: number): boolean {
