@@ -1,18 +1,21 @@
 /**
  * `logstore mirror` as a command: usage errors exit 2 with the usage and create nothing, `--help`,
  * a clear one-line error and exit 1 when the cluster cannot be reached or the store is missing,
- * and a `--from` that holds the store's lock refused with a hint.
+ * and a `--from` that holds the store's lock refused with a hint; on a terminal, the line saying
+ * what is copied where, the progress line and the summary.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { LogStore } from '../../lib/index.js';
-import { cli, killChildren } from '../cli/cli-helpers.js';
+import { BIN, cli, killChildren } from '../cli/cli-helpers.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
-import { closedPort } from './helpers.js';
+import { run } from '../kafka/clients.js';
+import { appendRange, byPartition, closedPort, fromKcat, storeRecords } from './helpers.js';
+import { kcatRead, useMockCluster } from './mock-cluster.js';
 
 describe('logstore mirror (command)', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
   afterEach(killChildren);
   after(removeTempDirs);
 
@@ -33,7 +36,8 @@ describe('logstore mirror (command)', function () {
       ['mirror', dir, '--from', 'a:1', '--tls-cert', 'c.pem'],
       ['mirror', dir, '--from', 'a:1', '--bogus'],
     ];
-    const results = await Promise.all(cases.map((args) => cli(args)));
+    const results = [];
+    for (const args of cases) results.push(await cli(args)); // one at a time: the machine may be loaded
     results.forEach((r, i) => {
       expect(r.code, `${cases[i]!.join(' ')}: ${r.stderr}`).to.equal(2);
       expect(r.stderr).to.include('usage: logstore mirror');
@@ -80,5 +84,43 @@ describe('logstore mirror (command)', function () {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('logstore mirror (command) on a terminal (librdkafka mock cluster)', function () {
+  this.timeout(60_000);
+  const mock = useMockCluster(3);
+
+  it('should show where it copies, a progress line (records, rec/s, MB/s, lag) and a summary on a TTY', async function () {
+    if (!fs.existsSync('/usr/bin/script')) {
+      console.log('      (skipped: util-linux `script` is not installed: no terminal to run the command on)');
+      this.skip();
+    }
+    const dir = tempDir();
+    const store = LogStore.open(dir);
+    store.createTopic('orders', { partitions: 4 });
+    appendRange(store, 'orders', 0, 1200);
+    await store.close();
+    // `script` runs the command on a pseudo-terminal; SIGINT after 6 s ends the --follow mirror.
+    const command = [
+      'timeout --preserve-status -s INT 6',
+      JSON.stringify(process.execPath),
+      JSON.stringify(BIN),
+      `mirror ${JSON.stringify(dir)} --to ${mock.bootstrap} --follow`,
+    ].join(' ');
+    const r = await run('/usr/bin/script', ['-qec', command, '/dev/null'], { timeoutMs: 30_000 });
+    expect(r.code, r.stdout).to.equal(0);
+    // ESC [ K (erase to the end of the line) written as <EL>; the terminal turns \n into \r\n.
+    const screen = r.stdout.replace(/\r\n/g, '\n').replaceAll('\u001b[K', '<EL>');
+    const shown = JSON.stringify(screen);
+    expect(screen, shown).to.match(/^mirror: store -> \S+: orders \(4\)( created)?\n/m);
+    expect(screen, shown).to.match(
+      /\rmirror: [\d,]+ records {2}[\d,]+ rec\/s {2}[\d.]+ (B|KiB|MiB)\/s {2}lag 0<EL>/,
+    );
+    expect(screen, shown).to.match(
+      /\r<EL>mirror: 1,200 records \([\d.]+ (B|KiB|MiB)\) copied in [\d.]+ s; lag 0\n/,
+    );
+    const copied = byPartition((await kcatRead(mock.bootstrap, 'orders')).map(fromKcat));
+    expect(copied).to.deep.equal(storeRecords(dir, 'orders'));
   });
 });
