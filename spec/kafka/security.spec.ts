@@ -8,7 +8,7 @@ import path from 'node:path';
 import { KafkaClient } from '../../lib/kafka/client.js';
 import { KafkaError } from '../../lib/kafka/errors.js';
 import { parseUsers } from '../../lib/kafka/sasl/users.js';
-import { selfSignedCertificate } from '../helpers/certificate.js';
+import { selfSignedCertificate } from './certificate.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 import {
   kafkaClient,

@@ -13,7 +13,7 @@ import { expect } from 'chai';
 import { LogStore, type AppendRecord } from '../../lib/index.js';
 import { batchesOf, type BatchView } from '../../lib/mirror/batches.js';
 import { cli, killChildren, RunningCli } from '../cli/cli-helpers.js';
-import { selfSignedCertificate } from '../helpers/certificate.js';
+import { selfSignedCertificate } from '../kafka/certificate.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 import { ServeChild, SlowWriter, storeRecords } from './helpers.js';
 

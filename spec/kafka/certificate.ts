@@ -1,4 +1,4 @@
-/** A self-signed certificate for TLS specs (openssl), or a visible skip without openssl. */
+/** A self-signed certificate for the TLS specs (made with openssl, which the specs need for it). */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
