@@ -6,7 +6,9 @@
  * every `flushIntervalMs` (and on `flush()`); `'none'` only on `flush()`/`close()`.
  *
  * Group commit: every `flush()` waits for the first sync that starts after it, and all calls
- * waiting then share that one sync. Syncs run one at a time, back to back while calls wait.
+ * waiting then share that one sync. Syncs run one at a time, back to back while calls wait. A
+ * sync is an msync of each segment written since the last one, or one syncfs of the store's
+ * filesystem when there are many (storage/segment-sync.ts): no descriptor is needed either way.
  *
  * After a sync, the recovery points (per partition: the segment, position, offset and max
  * timestamp that sync made durable) are recorded in the catalog, at most every
@@ -21,6 +23,7 @@ import type { ResolvedStoreOptions } from './options.js';
 import { crashPoint, injectedSyncFailure } from './storage/faults.js';
 import type { PartitionLog } from './storage/partition-log.js';
 import type { Segment } from './storage/segment.js';
+import { syncSegments, syncSegmentsNow } from './storage/segment-sync.js';
 import type { TopicState } from './topics.js';
 
 interface Waiter {
@@ -77,10 +80,12 @@ export class Durability {
     if (this.options.durability !== 'always') return;
     try {
       injectedSyncFailure();
+      const segments: Segment[] = [];
       for (const log of logs) {
-        for (const segment of log.unsynced) segment.syncSync();
+        for (const segment of log.unsynced) segments.push(segment);
         log.unsynced.clear();
       }
+      syncSegmentsNow(segments);
     } catch (err) {
       throw this.poison(err);
     }
@@ -126,7 +131,7 @@ export class Durability {
     const { segments, points } = this.takeUnsynced();
     try {
       injectedSyncFailure();
-      await Promise.all(segments.map((s) => s.sync()));
+      await syncSegments(segments);
     } catch (err) {
       throw this.poison(err);
     }
@@ -141,7 +146,7 @@ export class Durability {
     const { segments, points } = this.takeUnsynced();
     try {
       injectedSyncFailure();
-      for (const s of segments) s.syncSync();
+      syncSegmentsNow(segments);
     } catch (err) {
       throw this.poison(err);
     }
@@ -225,7 +230,7 @@ export class Durability {
   }
 
   private poison(err: unknown): LogStoreError {
-    const cause = ioError(err, 'A sync (fdatasync) failed');
+    const cause = ioError(err, 'A sync (msync, fdatasync or syncfs) failed');
     this.poisoned = new LogStoreError(
       'LOGSTORE_IO',
       `${cause.message}. Records appended since the last successful flush may not be durable; this store accepts ` +

@@ -2,6 +2,8 @@
  * Every failure logstore knows about is a `LogStoreError` with one of the stable codes below.
  * The table is the only place codes are defined; callers match on `err.code`, never on wording.
  */
+import { readFileSync } from 'node:fs';
+
 export const ErrorCodes = {
   /** An argument or option is missing, of the wrong type, out of range or unknown. */
   LOGSTORE_INVALID_ARGUMENT: 'LOGSTORE_INVALID_ARGUMENT',
@@ -74,6 +76,42 @@ export function ioError(err: unknown, what: string): LogStoreError {
       { cause: err },
     );
   }
+  if (code === 'EMFILE') {
+    const limit = openFilesLimit();
+    return new LogStoreError(
+      'LOGSTORE_IO',
+      `${what}: too many open files (EMFILE): this process has used up its limit of open file ` +
+        `descriptors (RLIMIT_NOFILE, \`ulimit -n\`${limit === undefined ? '' : `: ${limit}`}). logstore keeps ` +
+        'no descriptor per partition or segment, so the descriptors are held elsewhere in the process: ' +
+        'raise the limit (`ulimit -n`, LimitNOFILE= in a systemd unit) or close files the application keeps open.',
+      { cause: err },
+    );
+  }
+  if (code === 'ENFILE') {
+    return new LogStoreError(
+      'LOGSTORE_IO',
+      `${what}: too many open files in the system (ENFILE): the kernel's limit of open files ` +
+        '(fs.file-max) is reached. Raise it (sysctl fs.file-max) or close files elsewhere.',
+      { cause: err },
+    );
+  }
   const detail = err instanceof Error ? err.message : String(err);
   return new LogStoreError('LOGSTORE_IO', `${what}: ${detail}`, { cause: err });
 }
+
+let lastOpenFilesLimit: number | undefined;
+
+/**
+ * The process's soft limit of open descriptors, from /proc/self/limits (Linux), read now if a
+ * descriptor is left for it, else as last read (logstore reads it when it loads).
+ */
+function openFilesLimit(): number | undefined {
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (match) lastOpenFilesLimit = Number(match[1]);
+  } catch {
+    // No descriptor left to read it with (or not Linux): the value read before, if any.
+  }
+  return lastOpenFilesLimit;
+}
+openFilesLimit();

@@ -9,6 +9,7 @@ import compaction from './compaction.js';
 import durableSingleAppend from './durable-single-append.js';
 import groupCommit from './group-commit.js';
 import liveLatency from './live-latency.js';
+import manyPartitions from './many-partitions.js';
 import mirrorIn from './mirror-in.js';
 import mirrorOut from './mirror-out.js';
 import openTime from './open-time.js';
@@ -32,6 +33,7 @@ export const CASES: BenchCase[] = [
   recoveryTime,
   streamingRss,
   compaction,
+  ...manyPartitions,
   mirrorOut,
   mirrorIn,
 ];

@@ -18,6 +18,7 @@ import { checkSchemaVersion, migrate } from './schema.js';
 import type {
   ClosedExtent,
   PartitionCatalog,
+  PartitionLoad,
   PartitionRow,
   RecoveryPoint,
   SegmentRow,
@@ -57,6 +58,17 @@ export class Catalog {
       partition: db.prepare(
         `SELECT log_start_offset, recovery_segment, recovery_position, recovery_offset, recovery_max_timestamp
          FROM partitions WHERE topic = ? AND partition = ?`,
+      ),
+      topicPartitions: db.prepare(
+        `SELECT partition, log_start_offset, recovery_segment, recovery_position, recovery_offset,
+         recovery_max_timestamp FROM partitions WHERE topic = ?`,
+      ),
+      topicSegments: db.prepare(
+        `SELECT partition, base_offset, capacity, end_offset, size, max_timestamp FROM segments
+         WHERE topic = ? ORDER BY partition, base_offset`,
+      ),
+      topicSwaps: db.prepare(
+        'SELECT partition, base_offset FROM pending_swaps WHERE topic = ? ORDER BY partition, base_offset',
       ),
       insertTopic: db.prepare(
         'INSERT INTO topics (name, partitions, config, created_at) VALUES (?, ?, ?, ?)',
@@ -194,25 +206,35 @@ export class Catalog {
 
   partition(topic: string, partition: number): PartitionRow | undefined {
     const row = this.stmts.partition.get(topic, partition) as RawPartition | undefined;
-    return (
-      row && {
-        logStartOffset: row.log_start_offset,
-        recoverySegment: row.recovery_segment,
-        recoveryPosition: row.recovery_position,
-        recoveryOffset: row.recovery_offset,
-        recoveryMaxTimestamp: row.recovery_max_timestamp,
-      }
-    );
+    return row && partitionRow(row);
   }
 
   segments(topic: string, partition: number): SegmentRow[] {
-    return (this.stmts.segments.all(topic, partition) as RawSegment[]).map((r) => ({
-      baseOffset: r.base_offset,
-      capacity: r.capacity,
-      endOffset: r.end_offset,
-      size: r.size,
-      maxTimestamp: r.max_timestamp,
-    }));
+    return (this.stmts.segments.all(topic, partition) as RawSegment[]).map(segmentRow);
+  }
+
+  /**
+   * What an open of `topic` reads of each of its `partitions`: rows, segments, pending swaps and
+   * producer states, one query per table for the whole topic, in one read transaction.
+   */
+  loadTopic(topic: string, partitions: number): PartitionLoad[] {
+    return this.transaction(() => {
+      const loads: PartitionLoad[] = Array.from({ length: partitions }, () => ({
+        row: undefined,
+        segments: [],
+        swaps: [],
+        producers: [],
+      }));
+      const at = (p: number) => loads[p] ?? { row: undefined, segments: [], swaps: [], producers: [] };
+      for (const r of this.stmts.topicPartitions.all(topic) as (RawPartition & { partition: number })[])
+        at(r.partition).row = partitionRow(r);
+      for (const r of this.stmts.topicSegments.all(topic) as (RawSegment & { partition: number })[])
+        at(r.partition).segments.push(segmentRow(r));
+      for (const r of this.stmts.topicSwaps.all(topic) as { partition: number; base_offset: number }[])
+        at(r.partition).swaps.push(r.base_offset);
+      for (const [p, rows] of this.producers.topicStates(topic)) at(p).producers = rows;
+      return loads;
+    });
   }
 
   /** The storage layer's view of one partition (see storage/partition-catalog.ts). */
@@ -307,6 +329,26 @@ interface RawSegment {
   end_offset: number | null;
   size: number | null;
   max_timestamp: number | null;
+}
+
+function partitionRow(r: RawPartition): PartitionRow {
+  return {
+    logStartOffset: r.log_start_offset,
+    recoverySegment: r.recovery_segment,
+    recoveryPosition: r.recovery_position,
+    recoveryOffset: r.recovery_offset,
+    recoveryMaxTimestamp: r.recovery_max_timestamp,
+  };
+}
+
+function segmentRow(r: RawSegment): SegmentRow {
+  return {
+    baseOffset: r.base_offset,
+    capacity: r.capacity,
+    endOffset: r.end_offset,
+    size: r.size,
+    maxTimestamp: r.max_timestamp,
+  };
 }
 
 function topicRow(r: RawTopic): TopicRow {

@@ -24,6 +24,15 @@ interface RawState {
   batches: string;
 }
 
+function stateRow(r: RawState): ProducerStateRow {
+  return {
+    producerId: r.producer_id,
+    epoch: r.epoch,
+    lastTimestamp: r.last_timestamp,
+    batches: JSON.parse(r.batches) as ProducerStateRow['batches'],
+  };
+}
+
 export class ProducerCatalog {
   private readonly stmts;
 
@@ -39,6 +48,9 @@ export class ProducerCatalog {
       ),
       states: db.prepare(
         'SELECT producer_id, epoch, last_timestamp, batches FROM producer_state WHERE topic = ? AND partition = ?',
+      ),
+      topicStates: db.prepare(
+        'SELECT partition, producer_id, epoch, last_timestamp, batches FROM producer_state WHERE topic = ?',
       ),
       clearStates: db.prepare('DELETE FROM producer_state WHERE topic = ? AND partition = ?'),
       insertState: db.prepare(
@@ -69,12 +81,18 @@ export class ProducerCatalog {
   }
 
   states(topic: string, partition: number): ProducerStateRow[] {
-    return (this.stmts.states.all(topic, partition) as RawState[]).map((r) => ({
-      producerId: r.producer_id,
-      epoch: r.epoch,
-      lastTimestamp: r.last_timestamp,
-      batches: JSON.parse(r.batches) as ProducerStateRow['batches'],
-    }));
+    return (this.stmts.states.all(topic, partition) as RawState[]).map(stateRow);
+  }
+
+  /** The states of every partition of `topic` (partitions without any are absent). */
+  topicStates(topic: string): Map<number, ProducerStateRow[]> {
+    const out = new Map<number, ProducerStateRow[]>();
+    for (const r of this.stmts.topicStates.all(topic) as (RawState & { partition: number })[]) {
+      let rows = out.get(r.partition);
+      if (!rows) out.set(r.partition, (rows = []));
+      rows.push(stateRow(r));
+    }
+    return out;
   }
 
   /** Replaces a partition's producer state (call inside the recovery points' transaction). */

@@ -97,7 +97,8 @@ export class BatchWalker {
   detail = '';
 
   constructor(
-    readonly buf: Uint8Array,
+    /** What is walked; a caller may point it at a new mapping of the same bytes. */
+    public buf: Uint8Array,
     start: number,
     options: WalkOptions,
     maxTimestamp = -1,

@@ -14,6 +14,7 @@ export type CrashPoint =
   | 'flush:after-sync'
   | 'close:after-sync'
   | 'delete-topic:after-catalog'
+  | 'create-topic:after-files'
   | 'commit:before'
   | 'compact:after-write'
   | 'compact:after-swap';

@@ -8,6 +8,11 @@
  * What the writer does, in the order a follower may see it: a roll creates the new file, then
  * records it; retention records the deletion, then unlinks; compaction writes `.cleaned` files,
  * records new sizes with pending swaps, renames them over the `.log` files, clears the swaps.
+ *
+ * Segments are opened without a descriptor and mapped on first use. A file the writer may
+ * rename another over (a compacted topic's) is mapped when it is listed and kept mapped, so the
+ * view stays the file as it was until the catalog says otherwise; any other file that is gone
+ * when it is first mapped was deleted (retention, a topic deletion): LOGSTORE_OFFSET_OUT_OF_RANGE.
  */
 import fs from 'node:fs';
 import { LogStoreError } from '../errors.js';
@@ -52,6 +57,7 @@ export class Follower {
         }
         this.log.segments = segments;
         this.log.logStartOffset = row.logStartOffset;
+        this.log.active.setActive(true);
         this.catchUpActive();
         return;
       } catch (err) {
@@ -67,12 +73,14 @@ export class Follower {
    */
   private openListed(r: SegmentRow): Segment {
     const log = this.log;
+    const follower = { hold: log.gaps };
     if (r.endOffset === null) {
       return Segment.open(log.dir, r.baseOffset, r.capacity, false, {
         size: 0,
         nextOffset: r.baseOffset,
         maxTimestamp: -1,
         indexTrusted: false,
+        follower,
       });
     }
     const state = {
@@ -80,6 +88,7 @@ export class Follower {
       nextOffset: r.endOffset,
       maxTimestamp: r.maxTimestamp ?? -1,
       indexTrusted: true,
+      follower,
     };
     const cleaned = segmentPath(log.dir, r.baseOffset, 'cleaned');
     if (fs.existsSync(cleaned)) {
@@ -89,7 +98,7 @@ export class Follower {
           r.baseOffset,
           r.capacity,
           false,
-          { ...state, indexTrusted: false },
+          { ...state, indexTrusted: false, follower: { hold: true } },
           cleaned,
         );
       } catch {
@@ -152,6 +161,10 @@ export class Follower {
     for (const s of log.segments) if (!next.includes(s)) s.release();
     log.segments = next;
     log.logStartOffset = row.logStartOffset;
+    if (next.length > 0 && log.active !== active) {
+      if (next.includes(active)) active.setActive(false);
+      log.active.setActive(true);
+    }
     if (changed) this.catchUpActive();
     return changed;
   }

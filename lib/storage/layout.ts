@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fsExt from 'fs-ext';
 import { ioError, LogStoreError } from '../errors.js';
+import * as native from './native.js';
 
 export const CATALOG_FILE = 'catalog.sqlite';
 export const LOCK_FILE = 'LOCK';
@@ -70,6 +71,26 @@ export function fsyncDir(dir: string): void {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/**
+ * Makes what was created in each of `dirs` (files, subdirectories) durable: an fsync of each, or,
+ * for more than two, one syncfs of their filesystem: one device flush instead of one per
+ * directory, so that creating a topic of 100 partitions costs about what one partition does.
+ * `dirs` are on one filesystem (a store's directory and its partition directories).
+ */
+export function syncDirs(dirs: readonly string[]): void {
+  if (dirs.length > 2) {
+    try {
+      native.syncFileSystem(dirs[0]!);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSYS') {
+        throw ioError(err, `Cannot sync the filesystem of ${dirs[0]}`);
+      }
+    }
+  }
+  for (const dir of dirs) fsyncDir(dir);
 }
 
 /** `dir` must be a directory (or not exist yet): a regular file there is a clear error. */

@@ -10,12 +10,13 @@
  * and cuts at the first damage wherever it is (`logstore verify --repair`).
  */
 import fs from 'node:fs';
-import { LogStoreError } from '../errors.js';
+import { ioError, LogStoreError } from '../errors.js';
 import { finishSwaps } from './compaction.js';
 import { parseSegmentFileName } from './layout.js';
-import type { SegmentRow } from './partition-catalog.js';
+import type { PartitionLoad, SegmentRow } from './partition-catalog.js';
 import type { PartitionLog } from './partition-log.js';
 import { batchBaseSequence, batchProducerEpoch, batchProducerId } from '../format/record-batch.js';
+import type { ProducerStateRow } from '../catalog/producers.js';
 import { ProducerStates } from './producer-state.js';
 import { Segment, type RecoverResult } from './segment.js';
 
@@ -33,23 +34,42 @@ export interface Truncation {
 
 /**
  * Loads `log` from the catalog and its files. `clean`: the writer closed cleanly, so the recovery
- * point is the exact end and nothing is read. Returns what recovery cut, if anything.
+ * point is the exact end and nothing is read. `preloaded`: the partition's catalog rows, read with
+ * the rest of its topic's (else read here). Returns what recovery cut, if anything.
  */
-export function loadLog(log: PartitionLog, clean: boolean, repair: boolean): Truncation | null {
-  if (!fs.existsSync(log.dir)) {
-    throw new LogStoreError(
+export function loadLog(
+  log: PartitionLog,
+  clean: boolean,
+  repair: boolean,
+  preloaded?: PartitionLoad,
+): Truncation | null {
+  const missingDirectory = () =>
+    new LogStoreError(
       'LOGSTORE_CORRUPT',
       `The catalog lists ${log.name}, but its directory ${log.dir} is missing.`,
-      { details: { file: log.dir, kind: 'missing-directory' } },
+      {
+        details: { file: log.dir, kind: 'missing-directory' },
+      },
     );
-  }
-  const swaps = log.catalog.pendingSwaps();
+  const swaps = preloaded?.swaps ?? log.catalog.pendingSwaps();
+  // After a clean close the directory is looked at only if a segment turns out to be missing.
+  if ((!clean || swaps.length > 0) && !fs.existsSync(log.dir)) throw missingDirectory();
   if (swaps.length > 0) finishSwaps(log.catalog, log.dir, swaps);
-  for (const f of fs.readdirSync(log.dir)) {
-    if (parseSegmentFileName(f)?.kind === 'cleaned') fs.rmSync(`${log.dir}/${f}`, { force: true });
+  // A compaction's `.cleaned` files outlive it only when the process died during it: only an
+  // open after an unclean stop needs to look for them (a directory listing per partition).
+  if (!clean) {
+    let files: string[];
+    try {
+      files = fs.readdirSync(log.dir);
+    } catch (err) {
+      throw ioError(err, `Cannot list ${log.dir}`);
+    }
+    for (const f of files) {
+      if (parseSegmentFileName(f)?.kind === 'cleaned') fs.rmSync(`${log.dir}/${f}`, { force: true });
+    }
   }
-  const row = log.catalog.state();
-  const rows = log.catalog.segments();
+  const row = preloaded ? preloaded.row : log.catalog.state();
+  const rows = preloaded?.segments ?? log.catalog.segments();
   if (!row || rows.length === 0) {
     throw new LogStoreError('LOGSTORE_CORRUPT', `The catalog has no segments for ${log.name}.`, {
       details: { kind: 'no-segments' },
@@ -90,21 +110,25 @@ export function loadLog(log: PartitionLog, clean: boolean, repair: boolean): Tru
     }
     let cut: Truncation | null = null;
     if (clean) {
+      // Nothing of the segments is read or mapped: indexes and mappings are made on first use.
       const active = log.active;
-      active.loadIndex(); // from the files written at close: nothing in the segment is read
       // A catalog from before the max timestamp was recorded: walk the segment for it.
       if (active.maxTimestamp < 0 && active.size > 0) active.walkMaxTimestamp();
     } else {
       cut = recover(log, rows, recoveryIndex, recoveryPosition);
     }
+    log.active.setActive(true);
     loadProducers(
       log,
+      preloaded?.producers ?? log.catalog.producerStates(),
       recoveryIndex === 0 && recoveryPosition === 0 ? log.logStartOffset : row.recoveryOffset,
     );
     return cut;
   } catch (err) {
     for (const s of log.segments) s.release();
     log.segments = [];
+    const missing = err instanceof LogStoreError && err.details.kind === 'missing-segment';
+    if (missing && !fs.existsSync(log.dir)) throw missingDirectory();
     throw err;
   }
 }
@@ -174,8 +198,8 @@ function recover(
  * Idempotent producers' state: the catalog's (as of the recovery point), moved forward by the
  * producer batches after `from` (none after a clean close).
  */
-function loadProducers(log: PartitionLog, from: number): void {
-  log.producers = ProducerStates.from(log.name, log.catalog.producerStates());
+function loadProducers(log: PartitionLog, saved: ProducerStateRow[], from: number): void {
+  log.producers = ProducerStates.from(log.name, saved);
   if (from >= log.endOffset) return;
   for (const segment of log.segments) {
     if (segment.nextOffset <= from) continue;

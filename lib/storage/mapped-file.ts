@@ -2,107 +2,321 @@
  * A file mapped into memory (MAP_SHARED) through the native addon, preallocated with real blocks
  * ahead of what is written. What a segment's `.log` is made of.
  *
+ * What it costs (docs/many-partitions.md has the measurements): a mapping spans what the file
+ * holds, never the segment's capacity, so V8 counts only that as external memory; no descriptor
+ * is kept open; preallocation starts at 16 KiB and doubles, so a nearly empty file takes 16 KiB
+ * of disk. Closed files are mapped on first use and may be unmapped again by the process's
+ * mapping cache (mapping-cache.ts); `buf` maps them again.
+ *
  * Invariants:
- * - Only [0, fileSize) of the mapping is ever touched (past the end of a file is SIGBUS), and
- *   [0, fileSize) is backed by real blocks, so stores through the mapping never fault on a full
- *   disk: a full disk is an error from `ensureAllocated`, before any byte is written.
+ * - A mapping never reaches past the end of the file (touching a page there is SIGBUS): it is
+ *   made of the whole file as it is (mapPath), or of exactly what `ensureAllocated` just
+ *   preallocated. [0, fileSize) is backed by real blocks, so stores through the mapping never
+ *   fault on a full disk: a full disk is an error from `ensureAllocated`, before any byte is
+ *   written.
  * - The file is never shrunk: it may be mapped by a reader here or in another process.
- * - `release()` unmaps at once, detaching every view of the mapping, so the file's blocks are
- *   free when a deleted file is released, whatever still refers to the mapping.
+ * - No descriptor outlives a call: the kernel's mapping holds the open file. Growth, hole
+ *   punching and a sync of an unmapped file open the file, do their one thing, and close it.
+ * - Growth maps the file again. The old mapping is unmapped at once (detaching every view of
+ *   it), unless views of it were lent out (`pin`): then it stays valid until the last `unpin`
+ *   or `release`. Views stay correct either way: both mappings show the same page cache.
+ * - `release()` unmaps at once, detaching every view of every mapping of the file, so the file's
+ *   blocks are free when a deleted file is released, whatever still refers to the mapping.
  * - Pages read or written are dropped from the process's resident set now and then (madvise
  *   DONTNEED keeps a shared file mapping's data, dirty pages included, in the page cache).
  */
 import fs from 'node:fs';
 import { ioError, LogStoreError } from '../errors.js';
+import { mappingCache, type Evictable } from './mapping-cache.js';
 import * as native from './native.js';
 
-const MiB = 1024 * 1024;
-/** First preallocation of a new file: small, so that many near-empty partitions stay small. */
-const INITIAL_ALLOCATION = 1 * MiB;
-/** Preallocation grows by doubling, at most this much at a time. */
-const MAX_ALLOCATION_STEP = 64 * MiB;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+/** First preallocation of a new file: 4 pages, so that a nearly empty partition stays small. */
+export const INITIAL_ALLOCATION = 16 * KiB;
+/** Preallocation doubles the file, at most this much at a time. */
+export const MAX_ALLOCATION_STEP = 64 * MiB;
 const PAGE = 4096;
 /** Every this many bytes moved through the mapping, the pages behind are dropped from RSS. */
 const RESIDENT_TRIM_BYTES = 16 * MiB;
 const ZERO_PAGE = Buffer.alloc(PAGE);
+const EMPTY = Buffer.alloc(0);
 
-export class MappedFile {
+/**
+ * The length a file of `fileSize` bytes grows to so that [0, end) is allocated: by a step of its
+ * own size (16 KiB at first, at most 64 MiB), or to `end` if that is further, never past
+ * `capacity`. Doubling keeps growth to about a dozen steps (new mappings) per 128 MiB segment
+ * while a nearly empty file stays 16 KiB.
+ */
+export function preallocationTarget(fileSize: number, end: number, capacity: number): number {
+  const step = Math.min(Math.max(fileSize, INITIAL_ALLOCATION), MAX_ALLOCATION_STEP);
+  return Math.min(capacity, Math.max(end, fileSize + step));
+}
+
+/** How the file is shared with other processes. */
+export interface Sharing {
+  /**
+   * Another process may delete the file or rename another over it (a follower's view): every
+   * mapping made after `open` checks that the path still names the file that was opened, and
+   * `gone()` makes the error when it does not.
+   */
+  gone?: () => LogStoreError;
+  /** Map at `open` and never let the cache unmap it: the mapping keeps the file as it was. */
+  hold?: boolean;
+}
+
+export class MappedFile implements Evictable {
   private mapping: Buffer | null = null;
   /** Bytes moved through the mapping since the pages behind were last dropped. */
   private touched = 0;
   released = false;
+  /** The mapping cache's clock at the last use (see mapping-cache.ts). */
+  lastUse = 0;
+  /** Views of the mapping lent out beyond the call that made them (see `pin`). */
+  private pins = 0;
+  /** Older mappings views may still be held of: unmapped at the last `unpin` or at `release`. */
+  private retired: WeakRef<ArrayBuffer>[] = [];
+  /** Active (being written): never unmapped by the cache. */
+  private active = false;
+  /** Device and inode at open, for `Sharing.gone`. */
+  private identity: { dev: number; ino: number } | null = null;
+  private gone: (() => LogStoreError) | null = null;
+  private held = false;
 
   private constructor(
     readonly path: string,
-    private fd: number,
-    /** The mapping's length: the most the file may grow to. */
+    /** The most the file may grow to. */
     readonly capacity: number,
     readonly writable: boolean,
     /** Current length of the file (all of it backed by blocks, or by holes that read as zeros). */
     public fileSize: number,
   ) {}
 
-  /** Creates (or empties) the file and preallocates its first chunk. */
+  /**
+   * Creates (or empties) the file, preallocates its first 16 KiB and maps them: a new file is
+   * the active segment, about to be appended to. The first page is written once now, so that
+   * the first append does not take the page fault.
+   */
   static create(file: string, capacity: number): MappedFile {
+    const mapped = new MappedFile(file, capacity, true, 0);
+    mapped.active = true;
     let fd: number;
     try {
       fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
     } catch (err) {
       throw ioError(err, `Cannot create ${file}`);
     }
-    const mapped = new MappedFile(file, fd, capacity, true, 0);
     try {
-      mapped.ensureAllocated(Math.min(capacity, INITIAL_ALLOCATION));
+      mapped.grow(fd, Math.min(capacity, INITIAL_ALLOCATION));
+      mapped.buf[0] = 0;
     } catch (err) {
       mapped.release();
       fs.rmSync(file, { force: true });
       throw err;
+    } finally {
+      fs.closeSync(fd);
     }
     return mapped;
   }
 
-  /** Opens an existing file; `notFound` makes the error for a missing one. */
-  static open(file: string, capacity: number, writable: boolean, notFound: () => LogStoreError): MappedFile {
-    let fd: number;
+  /**
+   * An existing file, mapped on first use (a stat now, no descriptor); `notFound` makes the
+   * error for a missing one.
+   */
+  static open(
+    file: string,
+    capacity: number,
+    writable: boolean,
+    notFound: () => LogStoreError,
+    sharing: Sharing = {},
+  ): MappedFile {
+    let stat: fs.Stats;
     try {
-      fd = fs.openSync(file, writable ? 'r+' : 'r');
+      stat = fs.statSync(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound();
       throw ioError(err, `Cannot open ${file}`);
     }
-    let size: number;
-    try {
-      size = fs.fstatSync(fd).size;
-    } catch (err) {
-      fs.closeSync(fd);
-      throw ioError(err, `Cannot stat ${file}`);
+    const mapped = new MappedFile(file, Math.max(capacity, stat.size), writable, stat.size);
+    if (sharing.gone) {
+      mapped.identity = { dev: stat.dev, ino: stat.ino };
+      mapped.gone = sharing.gone;
     }
-    return new MappedFile(file, fd, Math.max(capacity, size), writable, size);
+    if (sharing.hold) {
+      mapped.held = true;
+      if (stat.size > 0) mapped.map();
+    }
+    return mapped;
   }
 
-  /** The mapping, created on first use (closed segments of a big store are mapped lazily). */
+  /** The mapping of the whole file, made on first use (and again after the cache unmapped it). */
   get buf(): Buffer {
-    if (this.mapping) return this.mapping;
+    const mapping = this.mapping;
+    if (mapping !== null && mapping.length >= this.fileSize) {
+      if (!this.active && !this.held) mappingCache.use(this);
+      return mapping;
+    }
+    return this.map();
+  }
+
+  /** Whether the file is mapped now (for tests and figures). */
+  get mapped(): boolean {
+    return this.mapping !== null;
+  }
+
+  /**
+   * An active file (the one appends go to) stays mapped; a closed one may be unmapped by the
+   * mapping cache when others are used more recently.
+   */
+  setActive(active: boolean): void {
+    if (this.active === active || this.released) return;
+    this.active = active;
+    if (active || this.held) mappingCache.remove(this);
+    else if (this.mapping !== null) mappingCache.add(this);
+  }
+
+  /**
+   * Lends out views of the mapping beyond the current call (a zero-copy read, a socket write):
+   * until the returned function is called, growth keeps the old mapping alive and the cache
+   * does not unmap the file. `release()` still unmaps everything.
+   */
+  pin(): () => void {
+    this.pins++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.pins === 0) this.unmapRetired();
+    };
+  }
+
+  private map(): Buffer {
     if (this.released) throw new LogStoreError('LOGSTORE_CLOSED', `${this.path} was closed.`);
+    if (this.fileSize === 0) return EMPTY; // nothing to read (and mmap cannot map 0 bytes)
+    let mapping: Buffer;
     try {
-      this.mapping = native.mapFile(this.fd, this.capacity, this.writable);
+      mapping = this.mapWithRetry();
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (this.gone && code === 'ENOENT') throw this.gone();
+      if (code === 'ENOENT') {
+        throw new LogStoreError('LOGSTORE_CORRUPT', `Segment ${this.path} is missing on disk.`, {
+          cause: err,
+          details: { file: this.path, kind: 'missing-segment' },
+        });
+      }
       throw ioError(err, `Cannot map ${this.path}`);
     }
-    return this.mapping;
+    if (this.identity && !this.isOpenedFile()) {
+      native.unmap(mapping);
+      throw this.gone!();
+    }
+    if (mapping.length < this.fileSize) {
+      native.unmap(mapping);
+      throw new LogStoreError(
+        'LOGSTORE_CORRUPT',
+        `Segment ${this.path} is ${mapping.length} bytes, shorter than the ${this.fileSize} bytes it had.`,
+        { details: { file: this.path, position: mapping.length, kind: 'short-file' } },
+      );
+    }
+    this.replaceMapping(mapping);
+    // A follower may map more than it knew of: the writer preallocated further meanwhile.
+    this.fileSize = mapping.length;
+    return mapping;
+  }
+
+  /**
+   * mapPath; when the kernel refuses another mapping (ENOMEM: `vm.max_map_count`), unmaps half
+   * of the closed files mapped and tries once more.
+   */
+  private mapWithRetry(): Buffer {
+    try {
+      return native.mapPath(this.path, this.writable);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw err;
+      mappingCache.shrinkTo(Math.floor(mappingCache.size / 2));
+      try {
+        return native.mapPath(this.path, this.writable);
+      } catch (again) {
+        if ((again as NodeJS.ErrnoException).code !== 'ENOMEM') throw again;
+        throw new LogStoreError(
+          'LOGSTORE_IO',
+          `Cannot map ${this.path}: the kernel refused another memory mapping (ENOMEM). This process ` +
+            `has reached vm.max_map_count or its memory limit: raise vm.max_map_count (sysctl), or ` +
+            `set LOGSTORE_MAX_MAPPED_SEGMENTS lower than ${mappingCache.bound}.`,
+          { cause: again },
+        );
+      }
+    }
+  }
+
+  /** Whether the path still names the file opened (a follower's writer may have replaced it). */
+  private isOpenedFile(): boolean {
+    try {
+      const stat = fs.statSync(this.path);
+      return stat.ino === this.identity!.ino && stat.dev === this.identity!.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Installs a new mapping: the old one is unmapped first (so V8 never counts both), or retired. */
+  private replaceMapping(next: Buffer | null): void {
+    const old = this.mapping;
+    this.mapping = null;
+    if (old !== null) {
+      if (this.pins > 0) this.retired.push(new WeakRef(old.buffer as ArrayBuffer));
+      else native.unmap(old);
+    }
+    this.mapping = next;
+    if (next === null || this.active || this.held) mappingCache.remove(this);
+    else if (old === null) mappingCache.add(this);
+    else mappingCache.use(this);
+  }
+
+  /**
+   * Unmaps now (the mapping cache's choice; munmap drops the pages from the resident set too);
+   * false while views are lent out.
+   */
+  evict(): boolean {
+    if (this.mapping === null) return true;
+    if (this.pins > 0) return false;
+    native.unmap(this.mapping);
+    this.mapping = null;
+    return true;
   }
 
   /** Makes sure [0, end) is backed by real blocks; throws LOGSTORE_DISK_FULL when it cannot be. */
   ensureAllocated(end: number): void {
     if (end <= this.fileSize) return;
-    const step = Math.min(Math.max(this.fileSize, INITIAL_ALLOCATION), MAX_ALLOCATION_STEP);
-    const target = Math.min(this.capacity, Math.max(end, this.fileSize + step));
+    let fd: number;
     try {
-      native.fallocate(this.fd, this.fileSize, target - this.fileSize);
+      fd = fs.openSync(this.path, 'r+');
+    } catch (err) {
+      throw ioError(err, `Cannot open ${this.path} to extend it`);
+    }
+    try {
+      this.grow(fd, preallocationTarget(this.fileSize, end, this.capacity));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Extends the file to `target` bytes of real blocks and maps all of it (before `fd` closes). */
+  private grow(fd: number, target: number): void {
+    try {
+      native.fallocate(fd, this.fileSize, target - this.fileSize);
     } catch (err) {
       throw ioError(err, `Cannot extend ${this.path} to ${target} bytes`);
     }
     this.fileSize = target;
+    this.replaceMapping(null); // unmapped before the new one: V8 never counts both
+    try {
+      this.replaceMapping(native.mapFile(fd, target, this.writable));
+    } catch (err) {
+      // Out of mappings (vm.max_map_count): `buf` maps it, making room in the cache first.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw ioError(err, `Cannot map ${this.path}`);
+    }
   }
 
   /** Counts bytes moved through the mapping at `position`; drops the pages before it now and then. */
@@ -110,14 +324,14 @@ export class MappedFile {
     this.touched += bytes;
     if (this.touched < RESIDENT_TRIM_BYTES || !this.mapping) return;
     this.touched = 0;
-    const end = Math.floor(position / PAGE) * PAGE;
+    const end = Math.min(Math.floor(position / PAGE) * PAGE, this.mapping.length);
     if (end > 0) advise(this.mapping, end);
   }
 
   /** Drops every resident page of the mapping. */
   dropResident(): void {
     this.touched = 0;
-    if (this.mapping && this.fileSize > 0) advise(this.mapping, Math.min(this.fileSize, this.capacity));
+    if (this.mapping && this.mapping.length > 0) advise(this.mapping, this.mapping.length);
   }
 
   /** End of the non-zero bytes in [from, fileSize). */
@@ -147,7 +361,12 @@ export class MappedFile {
     const from = Math.ceil(position / PAGE) * PAGE;
     if (from >= this.fileSize) return;
     try {
-      native.punchHole(this.fd, from, this.fileSize - from);
+      const fd = fs.openSync(this.path, 'r+');
+      try {
+        native.punchHole(fd, from, this.fileSize - from);
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch {
       // Only space is at stake; the zeros read the same either way.
     }
@@ -157,47 +376,83 @@ export class MappedFile {
   diskBytes(): number {
     if (this.released) return 0;
     try {
-      return fs.fstatSync(this.fd).blocks * 512;
+      return fs.statSync(this.path).blocks * 512;
     } catch (err) {
       throw ioError(err, `Cannot stat ${this.path}`);
     }
   }
 
-  /** Re-reads the file's length (a follower learns how far the writer preallocated). */
+  /**
+   * Re-reads the file's length (a follower learns how far the writer preallocated). A file
+   * deleted or replaced since it was opened keeps the length it had: what was mapped of it stays
+   * readable, and the follower's next look at the catalog drops it.
+   */
   refreshSize(): number {
     try {
-      this.fileSize = fs.fstatSync(this.fd).size;
+      const stat = fs.statSync(this.path);
+      const same =
+        this.identity === null || (stat.ino === this.identity.ino && stat.dev === this.identity.dev);
+      if (same && stat.size > this.fileSize) this.fileSize = stat.size;
     } catch (err) {
-      throw ioError(err, `Cannot stat ${this.path}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, `Cannot stat ${this.path}`);
     }
     return this.fileSize;
   }
 
-  /** fdatasync: makes what was written through the mapping durable. */
+  /**
+   * Makes what was written through the mapping durable: msync of the mapping (on Linux the same
+   * vfs_fsync_range(datasync) as fdatasync), or fdatasync of the file opened for the call when
+   * the cache unmapped it meanwhile.
+   */
   syncSync(): void {
-    if (!this.released) fs.fdatasyncSync(this.fd);
+    if (this.released) return;
+    if (this.mapping !== null && this.mapping.length > 0) {
+      native.msync(this.mapping, 0, this.mapping.length);
+      return;
+    }
+    const fd = fs.openSync(this.path, 'r');
+    try {
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
-  /** A file released meanwhile (deleted, compacted) has nothing left to sync. */
-  sync(): Promise<void> {
-    if (this.released) return Promise.resolve();
-    return new Promise((resolve, reject) =>
-      fs.fdatasync(this.fd, (err) => (err && !this.released ? reject(err) : resolve())),
-    );
+  /** The same off the JS thread. A file released meanwhile (deleted, compacted) has nothing left to sync. */
+  async sync(): Promise<void> {
+    if (this.released) return;
+    try {
+      if (this.mapping !== null && this.mapping.length > 0) {
+        await native.msyncAsync(this.mapping, 0, this.mapping.length);
+        return;
+      }
+      const handle = await fs.promises.open(this.path, 'r');
+      try {
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      if (!this.released) throw err;
+    }
   }
 
-  /** Unmaps and closes now; every view of the mapping becomes empty. */
+  /** Unmaps now, and every mapping still retired; every view of them becomes empty. */
   release(): void {
     if (this.released) return;
     this.released = true;
+    mappingCache.remove(this);
     if (this.mapping) native.unmap(this.mapping);
     this.mapping = null;
-    try {
-      fs.closeSync(this.fd);
-    } catch {
-      // Already closed: nothing left to release.
+    this.unmapRetired();
+  }
+
+  private unmapRetired(): void {
+    for (const ref of this.retired) {
+      const buffer = ref.deref();
+      if (buffer) native.unmap(buffer);
     }
-    this.fd = -1;
+    this.retired = [];
   }
 }
 

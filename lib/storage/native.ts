@@ -2,7 +2,8 @@
  * The only module that touches the native addon (native/logstore_native.c, built by node-gyp
  * into build/Release/logstore_native.node on `npm install`). It gives logstore what Node's fs
  * module lacks: shared memory mappings that can be released deterministically and need no open
- * descriptor, preallocation with real blocks, hole punching, msync/madvise, and a hardware CRC32C.
+ * descriptor, preallocation with real blocks, hole punching, msync/madvise, syncfs, and a hardware
+ * CRC32C.
  *
  * Every function validates its arguments in C: a wrong call throws TypeError/RangeError and
  * never crashes the process. System call failures are thrown like Node's fs errors, with
@@ -26,6 +27,8 @@ interface Binding {
   msync(buf: Uint8Array, offset: number, length: number): void;
   msyncAsync(buf: Uint8Array, offset: number, length: number): Promise<void>;
   madvise(buf: Uint8Array, offset: number, length: number, advice: Advice): void;
+  syncFileSystem(path: string): void;
+  syncFileSystemAsync(path: string): Promise<void>;
   crc32c(buf: Uint8Array, start: number, end: number, seed?: number): number;
   readonly crc32cImpl: 'sse4.2' | 'slicing-by-8';
 }
@@ -157,6 +160,20 @@ export const msyncAsync: (buf: Uint8Array, offset: number, length: number) => Pr
 /** madvise() on the pages covering [offset, offset + length) of a mapping. */
 export const madvise: (buf: Uint8Array, offset: number, length: number, advice: Advice) => void =
   binding.madvise;
+
+/**
+ * syncfs(2) of the filesystem that holds `path` (a directory or a file; opened and closed within
+ * the call): every dirty page and inode of that filesystem is written, its journal committed and
+ * the device cache flushed, once. Where thousands of new directory entries or written files must
+ * become durable together, this is one device flush instead of one per fsync()/fdatasync(). It
+ * also writes what other programs left dirty on the same filesystem, so it pays only when many
+ * files are at stake. Reports writeback errors of the filesystem nobody has seen yet, like fs
+ * errors (`syscall` 'syncfs', `path`); 'ENOSYS' where the platform has no syncfs (not Linux).
+ */
+export const syncFileSystem: (path: string) => void = binding.syncFileSystem;
+
+/** syncFileSystem() on the libuv thread pool: resolves once the filesystem is synced. */
+export const syncFileSystemAsync: (path: string) => Promise<void> = binding.syncFileSystemAsync;
 
 /**
  * CRC32C (Castagnoli) of buf[start, end), as Kafka's RecordBatch v2 uses. `seed` continues a

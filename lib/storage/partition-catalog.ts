@@ -43,6 +43,18 @@ export interface RecoveryPoint {
   maxTimestamp: number;
 }
 
+/**
+ * What an open reads of one partition from the catalog, read for all partitions of a topic at once
+ * (a query per table rather than four per partition: an open of thousands of partitions).
+ */
+export interface PartitionLoad {
+  row: PartitionRow | undefined;
+  segments: SegmentRow[];
+  /** Compaction swaps a crash interrupted (base offsets). */
+  swaps: number[];
+  producers: ProducerStateRow[];
+}
+
 export interface PartitionCatalog {
   readonly topic: string;
   readonly partition: number;

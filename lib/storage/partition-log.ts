@@ -44,6 +44,8 @@ export interface Refresher {
 
 /** scanForTimestamp: the index led the scan astray (a damaged cache). */
 const INDEX_WRONG = -2;
+/** A walk from a segment's first batch. */
+const SEGMENT_START: IndexEntry = Object.freeze({ position: 0, offset: -1 });
 
 export class PartitionLog {
   segments: Segment[] = [];
@@ -167,6 +169,7 @@ export class PartitionLog {
     old.trimPreallocation();
     old.dropResident();
     old.saveIndex();
+    old.setActive(false);
     this.segments.push(next);
     this.onRoll?.();
     return next;
@@ -224,7 +227,12 @@ export class PartitionLog {
     }
     const segment = this.segmentFor(offset);
     cursor.segment = segment;
-    cursor.walker = this.walkFrom(segment, (index) => index.entryFor(offset));
+    // From a segment's first offset the walk starts at its first batch: no index is needed (a
+    // first read of every partition after an open builds none).
+    cursor.walker =
+      offset <= segment.baseOffset
+        ? this.walkFrom(segment, () => SEGMENT_START)
+        : this.walkFrom(segment, (index) => index.entryFor(offset));
     cursor.inBatch = false;
   }
 
@@ -257,6 +265,9 @@ export class PartitionLog {
     while (added < max) {
       const segment = cursor.segment!;
       const walker = cursor.walker!;
+      // The mapping the walk began on may have been replaced (growth) or released (the mapping
+      // cache) since the last call: go on over the current one.
+      walker.buf = segment.buf;
       if (!cursor.inBatch) {
         if (walker.end >= segment.size) {
           const i = this.segments.indexOf(segment);

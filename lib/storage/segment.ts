@@ -3,6 +3,10 @@
  * (mapped-file.ts), named by its 20-digit base offset, with its sparse `.index`/`.timeindex`
  * (sparse-index.ts).
  *
+ * A segment costs what it holds: its file is mapped on first use (the active segment stays
+ * mapped; closed ones may be unmapped again by the process's mapping cache), no descriptor is
+ * kept, and its index is built on first use (from the index files when they can be trusted).
+ *
  * Invariants: `size` is the end of the last whole batch and `nextOffset` the offset after its
  * last record; the bytes after `size` are zeros. Only the segment writes into its mapping:
  * batches through `append`, zeros through `recover`'s cut and `truncateTo`. A segment file is
@@ -18,7 +22,7 @@ import { BatchWalker, corruptAt, isTornTail, type StopKind } from '../format/bat
 import type { BatchEncoder } from '../format/batch-encoder.js';
 import { writeInt32, writeInt64 } from '../format/record-batch.js';
 import { segmentPath } from './layout.js';
-import { MappedFile } from './mapped-file.js';
+import { MappedFile, type Sharing } from './mapped-file.js';
 import { SparseIndex } from './sparse-index.js';
 
 /** What a segment knows of its extent when opened (from the catalog, or to be found by recovery). */
@@ -30,6 +34,13 @@ export interface SegmentState {
   indexTrusted: boolean;
   /** Whether this process may write the index files (the writer's; default: a writable segment). */
   writesIndex?: boolean;
+  /**
+   * A follower's view of a file another process writes: that writer may delete the file
+   * (retention, topic deletion) or rename a rewritten one over it (compaction). `hold` maps it
+   * now and keeps it mapped, so the view stays the file as it was (compacted topics); otherwise
+   * a mapping made later that finds the file gone throws LOGSTORE_OFFSET_OUT_OF_RANGE.
+   */
+  follower?: { hold: boolean };
 }
 
 /** How `recover` walks: from a point known to be whole, to a limit, with the offsets expected. */
@@ -76,14 +87,17 @@ export class Segment {
   private indexFilesTrusted: boolean;
   /** Whether this process writes the index files (the writer does, a follower never). */
   private readonly writesIndex: boolean;
+  /** Batches were added since the index files were last written or found trusted. */
+  private indexChanged = false;
 
   private constructor(
     readonly dir: string,
     readonly baseOffset: number,
     private readonly file: MappedFile,
     state: SegmentState,
+    logPath = file.path,
   ) {
-    this.logPath = segmentPath(dir, baseOffset, 'log');
+    this.logPath = logPath;
     this.size = state.size;
     this.nextOffset = state.nextOffset;
     this.maxTimestamp = state.maxTimestamp;
@@ -112,8 +126,22 @@ export class Segment {
     capacity: number,
     writable: boolean,
     state: SegmentState,
-    path = segmentPath(dir, baseOffset, 'log'),
+    path?: string,
   ): Segment {
+    const logPath = segmentPath(dir, baseOffset, 'log');
+    path ??= logPath;
+    const sharing: Sharing = state.follower
+      ? {
+          hold: state.follower.hold,
+          gone: () =>
+            new LogStoreError(
+              'LOGSTORE_OFFSET_OUT_OF_RANGE',
+              `Segment ${path} was deleted or replaced by the writer (retention, compaction or a topic ` +
+                "deletion) since this follower listed it. Seek again (for example to 'earliest').",
+              { details: { file: path, kind: 'segment-gone' } },
+            ),
+        }
+      : {};
     const file = MappedFile.open(
       path,
       capacity,
@@ -124,6 +152,7 @@ export class Segment {
           `Segment ${path} is in the catalog but missing on disk. Restore it from a backup, or run \`logstore verify --repair\`.`,
           { details: { file: path, kind: 'missing-segment' } },
         ),
+      sharing,
     );
     if (state.size > file.fileSize) {
       file.release();
@@ -133,12 +162,27 @@ export class Segment {
         { details: { file: path, position: file.fileSize, kind: 'short-file' } },
       );
     }
-    return new Segment(dir, baseOffset, file, state);
+    return new Segment(dir, baseOffset, file, state, logPath);
   }
 
-  /** The mapping (created on first use). */
+  /** The mapping (created on first use, and again after the mapping cache released it). */
   get buf(): Buffer {
     return this.file.buf;
+  }
+
+  /** Whether the file is mapped now. */
+  get mapped(): boolean {
+    return this.file.mapped;
+  }
+
+  /** The segment appends go to stays mapped; a closed one is left to the mapping cache. */
+  setActive(active: boolean): void {
+    this.file.setActive(active);
+  }
+
+  /** Keeps views of the mapping valid beyond the current call until the returned function runs. */
+  pin(): () => void {
+    return this.file.pin();
   }
 
   get capacity(): number {
@@ -168,13 +212,15 @@ export class Segment {
    * is full (the preallocation fails first).
    */
   append(encoder: BatchEncoder, bytes: number, count: number): number {
+    const index = this.index; // built before the batch is added (after an open it may not be yet)
     this.file.ensureAllocated(this.size + bytes);
     const baseOffset = this.nextOffset;
     const position = this.size;
     encoder.write(this.buf, position, baseOffset);
     this.file.touch(bytes, position);
     if (encoder.lastMaxTimestamp > this.maxTimestamp) this.maxTimestamp = encoder.lastMaxTimestamp;
-    this.sparseIndex?.onBatch(position, baseOffset + count - 1, encoder.lastMaxTimestamp);
+    index.onBatch(position, baseOffset + count - 1, encoder.lastMaxTimestamp);
+    this.indexChanged = true;
     this.size = position + bytes;
     this.nextOffset = baseOffset + count;
     return baseOffset;
@@ -192,6 +238,7 @@ export class Segment {
     lastOffsetDelta: number,
     maxTimestamp: number,
   ): number {
+    const index = this.index;
     this.file.ensureAllocated(this.size + size);
     const baseOffset = this.nextOffset;
     const position = this.size;
@@ -201,7 +248,8 @@ export class Segment {
     writeInt32(buf, position + 12, 0);
     this.file.touch(size, position);
     if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
-    this.sparseIndex?.onBatch(position, baseOffset + lastOffsetDelta, maxTimestamp);
+    index.onBatch(position, baseOffset + lastOffsetDelta, maxTimestamp);
+    this.indexChanged = true;
     this.size = position + size;
     this.nextOffset = baseOffset + lastOffsetDelta + 1;
     return baseOffset;
@@ -328,7 +376,10 @@ export class Segment {
     return this.sparseIndex ?? this.loadIndex();
   }
 
-  /** The sparse index, loaded from its files when they can be trusted, else rebuilt by a walk. */
+  /**
+   * The sparse index, loaded from its files when they can be trusted, else rebuilt by a walk (and
+   * its files written again).
+   */
   loadIndex(): SparseIndex {
     if (this.sparseIndex) return this.sparseIndex;
     if (this.indexFilesTrusted) {
@@ -349,7 +400,10 @@ export class Segment {
     }
     if (!this.sparseIndex) {
       this.sparseIndex = this.walkIndex();
-      if (this.writesIndex) this.saveIndex();
+      if (this.writesIndex) {
+        this.indexFilesTrusted = false; // what they hold was not usable: written again
+        this.saveIndex();
+      }
     }
     return this.sparseIndex;
   }
@@ -395,6 +449,7 @@ export class Segment {
    */
   saveIndex(): void {
     if (!this.writesIndex || this.released) return;
+    if (this.indexFilesTrusted && !this.indexChanged) return; // the files say it already
     try {
       const sparse = this.index;
       sparse.seal();
@@ -402,6 +457,7 @@ export class Segment {
       fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'index'), index);
       fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'), timeIndex);
       this.indexFilesTrusted = true;
+      this.indexChanged = false;
     } catch {
       // The index is only a cache; the next open rebuilds it.
     }
@@ -422,7 +478,7 @@ export class Segment {
     return this.file.refreshSize();
   }
 
-  /** fdatasync: makes the batches written through the mapping durable. */
+  /** msync (or fdatasync when unmapped): makes the batches written through the mapping durable. */
   syncSync(): void {
     this.file.syncSync();
   }

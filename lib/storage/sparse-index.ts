@@ -29,17 +29,20 @@ export interface IndexEntry {
 
 const START: IndexEntry = Object.freeze({ position: 0, offset: -1 });
 
+/** No entries yet: most segments of a store of many small partitions never get one. */
+const NONE = new Float64Array(0);
+
 /** Sorted growable pairs of numbers. */
 class Entries {
-  keys = new Float64Array(16);
-  values = new Float64Array(16);
+  keys = NONE;
+  values = NONE;
   count = 0;
 
   push(key: number, value: number): void {
     if (this.count === this.keys.length) {
-      const keys = new Float64Array(this.count * 2);
+      const keys = new Float64Array(Math.max(16, this.count * 2));
       keys.set(this.keys);
-      const values = new Float64Array(this.count * 2);
+      const values = new Float64Array(Math.max(16, this.count * 2));
       values.set(this.values);
       this.keys = keys;
       this.values = values;

@@ -43,6 +43,9 @@ export interface KillLoopOptions {
   onProgress?: (done: number, figures: KillLoopFigures) => void;
   /** Copy the store and the child's output here when an iteration fails (for a repro). */
   keepFailuresIn?: string;
+  /** The writer's plan (default: `writerPlan`) and extra environment. */
+  plan?: typeof writerPlan;
+  env?: Record<string, string>;
 }
 
 export interface KillLoopFigures {
@@ -171,8 +174,8 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopFig
     const seed = Math.floor(rand() * 2 ** 31);
     const before = ledger.recordsAcked;
     keptCopy = false;
-    const writer = startWriter(writerPlan(dir, mode, seed, point), {
-      env: { LOGSTORE_CRASH_AT: point },
+    const writer = startWriter((options.plan ?? writerPlan)(dir, mode, seed, point), {
+      env: { ...options.env, LOGSTORE_CRASH_AT: point },
       keepLines: options.keepFailuresIn !== undefined,
       ledger,
     });

@@ -858,6 +858,37 @@ describe('native.msyncAsync()', () => {
   });
 });
 
+describe('native.syncFileSystem() and syncFileSystemAsync()', () => {
+  it('should sync the filesystem of a directory or a file, returning undefined (async: resolving to it)', async () => {
+    const f = tmpFile(Buffer.alloc(4096));
+    const map = native.mapPath(f, true);
+    map.write('durable', 100);
+    expect(native.syncFileSystem(dir)).to.equal(undefined);
+    expect(native.syncFileSystem(f)).to.equal(undefined);
+    const p = native.syncFileSystemAsync(dir);
+    expect(p).to.be.instanceOf(Promise);
+    expect(await p).to.equal(undefined);
+    expect(fs.readFileSync(f).toString('utf8', 100, 107)).to.equal('durable');
+    native.unmap(map);
+  });
+
+  it('should throw (or reject with) fs-like errors naming the path, and TypeError for a bad path', async () => {
+    const missing = path.join(dir, 'no-such-dir');
+    expect(() => native.syncFileSystem(missing))
+      .to.throw()
+      .that.includes({ code: 'ENOENT', syscall: 'open', path: missing });
+    let rejected: unknown;
+    await native.syncFileSystemAsync(missing).catch((err: unknown) => (rejected = err));
+    expect(rejected).to.include({ code: 'ENOENT', syscall: 'open', path: missing });
+    const call = native.syncFileSystem as (...a: unknown[]) => void;
+    const callAsync = native.syncFileSystemAsync as (...a: unknown[]) => Promise<void>;
+    expect(() => call(42)).to.throw(TypeError);
+    expect(() => call()).to.throw(TypeError);
+    expect(() => call('a\u0000b')).to.throw(TypeError);
+    expect(() => callAsync(null)).to.throw(TypeError);
+  });
+});
+
 describe('native.madvise()', () => {
   it('should accept the four advices on a range of a mapping', () => {
     const fd = open(tmpFile(Buffer.alloc(64 * 1024, 1)));

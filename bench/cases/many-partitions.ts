@@ -1,0 +1,179 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { defineCase, since, type BenchCase } from '../case.js';
+import { valueAt, valuePool, VALUE_BYTES } from '../values.js';
+
+/**
+ * Many small partitions, as an application with a topic per tenant or device has them: topics of
+ * 10 partitions (`partitions` in all), 10 records of 100 bytes appended to each, one per call,
+ * round by round (the first round touches every partition for the first time). Then the store is
+ * closed, opened again, and every partition is read from its start by a new reader. Each step is
+ * timed on its own; the headline is the first read of every partition after the reopen, and the
+ * note has the others, per partition where that is how the target reads:
+ *
+ *   create   createTopic of all the topics, per partition    target <= 1 ms
+ *   append   per record, first touch included (durability 'interval', the default)   <= 5 µs
+ *   reopen   LogStore.open after a clean close (same process) <= 1 s
+ *   read     the first read of every partition after it      <= 2 s
+ *   disk     partition directories, per partition             <= 128 KiB
+ *
+ * Each is given as wall time and, in brackets, CPU time (user + system), which a machine shared
+ * with other jobs inflates much less. Plus the clean close, the full (major) GCs of the whole run
+ * and the descriptors open at its end. `nofile` > 0 lowers the process's limit of open
+ * descriptors to that (`prlimit`, as `ulimit -n` would) before the store opens: the store must
+ * work under a common default of 1024.
+ */
+const PARTITIONS_PER_TOPIC = 10;
+const RECORDS_PER_PARTITION = 10;
+
+function manyPartitions(partitions: number, nofile: number): BenchCase {
+  const limited = nofile > 0 ? `-nofile-${nofile}` : '';
+  return defineCase({
+    name: `many-partitions-${partitions}${limited}`,
+    measures:
+      `${partitions / PARTITIONS_PER_TOPIC} topics x ${PARTITIONS_PER_TOPIC} partitions, 10 appends of 100 bytes ` +
+      `to each; headline: the first read of all after close and reopen` +
+      (nofile > 0 ? ` (ulimit -n ${nofile})` : ''),
+    ...(partitions >= 5000
+      ? { target: 'first read of all <= 2 s', goal: { of: 'median' as const, below: 2000 } }
+      : {}),
+    unit: 'ms',
+    sizes: { quick: { partitions, nofile }, full: { partitions, nofile } },
+    // Tens of seconds per run at 10,000 partitions on a loaded machine: few runs.
+    maxRuns: { quick: 1, full: 3 },
+    ...(nofile > 0 ? { requires: ['prlimit'] } : {}),
+    subjects: {
+      async logstore({ partitions, nofile }, dir) {
+        if (nofile > 0) {
+          execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${nofile}:${nofile}`]);
+        }
+        const { loadLogStore } = await import('../logstore.js');
+        const LogStore = await loadLogStore();
+        const pool = valuePool();
+        const topics = partitions / PARTITIONS_PER_TOPIC;
+        const topicName = (t: number) => `tenant-${String(t).padStart(5, '0')}`;
+        let fullGcs = 0;
+        const gcs = new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) {
+            const detail = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail;
+            if (detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) fullGcs++;
+          }
+        });
+        gcs.observe({ entryTypes: ['gc'] });
+
+        let store = LogStore.open(dir);
+        let start = process.hrtime.bigint();
+        let cpu = process.cpuUsage();
+        for (let t = 0; t < topics; t++)
+          store.createTopic(topicName(t), { partitions: PARTITIONS_PER_TOPIC });
+        const createSeconds = since(start);
+        const createCpu = cpuSince(cpu);
+
+        const records = Array.from({ length: partitions * RECORDS_PER_PARTITION }, (_, i) => ({
+          value: valueAt(pool, i),
+        }));
+        start = process.hrtime.bigint();
+        cpu = process.cpuUsage();
+        let n = 0;
+        for (let round = 0; round < RECORDS_PER_PARTITION; round++) {
+          for (let t = 0; t < topics; t++) {
+            const name = topicName(t);
+            for (let p = 0; p < PARTITIONS_PER_TOPIC; p++)
+              store.append(name, records[n++]!, { partition: p });
+          }
+        }
+        const appendSeconds = since(start);
+        const appendCpu = cpuSince(cpu);
+
+        start = process.hrtime.bigint();
+        await store.close();
+        const closeSeconds = since(start);
+        const disk = partitionDiskBytes(dir);
+
+        start = process.hrtime.bigint();
+        cpu = process.cpuUsage();
+        store = LogStore.open(dir);
+        const reopenSeconds = since(start);
+        const reopenCpu = cpuSince(cpu);
+
+        start = process.hrtime.bigint();
+        cpu = process.cpuUsage();
+        let read = 0;
+        for (let t = 0; t < topics; t++) {
+          const name = topicName(t);
+          for (let p = 0; p < PARTITIONS_PER_TOPIC; p++) {
+            const reader = store.reader(name, { partition: p, from: 'earliest' });
+            const got = reader.read(RECORDS_PER_PARTITION + 1);
+            reader.close();
+            // Round r wrote records[r * partitions + t * 10 + p] to partition p of topic t.
+            for (let i = 0; i < got.length; i++) {
+              const expected = records[i * partitions + t * PARTITIONS_PER_TOPIC + p]!.value;
+              if (got[i]!.offset !== i || !got[i]!.value!.equals(expected)) {
+                throw new Error(`${name}-${p}: record ${i} is wrong (offset ${got[i]!.offset})`);
+              }
+            }
+            if (got.length !== RECORDS_PER_PARTITION)
+              throw new Error(`${name}-${p}: read ${got.length} records`);
+            read += got.length;
+          }
+        }
+        const readSeconds = since(start);
+        const readCpu = cpuSince(cpu);
+        const descriptors = readdirSync('/proc/self/fd').length;
+        await store.close();
+        gcs.disconnect();
+
+        const perPartitionMs = (s: number) => ((s * 1000) / partitions).toFixed(3);
+        const perRecordUs = (s: number) => ((s * 1e6) / records.length).toFixed(2);
+        const KiB = 1024;
+        return {
+          ops: read,
+          seconds: readSeconds,
+          bytes: read * VALUE_BYTES,
+          // Wall time, then CPU time (user + system) in brackets: the steadier figure on a busy machine.
+          note:
+            `create ${perPartitionMs(createSeconds)} [${perPartitionMs(createCpu)}] ms/partition; ` +
+            `append ${perRecordUs(appendSeconds)} [${perRecordUs(appendCpu)}] µs/record; ` +
+            `close ${(closeSeconds * 1000).toFixed(0)} ms; ` +
+            `reopen ${(reopenSeconds * 1000).toFixed(0)} [${(reopenCpu * 1000).toFixed(0)}] ms; ` +
+            `first read ${(readSeconds * 1000).toFixed(0)} [${(readCpu * 1000).toFixed(0)}] ms ` +
+            `(${perPartitionMs(readSeconds)} ms/partition); ` +
+            `disk ${(disk / partitions / KiB).toFixed(1)} KiB/partition; ${fullGcs} full GCs; ` +
+            `${descriptors} descriptors open at the end (limit ${openFilesLimit()})`,
+        };
+      },
+    },
+  });
+}
+
+/** CPU seconds (user + system) of this process since `start` (from `process.cpuUsage()`). */
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+/** Bytes on disk (allocated blocks) of the partition directories and their files. */
+function partitionDiskBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const sub = join(dir, entry.name);
+    total += statSync(sub).blocks * 512;
+    for (const file of readdirSync(sub)) total += statSync(join(sub, file)).blocks * 512;
+  }
+  return total;
+}
+
+function openFilesLimit(): string {
+  const match = /^Max open files\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return match?.[1] ?? 'unknown';
+}
+
+export default [
+  manyPartitions(1000, 0),
+  manyPartitions(5000, 0),
+  manyPartitions(10_000, 0),
+  manyPartitions(10_000, 1024),
+];
