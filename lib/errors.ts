@@ -31,6 +31,11 @@ export const ErrorCodes = {
   LOGSTORE_INVALID_PRODUCER_EPOCH: 'LOGSTORE_INVALID_PRODUCER_EPOCH',
   /** The store was written by a newer logstore (or, for a read-only open, an older one). */
   LOGSTORE_VERSION: 'LOGSTORE_VERSION',
+  /**
+   * A Kafka cluster (the other end of a mirror) answered with an error that retrying does not fix,
+   * or its log does not match what the mirror wrote there; `details.kind` names Kafka's error.
+   */
+  LOGSTORE_REMOTE: 'LOGSTORE_REMOTE',
   /** Any other I/O failure, including a failed sync (which poisons the writer). */
   LOGSTORE_IO: 'LOGSTORE_IO',
 } as const;

@@ -31,3 +31,14 @@ export { decodeBatch } from './format/batches.js';
 export type { DecodedBatch } from './format/batches.js';
 export type { ErrorDetails } from './errors.js';
 export type { CatalogDatabase, CatalogStatement, SqlParameters, SqlValue } from './catalog/app-database.js';
+export { Mirror } from './mirror/mirror.js';
+export type { MirrorOptions } from './mirror/options.js';
+export type {
+  MirrorEvent,
+  MirrorStartEvent,
+  MirrorProgressEvent,
+  MirrorRetryEvent,
+  MirrorWarningEvent,
+  PartitionProgress,
+  MirrorDirection,
+} from './mirror/events.js';

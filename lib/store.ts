@@ -9,6 +9,7 @@
  * It owns the directory's LOCK (writer only) and the catalog, and checks the store's state
  * (open, writable, not poisoned) before each call.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CatalogDatabase } from './catalog/app-database.js';
@@ -38,6 +39,8 @@ import type { KafkaServer } from './kafka/server.js';
 import type { KafkaServerOptions } from './kafka/server-options.js';
 import type { StoreInternals } from './kafka/store-backend.js';
 import { Topics, type TopicDescription, type TopicInfo } from './topics.js';
+import { startMirror, type Mirror, type MirrorOptions } from './mirror/mirror.js';
+import { openPositions } from './mirror/local.js';
 
 export type { TopicInfo, TopicDescription, PartitionDescription } from './topics.js';
 export type { GroupDescription } from './read/groups.js';
@@ -77,6 +80,8 @@ export class LogStore {
   /** Kafka listeners serving this store (closed with it). */
   private readonly servers = new Set<KafkaServer>();
   private serverStarting = false;
+  /** Mirrors running on this store (stopped with it). */
+  private readonly mirrors = new Set<Mirror>();
   private lockFd: number;
   /** Wakes followers in other processes after appends (see storage/append-signal.ts). */
   private readonly appendSignal: AppendSignal;
@@ -351,7 +356,7 @@ export class LogStore {
     const backend = new StoreBackend(this, this.internals());
     try {
       const { KafkaServer } = await import('./kafka/server.js');
-      server = await KafkaServer.start({ ...options, backend });
+      server = await KafkaServer.start({ clusterId: this.clusterId(), ...options, backend });
     } finally {
       this.serverStarting = false;
     }
@@ -367,6 +372,47 @@ export class LogStore {
       this.groupSet.detachBridge(bridge);
     });
     return server;
+  }
+
+  /**
+   * Copies topics to a Kafka cluster (`to`) or from one into this store (`from`), keeping its
+   * position per partition in the catalog so that a stopped or killed mirror resumes with
+   * nothing lost and nothing copied twice; with `follow` it keeps copying new records until its
+   * `signal` aborts. Returns a handle that is an async iterable of progress events (see
+   * mirror/mirror.ts). A read-only store can mirror `to` a cluster beside its writer process.
+   */
+  mirror(options: MirrorOptions): Mirror {
+    this.checkOpen();
+    const m = startMirror(options, () => {
+      this.checkOpen();
+      const own = this.options.readOnly ? openPositions(catalogPath(this.dir)) : null;
+      return {
+        store: this,
+        positions: own ? own.positions : this.catalog.mirrors,
+        readOnly: this.options.readOnly,
+        log: (topic, partition) => this.internals().log(topic, partition),
+        release: () => own?.close(),
+      };
+    });
+    this.mirrors.add(m);
+    void m.done.then(
+      () => this.mirrors.delete(m),
+      () => this.mirrors.delete(m),
+    );
+    return m;
+  }
+
+  /**
+   * The Kafka cluster id this store's listeners give (random, made once and kept in the catalog):
+   * clients and mirrors tell two served stores apart by it, as they tell Kafka clusters apart.
+   */
+  private clusterId(): string {
+    let id = this.catalog.getMeta('cluster_id');
+    if (id === undefined) {
+      id = randomBytes(16).toString('base64url');
+      this.catalog.setMeta('cluster_id', id);
+    }
+    return id;
   }
 
   /** @internal What the Kafka listener's backend needs beyond the public API. */
@@ -449,6 +495,7 @@ export class LogStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.cleanups.stop();
+    await Promise.allSettled([...this.mirrors].map((m) => m.stop()));
     for (const server of [...this.servers]) await server.close();
     for (const reader of [...this.readers]) reader.close();
     let failure = await this.groupSet.closeAll();

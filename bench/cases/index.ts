@@ -14,6 +14,8 @@ import kafkaLatency from './kafka-latency.js';
 import kafkaProduce from './kafka-produce.js';
 import liveLatency from './live-latency.js';
 import manyPartitions from './many-partitions.js';
+import mirrorIn from './mirror-in.js';
+import mirrorOut from './mirror-out.js';
 import openTime from './open-time.js';
 import readerFanout from './reader-fanout.js';
 import recoveryTime from './recovery-time.js';
@@ -40,6 +42,8 @@ export const CASES: BenchCase[] = [
   kafkaProduce,
   kafkaConsume,
   kafkaLatency,
+  mirrorOut,
+  mirrorIn,
 ];
 
 /** Figures of the spec that no case measures yet (none at the moment). */

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { LogStoreError } from '../errors.js';
 import { catalogError, guardAll } from './errors.js';
 import { GroupOffsets } from './group-offsets.js';
+import { MirrorPositions } from './mirror-positions.js';
 import { ProducerCatalog } from './producers.js';
 import { TOPIC_DEFAULTS, type ResolvedTopicConfig } from '../options.js';
 import { checkSchemaVersion, migrate } from './schema.js';
@@ -38,12 +39,15 @@ export class Catalog {
   readonly groups: GroupOffsets;
   /** Idempotent producers: ids, epochs and per-partition sequence state. */
   readonly producers: ProducerCatalog;
+  /** Mirrors' positions on Kafka clusters. */
+  readonly mirrors: MirrorPositions;
   private readonly stmts;
 
   private constructor(db: Database.Database) {
     this.db = db;
     this.groups = new GroupOffsets(db);
     this.producers = new ProducerCatalog(db);
+    this.mirrors = new MirrorPositions(db);
     this.stmts = guardAll(db.name, {
       topics: db.prepare('SELECT name, partitions, config, created_at FROM topics ORDER BY name'),
       topic: db.prepare('SELECT name, partitions, config, created_at FROM topics WHERE name = ?'),
@@ -219,6 +223,7 @@ export class Catalog {
       this.stmts.deleteSegments.run(name);
       this.groups.deleteTopic(name);
       this.producers.deleteTopic(name);
+      this.mirrors.deleteTopic(name);
       this.stmts.deleteTopicSwaps.run(name);
     });
   }

@@ -67,6 +67,20 @@ export const MIGRATIONS: readonly string[] = [
      batches TEXT NOT NULL,
      PRIMARY KEY (topic, partition, producer_id)
    ) WITHOUT ROWID;`,
+  // 5: mirrors' positions (catalog/mirror-positions.ts): per link to a Kafka cluster and
+  // partition, which local offset matches which offset on the cluster.
+  `CREATE TABLE mirror_positions (
+     link TEXT NOT NULL,
+     topic TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     local_offset INTEGER NOT NULL,
+     remote_offset INTEGER NOT NULL,
+     producer_id INTEGER NOT NULL DEFAULT -1,
+     producer_epoch INTEGER NOT NULL DEFAULT -1,
+     next_sequence INTEGER NOT NULL DEFAULT 0,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (link, topic, partition, local_offset)
+   ) WITHOUT ROWID;`,
 ];
 
 /**

@@ -52,6 +52,10 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'segments and batch headers of a partition',
     load: async () => (await import('./dump.js')).command,
   },
+  mirror: {
+    summary: 'copy topics to a Kafka cluster, or from one into the store',
+    load: async () => (await import('./mirror.js')).command,
+  },
   bench: {
     summary: 'the benchmark harness, side by side with the peers',
     load: async () => (await import('./bench.js')).command,

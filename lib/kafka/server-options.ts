@@ -38,6 +38,11 @@ export interface KafkaServerOptions {
   log?: (message: string) => void;
   /** Kafka's group.initial.rebalance.delay.ms: how long a new group waits for more members. @default 3000 */
   initialRebalanceDelayMs?: number;
+  /**
+   * The cluster id Metadata gives (clients and mirrors tell clusters apart by it).
+   * @default 'logstore'; `store.serve()` gives each store its own, kept in its catalog
+   */
+  clusterId?: string;
   /** Smallest and largest session timeout a member may ask for. @default 6000 and 1800000 */
   minSessionTimeoutMs?: number;
   maxSessionTimeoutMs?: number;
@@ -59,6 +64,7 @@ export interface ResolvedServerOptions {
   initialRebalanceDelayMs: number;
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
+  clusterId: string;
 }
 
 const KEYS = [
@@ -77,6 +83,7 @@ const KEYS = [
   'initialRebalanceDelayMs',
   'minSessionTimeoutMs',
   'maxSessionTimeoutMs',
+  'clusterId',
 ] as const;
 
 /** 127.0.0.0/8, ::1 and "localhost". */
@@ -154,5 +161,12 @@ export function normalizeServerOptions(options: KafkaServerOptions): ResolvedSer
     ),
     minSessionTimeoutMs: checkInteger('minSessionTimeoutMs', options.minSessionTimeoutMs ?? 6000, 0),
     maxSessionTimeoutMs: checkInteger('maxSessionTimeoutMs', options.maxSessionTimeoutMs ?? 1_800_000, 1),
+    clusterId: checkClusterId(options.clusterId ?? 'logstore'),
   };
+}
+
+function checkClusterId(id: unknown): string {
+  if (typeof id !== 'string' || id === '')
+    throw invalidArgument('Expected `clusterId` to be a non-empty string.');
+  return id;
 }

@@ -55,7 +55,7 @@ export class KafkaServer {
       nodeId: 0,
       host: '',
       port: 0,
-      clusterId: 'logstore',
+      clusterId: resolved.clusterId,
       closing,
       isClosing: () => server.closing,
     };
