@@ -16,6 +16,12 @@ export type { ReaderOptions, StartSpec } from './read/reader.js';
 export type { AppendRecord, AppendResult, LogRecord, Bytes } from './record.js';
 export type { StoreOptions, TopicConfig, Durability, CleanupPolicy } from './options.js';
 export type { Truncation } from './storage/log-loader.js';
+export type {
+  CatalogProblem,
+  CatalogProblemCode,
+  FileAction,
+  FileActionKind,
+} from './storage/open-report.js';
 export { encodeBatch } from './format/batch-encoder.js';
 export { decodeBatch } from './format/batches.js';
 export type { DecodedBatch } from './format/batches.js';
