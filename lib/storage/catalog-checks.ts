@@ -107,16 +107,31 @@ export function checkLogStart(
 
 /**
  * After a clean open: whether the active segment's recorded end (size and next offset, from the
- * recovery point written at close) is where its batches end. Null if it holds.
+ * recovery point written at close) is where its batches end. Null if it holds. `recover`: the
+ * partition is to be recovered from its files; false when the batches up to the recorded end
+ * name other offsets than the catalog, which a catalog gone back in time cannot cause (it would
+ * leave batches after the end, not other ones before it): the batches or the catalog are damaged
+ * and the files prove neither, so the catalog's view is kept and reads check every batch
+ * against it (a damaged one is LOGSTORE_CORRUPT where it is).
  */
-export function recordedEndProblem(log: PartitionLog, row: PartitionRow): CatalogProblem | null {
+export function recordedEndProblem(
+  log: PartitionLog,
+  row: PartitionRow,
+): { problem: CatalogProblem; recover: boolean } | null {
   const active = log.active;
-  const problem = (code: CatalogProblem['code'], what: string): CatalogProblem => ({
-    code,
-    topic: log.topic,
-    partition: log.partition,
-    file: active.logPath,
-    message: `${what}: the partition is recovered from its files`,
+  const problem = (code: CatalogProblem['code'], what: string, recover = true) => ({
+    problem: {
+      code,
+      topic: log.topic,
+      partition: log.partition,
+      file: active.logPath,
+      message:
+        `${what}: ` +
+        (recover
+          ? 'the partition is recovered from its files'
+          : "the batches or the catalog are damaged; the catalog's view is kept and reads check every batch against it"),
+    },
+    recover,
   });
   if (row.recoverySegment !== active.baseOffset) {
     return problem(
@@ -136,6 +151,7 @@ export function recordedEndProblem(log: PartitionLog, row: PartitionRow): Catalo
         'recovery-point-wrong',
         `the clean close recorded the end at position ${end}, offset ${row.recoveryOffset}, but the batches ` +
           `up to that position end at offset ${walker.nextOffset}`,
+        false,
       );
     }
     if (tail.some((b) => b !== 0)) {

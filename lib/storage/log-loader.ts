@@ -90,9 +90,9 @@ export function loadLog(
   const trusted = clean && !repair && beyond.length === 0 && !dropped;
   let loaded = openSegments(log, row, rows, trusted, repair, beyond.length > 0, report);
   if (trusted) {
-    const problem = recordedEndProblem(log, row);
-    if (problem) {
-      report.catalog.push(problem);
+    const found = recordedEndProblem(log, row);
+    if (found) report.catalog.push(found.problem);
+    if (found?.recover) {
       releaseAll(log);
       loaded = openSegments(log, row, rows, false, repair, false, report);
     }
@@ -271,6 +271,10 @@ function keepWhole(
   const survey = surveyOpen(segment, log.gaps, next);
   const continues = log.gaps ? survey.nextOffset <= next : survey.nextOffset === next;
   if (!survey.whole || !continues || survey.firstOffset < 0) return false;
+  // A compacted segment ending early with fewer bytes than recorded may have lost its last batches
+  // (gaps hide that the offsets do not reach the next segment): left to the ordinary recovery,
+  // which treats the missing bytes as damage.
+  if (log.gaps && row.size !== null && survey.end < row.size) return false;
   const recordedEnd = row.endOffset;
   const endOffset = !log.gaps
     ? survey.nextOffset

@@ -156,6 +156,28 @@ describe('Log loader: the files are the truth', () => {
     await s.close();
   });
 
+  it('should keep the catalog’s view when the batches up to a clean close’s end name other offsets (damage, not an older catalog)', async () => {
+    const dir = tempDir();
+    let s = LogStore.open(dir);
+    s.createTopic('t', { cleanupPolicy: 'compact' });
+    append(s, 0, 6);
+    await s.close();
+    // The last batch's base offset 5 becomes 9: a compacted segment allows the gap, so the walk
+    // ends at the recorded position with offset 10 where the catalog says 6.
+    const offset = Buffer.alloc(8);
+    offset.writeBigInt64BE(9n);
+    const fd = fs.openSync(segmentFile(dir, 0), 'r+');
+    fs.writeSync(fd, offset, 0, 8, 5 * BATCH);
+    fs.closeSync(fd);
+    s = LogStore.open(dir);
+    expect(codes(s.recovery)).to.deep.equal(['recovery-point-wrong']);
+    expect(s.recovery.catalog[0]!.message).to.contain("the catalog's view is kept");
+    expect(s.describeTopic('t').partitionDetails[0]!.endOffset).to.equal(6);
+    const err = expectCode(() => [...s.reader('t')], 'LOGSTORE_CORRUPT');
+    expect(err.message).to.contain(segmentFile(dir, 0));
+    await s.close();
+  });
+
   it('should move back a log start offset past the first segment, hiding nothing (log-start-ahead)', async () => {
     const dir = tempDir();
     let s = LogStore.open(dir);
