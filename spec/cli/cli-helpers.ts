@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LIB, startChild } from '../helpers/child.js';
+import { LIB, splitLines, startChild } from '../helpers/child.js';
 
 /** The repository root (this file is dist/spec/cli/cli-helpers.js). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -92,16 +92,9 @@ export class RunningCli {
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );
-    let pending = '';
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      pending += d;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        this.lines.push(line);
-        onLine?.(line);
-      }
+    splitLines(this.child.stdout!, (line) => {
+      this.lines.push(line);
+      onLine?.(line);
       for (const w of this.waiters.splice(0)) w();
     });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));

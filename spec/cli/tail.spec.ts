@@ -103,24 +103,6 @@ describe('logstore tail', function () {
     expect(got).to.deep.equal(w.records.slice(0, got.length).map((rec) => expectedJson('events', rec)));
   });
 
-  it('should show a new record within 50 ms', async () => {
-    const { w, dir } = await live({ initial: 0, intervalMs: 20 });
-    const arrivals: number[] = [];
-    const tail = new RunningCli(['tail', dir, 'events', '--follow', '--format', 'json'], () =>
-      arrivals.push(Date.now()),
-    );
-    await tail.waitFor((lines) => lines.length >= 30, 5000, '30 records');
-    tail.child.kill('SIGINT');
-    await tail.exited;
-    const lags = tail.lines.map((l, i) => {
-      const { offset, timestamp } = JSON.parse(l) as { offset: number; timestamp: number };
-      expect(w.records[offset]!.timestamp).to.equal(timestamp);
-      return arrivals[i]! - timestamp;
-    });
-    lags.sort((a, b) => a - b);
-    expect(lags[Math.floor(lags.length * 0.9)]).to.be.below(50);
-  });
-
   it('should keep following across segment rolls', async () => {
     const { w, dir } = await live({ initial: 5, intervalMs: 3, segmentBytes: 4096, padding: 300 });
     const tail = new RunningCli([

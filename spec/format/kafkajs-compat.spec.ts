@@ -1,6 +1,6 @@
 /**
- * SPEC section 3: "A stored batch must be accepted byte-for-byte by any Kafka client's batch
- * decoder." kafkajs is the independent implementation at hand: its decoder must read what
+ * A stored batch must be accepted byte for byte by any Kafka client's batch
+ * decoder. kafkajs is the independent implementation at hand: its decoder must read what
  * `encodeBatch` writes, `decodeBatch` must read what kafkajs's producer writes, and with the same
  * header fields the two encoders must agree on every byte, CRC included. The byte comparison is
  * what proves the CRC: kafkajs's decoder does not check it (last test of the first block).

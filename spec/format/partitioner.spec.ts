@@ -1,5 +1,5 @@
 /**
- * SPEC section 2: records without a partition go to `murmur2(key) % partitions` exactly as Kafka's
+ * Records without a partition go to `murmur2(key) % partitions` exactly as Kafka's
  * default partitioner does. Checked against Kafka's own test vectors and against kafkajs's
  * DefaultPartitioner (its Java-compatible murmur2, in Long arithmetic: an independent port).
  */

@@ -1,6 +1,7 @@
 /** Runs a script in a child Node process (ESM, with the compiled library importable). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,8 +14,11 @@ export const LIB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
  */
 export function splitLines(stream: Readable, onLine: (line: string) => void): () => void {
   let pending = '';
+  // A character of several UTF-8 bytes may be cut between two chunks: the decoder keeps the
+  // first part until the rest arrives.
+  const decoder = new StringDecoder('utf8');
   stream.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
+    pending += decoder.write(chunk);
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl);
@@ -23,6 +27,7 @@ export function splitLines(stream: Readable, onLine: (line: string) => void): ()
     }
   });
   return () => {
+    pending += decoder.end();
     if (pending.length > 0) onLine(pending);
     pending = '';
   };

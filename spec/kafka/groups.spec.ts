@@ -47,10 +47,12 @@ async function until(what: string, check: () => boolean, timeoutMs = 30_000): Pr
   }
 }
 
+// kafkajs heartbeats between fetches only: a fetch parked for its default 5 s wait, longer than the
+// 3 s session, gets an idle member expired and the group churns. maxWaitTimeInMs stays well under it.
 const KAFKAJS_MEMBER = `
 import kafkajs from 'kafkajs';
 const kafka = new kafkajs.Kafka({ brokers: [process.env.BOOTSTRAP], clientId: process.env.NAME, logLevel: kafkajs.logLevel.NOTHING });
-const consumer = kafka.consumer({ groupId: 'six', sessionTimeout: 3000, rebalanceTimeout: 4000, heartbeatInterval: 300 });
+const consumer = kafka.consumer({ groupId: 'six', sessionTimeout: 3000, rebalanceTimeout: 4000, heartbeatInterval: 300, maxWaitTimeInMs: 500 });
 await consumer.connect();
 await consumer.subscribe({ topic: 'six', fromBeginning: true });
 await consumer.run({

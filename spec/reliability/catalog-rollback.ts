@@ -5,7 +5,7 @@
  * records, so the open must notice and repair from them, and never delete a file that holds
  * them.
  *
- * The scenario: a writer child in `durability: 'always'` appends records to a topic with 64 KiB
+ * The scenario: the suite's writer child in `durability: 'always'` appends records to a topic with 64 KiB
  * segments and is killed with SIGKILL; then, on copies of that store, one byte of
  * `catalog.sqlite-wal` is damaged at several distances from its end (the last frame, earlier
  * frames, the first frame, the header). Two kinds of store: the topic created in the killed
@@ -25,9 +25,10 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeBatch, LogStore, LogStoreError, type LogRecord } from '../../lib/index.js';
-import { LIB, runChild } from '../helpers/child.js';
 import { readPartition } from './inspect.js';
-import { between, prng, recordProblem } from './records.js';
+import { between, prng, recordProblem, tp } from './records.js';
+import { runScript } from './writer.js';
+import type { ScriptStep } from './writer-child.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
 
@@ -171,8 +172,9 @@ export function emptyRollbackFigures(): RollbackFigures {
 }
 
 /**
- * Writes a store in `dir`: `count` records appended one by one in `durability: 'always'`, then
- * SIGKILL. `topicFirst`: the topic is created in an earlier session closed cleanly.
+ * Writes a store in `dir` with the suite's writer child (writer.ts): `count` records appended one
+ * by one in `durability: 'always'`, then SIGKILL. `topicFirst`: the topic is created in an
+ * earlier session closed cleanly (a `close` step: close, then open again).
  */
 async function writeKilled(
   dir: string,
@@ -180,26 +182,15 @@ async function writeKilled(
   topicFirst: boolean,
   segmentBytes: number,
 ): Promise<void> {
-  const create = `store.createTopic('t', { segmentBytes: ${segmentBytes} });`;
-  const { signal, stderr } = await runChild(`
-    import { LogStore } from ${JSON.stringify(LIB)};
-    import { expectedRecord } from ${JSON.stringify(path.resolve(path.dirname(LIB), '../spec/reliability/records.js'))};
-    const dir = ${JSON.stringify(dir)};
-    if (${topicFirst}) {
-      const store = LogStore.open(dir, { cleanupIntervalMs: 0 });
-      ${create}
-      await store.close();
-    }
-    const store = LogStore.open(dir, { durability: 'always', cleanupIntervalMs: 0 });
-    if (!${topicFirst}) ${create}
-    for (let i = 0; i < ${count}; i++) {
-      const r = expectedRecord('t', 0, i);
-      const at = store.append('t', { key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp });
-      if (at.baseOffset !== i) throw new Error('offset ' + at.baseOffset + ' for record ' + i);
-    }
-    process.kill(process.pid, 'SIGKILL');
-  `);
-  if (signal !== 'SIGKILL') throw new Error(`the writer child did not die by SIGKILL: ${signal} ${stderr}`);
+  const steps: ScriptStep[] = [{ do: 'append', topic: 't', records: count }];
+  if (topicFirst) steps.unshift({ do: 'close' });
+  const exit = await runScript(dir, [{ name: 't', partitions: 1, weight: 1, segmentBytes }], steps, {
+    durability: 'always',
+  });
+  if (exit.signal !== 'SIGKILL')
+    throw new Error(`the writer child did not die by SIGKILL: ${exit.signal} ${exit.stderr}`);
+  const acked = exit.ledger.acked.get(tp('t', 0)) ?? 0;
+  if (acked !== count) throw new Error(`the writer child acknowledged ${acked} records of ${count}`);
 }
 
 /**

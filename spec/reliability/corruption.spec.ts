@@ -3,11 +3,14 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { encodeBatch, LogStore, LogStoreError, type LogRecord } from '../../lib/index.js';
-import { LIB, runChild } from '../helpers/child.js';
+import { batchesIn, patch } from '../helpers/segments.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 import { runCatalogFuzz } from './catalog-fuzz.js';
+import { CLEANUPS, DAMAGES, runCleanupCorruption } from './cleanup-corruption.js';
 import { runCorruption } from './corruption.js';
 import { readPartition } from './inspect.js';
+import { recordProblem } from './records.js';
+import { runScript } from './writer.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
 
@@ -29,33 +32,33 @@ function readUntilCorrupt(
 }
 
 /** Batch start positions of a segment file. */
-function batchStarts(file: string): number[] {
-  const bytes = fs.readFileSync(file);
-  const starts: number[] = [];
-  for (
-    let pos = 0;
-    pos + 61 <= bytes.length && bytes.readInt32BE(pos + 8) > 0;
-    pos += 12 + bytes.readInt32BE(pos + 8)
-  )
-    starts.push(pos);
-  return starts;
-}
+const batchStarts = (file: string): number[] => batchesIn(fs.readFileSync(file)).map((b) => b.position);
 
-function patch(file: string, position: number, bytes: Buffer): void {
-  const fd = fs.openSync(file, 'r+');
-  fs.writeSync(fd, bytes, 0, bytes.length, position);
-  fs.closeSync(fd);
-}
-
-/** Runs `source` (after `store` is opened on `dir`) in a child that then dies with SIGKILL. */
-async function crashAfter(dir: string, source: string): Promise<void> {
-  const { signal, stderr } = await runChild(`
-    import { LogStore } from ${JSON.stringify(LIB)};
-    const store = LogStore.open(${JSON.stringify(dir)}, { durability: 'none', cleanupIntervalMs: 0 });
-    ${source}
-    process.kill(process.pid, 'SIGKILL');
-  `);
+/**
+ * A writer child appends `before` records to `topic` (one batch each), flushes (the recovery
+ * point), appends `after` more, and dies with SIGKILL.
+ */
+async function crashAfter(
+  dir: string,
+  topic: { name: string; segmentBytes?: number },
+  before: number,
+  after: number,
+): Promise<void> {
+  const { signal, stderr } = await runScript(
+    dir,
+    [{ partitions: 1, weight: 1, ...topic }],
+    [
+      { do: 'append', topic: topic.name, records: before },
+      { do: 'flush' },
+      { do: 'append', topic: topic.name, records: after },
+    ],
+  );
   expect(signal, stderr).to.equal('SIGKILL');
+}
+
+/** Every record is the one the writer child wrote at its offset. */
+function expectWritten(records: readonly LogRecord[], topic: string): void {
+  expect(records.map((r) => recordProblem(r, topic, 0)).filter((p) => p !== null)).to.deep.equal([]);
 }
 
 describe('Reliability: corruption', function () {
@@ -74,6 +77,53 @@ describe('Reliability: corruption', function () {
     expect(figures.catalogRecordsLost).to.equal(0);
     expect(figures.workerDeaths).to.equal(0);
     expect(figures.outcomes.detected).to.be.greaterThan(50);
+  });
+
+  it('should report damage in a closed segment that retention keeps or a follower reads, never return it, and count it harmless only when retention deleted it', async () => {
+    const cleanups = CLEANUPS.filter((c) => c !== 'compaction');
+    const cases = cleanups.length * DAMAGES.length * 2;
+    const f = await runCleanupCorruption({ cases, root: tempDir(), seed: 5, workers: 2, cleanups });
+    expect(f.examples).to.deep.equal([]);
+    expect(f.cases).to.equal(cases);
+    expect(f.workerDeaths).to.equal(0);
+    const retention = { detected: 0, harmless: 0 };
+    for (const [combination, n] of Object.entries(f.combinations)) {
+      if (combination.startsWith('compaction/')) continue;
+      expect({ combination, ...n }).to.deep.include({ undetected: 0, unplaced: 0, falseAlarm: 0, crash: 0 });
+      expect(n.detected + n.harmless, combination).to.equal(2);
+      if (combination.startsWith('follower/')) expect(n.detected, combination).to.equal(2);
+      else {
+        retention.detected += n.detected;
+        retention.harmless += n.harmless;
+      }
+    }
+    // Retention met the damaged segment both ways: kept (reported) and deleted (harmless).
+    expect(retention.detected, 'retention kept the damaged segment').to.be.greaterThan(0);
+    expect(retention.harmless, 'retention deleted the damaged segment').to.be.greaterThan(0);
+  });
+
+  // Compaction reads every batch of the closed segments and writes the records it keeps into new
+  // batches with fresh CRCs: a damaged record must stop it (or be left where it is and named),
+  // never come out the other side as a valid one.
+  it('should report damage in a closed segment that compaction meets, and never rewrite it into a valid batch', async () => {
+    const cases = DAMAGES.length * 3;
+    const f = await runCleanupCorruption({
+      cases,
+      root: tempDir(),
+      seed: 5,
+      workers: 2,
+      cleanups: ['compaction'],
+      caseTimeoutMs: 60_000,
+    });
+    expect(f.examples).to.deep.equal([]);
+    expect(f.cases).to.equal(cases);
+    expect(f.workerDeaths).to.equal(0);
+    for (const d of DAMAGES) {
+      expect({ combination: `compaction/${d}`, ...f.combinations[`compaction/${d}`] }).to.deep.include({
+        detected: 3,
+        undetected: 0,
+      });
+    }
   });
 
   it('should give only LogStoreErrors (CORRUPT or IO) for any catalog file (fast-check)', async () => {
@@ -148,13 +198,7 @@ describe('Reliability: corruption', function () {
   // recovery point, so synced records vanished without LOGSTORE_CORRUPT.
   it('should refuse to open when synced batches before the recovery point read as zeros', async () => {
     const dir = tempDir();
-    await crashAfter(
-      dir,
-      `store.createTopic('t');
-       for (let i = 0; i < 10; i++) store.append('t', { value: 'synced-' + i });
-       await store.flush();
-       for (let i = 0; i < 5; i++) store.append('t', { value: 'after-' + i });`,
-    );
+    await crashAfter(dir, { name: 't' }, 10, 5);
     patch(path.join(dir, 't-0', '00000000000000000000.log'), 0, Buffer.alloc(4096));
     const err = expectCode(() => LogStore.open(dir), 'LOGSTORE_CORRUPT');
     expect(err.message).to.contain('00000000000000000000.log');
@@ -165,13 +209,7 @@ describe('Reliability: corruption', function () {
   // segments after it: its records vanished from the middle of the log without a word.
   it('should cut, and report, a compacted log at a closed segment whose batches are gone', async () => {
     const dir = tempDir();
-    await crashAfter(
-      dir,
-      `store.createTopic('c', { cleanupPolicy: 'compact', segmentBytes: 4096 });
-       store.append('c', { key: 'a', value: 'first' });
-       await store.flush(); // recovery point in segment 0
-       for (let i = 0; i < 200; i++) store.append('c', { key: 'k' + i, value: Buffer.alloc(60, i) });`,
-    );
+    await crashAfter(dir, { name: 'c', segmentBytes: 4096 }, 1, 200); // recovery point in segment 0
     const logs = fs
       .readdirSync(path.join(dir, 'c-0'))
       .filter((f) => f.endsWith('.log'))
@@ -180,7 +218,9 @@ describe('Reliability: corruption', function () {
     const zeroed = logs[2]!;
     patch(path.join(dir, 'c-0', zeroed), 0, Buffer.alloc(4096));
     const store = LogStore.open(dir);
-    const offsets = readPartition(store, 'c', 0).map((r) => r.offset);
+    const records = readPartition(store, 'c', 0);
+    expectWritten(records, 'c');
+    const offsets = records.map((r) => r.offset);
     const base = Number(zeroed.slice(0, 20));
     expect(
       offsets.filter((o) => o >= base),
@@ -196,13 +236,7 @@ describe('Reliability: corruption', function () {
   for (const bit of [4, 40]) {
     it(`should not accept a base offset that jumps (bit ${bit} flipped) in a compacted topic's active segment`, async () => {
       const dir = tempDir();
-      await crashAfter(
-        dir,
-        `store.createTopic('c', { cleanupPolicy: 'compact' });
-         for (let i = 0; i < 10; i++) store.append('c', { key: 'k' + i, value: 'v' + i });
-         await store.flush();
-         for (let i = 10; i < 20; i++) store.append('c', { key: 'k' + i, value: 'v' + i });`,
-      );
+      await crashAfter(dir, { name: 'c' }, 10, 10);
       const file = path.join(dir, 'c-0', '00000000000000000000.log');
       const at = batchStarts(file)[15]!;
       const base = fs.readFileSync(file).subarray(at, at + 8);
@@ -211,6 +245,7 @@ describe('Reliability: corruption', function () {
       const store = LogStore.open(dir);
       const records = readPartition(store, 'c', 0);
       expect(records.map((r) => r.offset)).to.deep.equal(Array.from({ length: 15 }, (_, i) => i));
+      expectWritten(records, 'c');
       expect(store.recovery.truncated).to.have.length(1);
       expect(store.append('c', { key: 'x', value: 'next' }).baseOffset).to.equal(15);
       await store.close();

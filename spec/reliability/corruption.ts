@@ -27,6 +27,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LogStore, LogStoreError, type LogRecord } from '../../lib/index.js';
+import { batchesIn, dataEnd } from '../helpers/segments.js';
 import { CatalogCaseCheck } from './catalog-rollback.js';
 import { readPartition } from './inspect.js';
 import { recoveryPoints } from './power-loss.js';
@@ -167,22 +168,7 @@ export async function buildBases(root: string, seed = 1): Promise<Bases> {
 // ---- damage -----------------------------------------------------------------------------------
 
 /** Batch start positions in a segment file (walking the length fields until zeros). */
-function batchStarts(bytes: Buffer): number[] {
-  const starts: number[] = [];
-  for (let pos = 0; pos + 61 <= bytes.length;) {
-    const len = bytes.readInt32BE(pos + 8);
-    if (len < 49 || pos + 12 + len > bytes.length) break;
-    starts.push(pos);
-    pos += 12 + len;
-  }
-  return starts;
-}
-
-function dataEnd(bytes: Buffer): number {
-  const starts = batchStarts(bytes);
-  const last = starts[starts.length - 1];
-  return last === undefined ? 0 : last + 12 + bytes.readInt32BE(last + 8);
-}
+const batchStarts = (bytes: Buffer): number[] => batchesIn(bytes).map((b) => b.position);
 
 const HEADER_FIELDS = [
   ['baseOffset', 0, 8],
@@ -691,9 +677,79 @@ export function addCase(figures: CorruptionFigures, r: CaseResult, seed: number)
 }
 
 /**
- * Runs cases [0, cases) in `workers` child processes (a case that kills its worker — a signal —
- * is a crash; the worker is restarted after it).
+ * Runs cases [0, cases) in `workers` worker processes (corruption-child.ts), each a lane of
+ * consecutive cases, and hands each result line to `onResult`. A case that kills its worker (a
+ * signal), or has no result after `caseTimeoutMs` (a hang: the worker is killed), goes to
+ * `onDeath`; a new worker goes on after it. Returns the number of workers that died.
  */
+export async function runInWorkers<R extends { i: number }>(options: {
+  cases: number;
+  workers: number;
+  root: string;
+  /** Passed to every worker, beside `work`, `from` and `to`. */
+  args: {
+    suite: 'random' | 'cleanup';
+    bases: string;
+    seed: number;
+    only?: string;
+    cleanups?: readonly string[];
+  };
+  onResult: (r: R) => void;
+  onDeath: (i: number, detail: string) => void;
+  caseTimeoutMs?: number;
+}): Promise<number> {
+  const timeoutMs = options.caseTimeoutMs ?? 180_000;
+  const per = Math.ceil(options.cases / options.workers);
+  let deaths = 0;
+  const lanes = Array.from({ length: options.workers }, async (_, w) => {
+    let from = w * per;
+    const to = Math.min(options.cases, from + per);
+    while (from < to) {
+      let current = -1;
+      let lastDone = from - 1;
+      let hung = false;
+      let timer: NodeJS.Timeout | undefined;
+      const proc = spawnNode(
+        SCRIPTS.corruption,
+        [JSON.stringify({ ...options.args, work: path.join(options.root, `work-${w}`), from, to })],
+        {
+          onLine: (line) => {
+            if (line.startsWith('start ')) {
+              current = Number(line.slice(6));
+              clearTimeout(timer);
+              timer = setTimeout(() => {
+                hung = true;
+                proc.kill('SIGKILL');
+              }, timeoutMs);
+            } else if (line.startsWith('{')) {
+              const r = JSON.parse(line) as R;
+              lastDone = r.i;
+              options.onResult(r);
+            }
+          },
+        },
+      );
+      const exit = await proc.exited;
+      clearTimeout(timer);
+      if (exit.code === 0 && lastDone >= to - 1) break;
+      deaths++;
+      const dead = current > lastDone ? current : lastDone + 1;
+      if (dead < to) {
+        options.onDeath(
+          dead,
+          hung
+            ? `no result after ${timeoutMs} ms (a hang): the worker was killed`
+            : `worker exited with ${exit.signal ?? exit.code}: ${exit.stderr.slice(0, 400)}`,
+        );
+      }
+      from = dead + 1;
+    }
+  });
+  await Promise.all(lanes);
+  return deaths;
+}
+
+/** Runs the random damage cases [0, cases) in worker processes (see runInWorkers). */
 export async function runCorruption(options: {
   cases: number;
   root: string;
@@ -705,62 +761,32 @@ export async function runCorruption(options: {
 }): Promise<CorruptionFigures> {
   const seed = options.seed ?? 1;
   const figures = emptyCorruptionFigures();
-  await buildBases(path.join(options.root, 'bases'), seed);
-  const workers = Math.max(1, options.workers ?? 2);
-  const per = Math.ceil(options.cases / workers);
-  const lanes = Array.from({ length: workers }, async (_, w) => {
-    let from = w * per;
-    const to = Math.min(options.cases, from + per);
-    while (from < to) {
-      let current = -1;
-      let lastDone = from - 1;
-      const proc = spawnNode(
-        SCRIPTS.corruption,
-        [
-          JSON.stringify({
-            bases: path.join(options.root, 'bases'),
-            work: path.join(options.root, `work-${w}`),
-            seed,
-            from,
-            to,
-            only: options.only,
-          }),
-        ],
+  const bases = path.join(options.root, 'bases');
+  await buildBases(bases, seed);
+  figures.workerDeaths = await runInWorkers<CaseResult>({
+    cases: options.cases,
+    workers: Math.max(1, options.workers ?? 2),
+    root: options.root,
+    args: { suite: 'random', bases, seed, ...(options.only ? { only: options.only } : {}) },
+    onResult: (r) => {
+      addCase(figures, r, seed);
+      options.onProgress?.(figures.cases, figures);
+    },
+    onDeath: (i, detail) =>
+      addCase(
+        figures,
         {
-          onLine: (line) => {
-            if (line.startsWith('start ')) current = Number(line.slice(6));
-            else if (line.startsWith('{')) {
-              const r = JSON.parse(line) as CaseResult;
-              lastDone = r.i;
-              addCase(figures, r, seed);
-              options.onProgress?.(figures.cases, figures);
-            }
-          },
+          i,
+          base: '?',
+          file: '?',
+          target: 'closed-log',
+          kind: 'unknown (the worker died)',
+          outcome: 'crash',
+          detail,
         },
-      );
-      const exit = await proc.exited;
-      if (exit.code === 0 && lastDone >= to - 1) break;
-      figures.workerDeaths++;
-      const dead = current > lastDone ? current : lastDone + 1;
-      if (dead < to) {
-        addCase(
-          figures,
-          {
-            i: dead,
-            base: '?',
-            file: '?',
-            target: 'closed-log',
-            kind: 'unknown (the worker died)',
-            outcome: 'crash',
-            detail: `worker exited with ${exit.signal ?? exit.code}: ${exit.stderr.slice(0, 400)}`,
-          },
-          seed,
-        );
-      }
-      from = dead + 1;
-    }
+        seed,
+      ),
   });
-  await Promise.all(lanes);
   fs.rmSync(options.root, { recursive: true, force: true });
   return figures;
 }

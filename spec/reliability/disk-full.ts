@@ -15,10 +15,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Durability } from '../../lib/index.js';
 import { inspectStore } from './inspect.js';
-import { judge, Ledger } from './ledger.js';
-import { exitWithin, spawnNode, SCRIPTS } from './proc.js';
+import { judge } from './ledger.js';
 import { between, prng } from './records.js';
-import type { WriterConfig } from './writer-child.js';
+import { startWriter } from './writer.js';
 
 export interface DiskFullFigures {
   runs: number;
@@ -97,38 +96,35 @@ async function runOne(
   figures: DiskFullFigures,
   beforeReopen?: (store: string) => Promise<void>,
 ): Promise<void> {
-  const cfg: WriterConfig = {
-    dir,
-    durability,
-    flushIntervalMs: 20,
-    segmentBytes: plan.segmentBytes,
-    seed,
-    topics: [
-      { name: 't', partitions: 2, weight: 3 },
-      { name: 'c', partitions: 1, weight: 1 },
-    ],
-    weights: { append: 100, flush: 2, yield: 3, compact: 0.2 },
-    maxBatch: 40,
-    maxRecords: 3_000_000,
-    tolerateErrors: 25,
-    exitWhenDone: closeAtEnd,
-  };
-  const ledger = new Ledger();
-  let done!: () => void;
-  const donePromise = new Promise<void>((resolve) => (done = resolve));
-  const proc = spawnNode(SCRIPTS.writer, [JSON.stringify(cfg)], {
-    onLine: (line) => {
-      ledger.feed(line);
-      if (line === 'done') done();
+  const writer = startWriter(
+    {
+      dir,
+      durability,
+      flushIntervalMs: 20,
+      segmentBytes: plan.segmentBytes,
+      topics: [
+        { name: 't', partitions: 2, weight: 3 },
+        { name: 'c', partitions: 1, weight: 1 },
+      ],
+      work: {
+        kind: 'random',
+        seed,
+        weights: { append: 100, flush: 2, yield: 3, compact: 0.2 },
+        maxBatch: 40,
+        maxRecords: 3_000_000,
+      },
+      tolerateErrors: 25,
+      end: closeAtEnd ? 'close' : 'idle',
     },
-    ...(plan.limitKiB !== undefined ? { fileSizeLimitKiB: plan.limitKiB } : {}),
-  });
+    plan.limitKiB !== undefined ? { fileSizeLimitKiB: plan.limitKiB } : {},
+  );
+  const { ledger } = writer;
   const tag = `disk full ${plan.name} (${durability}, seed ${seed}, ${closeAtEnd ? 'close' : 'kill'})`;
   const fail = (what: string) => figures.failures.length < 20 && figures.failures.push(`${tag}: ${what}`);
   figures.runs++;
-  await Promise.race([donePromise, proc.exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
-  if (!closeAtEnd) proc.kill('SIGKILL');
-  const exit = await exitWithin(proc, 10_000);
+  await writer.until('done', 30_000);
+  if (!closeAtEnd) writer.proc.kill('SIGKILL');
+  const exit = await writer.exit(10_000);
   if (exit.signal && !(exit.signal === 'SIGKILL' && (!closeAtEnd || exit.timedOut))) {
     figures.signals++;
     if (exit.signal === 'SIGBUS') figures.sigbus++;

@@ -15,9 +15,9 @@ import path from 'node:path';
 import type { Durability } from '../../lib/index.js';
 import { inspectStore } from './inspect.js';
 import { judge, Ledger } from './ledger.js';
-import { sleep, spawnNode, SCRIPTS } from './proc.js';
+import { sleep } from './proc.js';
 import { between, prng, type Ends } from './records.js';
-import type { WriterConfig } from './writer-child.js';
+import { startWriter } from './writer.js';
 
 export interface Ext4Figures {
   iterations: number;
@@ -104,29 +104,26 @@ export async function runExt4PowerLoss(options: {
       run('mount', ['-o', 'loop,commit=300', work, mnt]);
       const ledger = new Ledger();
       try {
-        const cfg: WriterConfig = {
-          dir: path.join(mnt, 'store'),
-          durability: mode,
-          flushIntervalMs: 50,
-          segmentBytes: 65536,
-          seed,
-          topics: [{ name: 't', partitions: 2, weight: 1 }],
-          weights: { append: 100, flush: 2, yield: 5, sleep: 2 },
-          maxBatch: 20,
-          maxRecords: 200_000,
-        };
-        let opened!: () => void;
-        const openedPromise = new Promise<void>((resolve) => (opened = resolve));
-        const proc = spawnNode(SCRIPTS.writer, [JSON.stringify(cfg)], {
-          onLine: (line) => {
-            ledger.feed(line);
-            if (line.startsWith('open ')) opened();
+        const writer = startWriter(
+          {
+            dir: path.join(mnt, 'store'),
+            durability: mode,
+            flushIntervalMs: 50,
+            segmentBytes: 65536,
+            topics: [{ name: 't', partitions: 2, weight: 1 }],
+            work: {
+              kind: 'random',
+              seed,
+              weights: { append: 100, flush: 2, yield: 5, sleep: 2 },
+              maxBatch: 20,
+              maxRecords: 200_000,
+            },
           },
-        });
-        await Promise.race([openedPromise, proc.exited]);
+          { ledger },
+        );
+        await writer.until('open');
         await sleep(between(rand, 100, 800));
-        proc.kill('SIGKILL');
-        const exit = await proc.exited;
+        const exit = await writer.kill();
         // The power goes now: the image as the loop device has it, before anything else is written back.
         run('cp', ['--sparse=always', work, copy]);
         if (exit.signal !== 'SIGKILL')

@@ -9,10 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Durability } from '../../lib/index.js';
 import { inspectStore } from './inspect.js';
-import { judge, Ledger } from './ledger.js';
-import { exitWithin, spawnNode, SCRIPTS } from './proc.js';
+import { judge } from './ledger.js';
 import { prng } from './records.js';
-import type { WriterConfig } from './writer-child.js';
+import { startWriter } from './writer.js';
 
 export interface FailedSyncFigures {
   runs: number;
@@ -64,40 +63,34 @@ export async function runFailedSync(options: {
     const closeAtEnd = rand() < 0.5;
     const tag = `failed sync ${how} (${durability}, seed ${seed}, ${closeAtEnd ? 'close' : 'kill'})`;
     const fail = (what: string) => figures.failures.length < 20 && figures.failures.push(`${tag}: ${what}`);
-    const cfg: WriterConfig = {
-      dir,
-      durability,
-      flushIntervalMs: 10,
-      segmentBytes: 16384,
-      seed,
-      topics: [{ name: 't', partitions: 2, weight: 1 }],
-      weights: { append: 100, flush: 3, yield: 3, sleep: 1 },
-      maxBatch: 10,
-      maxRecords: 1_000_000,
-      tolerateErrors: 10,
-      exitWhenDone: closeAtEnd,
-    };
-    const ledger = new Ledger();
-    let failed = false;
-    let done!: () => void;
-    const donePromise = new Promise<void>((resolve) => (done = resolve));
-    const proc = spawnNode(SCRIPTS.writer, [JSON.stringify(cfg)], {
-      env: { LOGSTORE_FAIL_SYNC: how },
-      onLine: (line) => {
-        if (line.startsWith('err ')) failed = true;
-        else if (failed && (line.startsWith('a ') || line.startsWith('f '))) {
-          figures.ackedAfterFailure++;
-          fail(`acknowledged after the failure: ${line}`);
-        }
-        if (failed && line.startsWith('a ')) return; // do not count it as acknowledged
-        ledger.feed(line);
-        if (line === 'done') done();
+    const writer = startWriter(
+      {
+        dir,
+        durability,
+        flushIntervalMs: 10,
+        segmentBytes: 16384,
+        topics: [{ name: 't', partitions: 2, weight: 1 }],
+        work: {
+          kind: 'random',
+          seed,
+          weights: { append: 100, flush: 3, yield: 3, sleep: 1 },
+          maxBatch: 10,
+          maxRecords: 1_000_000,
+        },
+        tolerateErrors: 10,
+        end: closeAtEnd ? 'close' : 'idle',
       },
-    });
+      { env: { LOGSTORE_FAIL_SYNC: how } },
+    );
+    const { ledger } = writer;
     figures.runs++;
-    await Promise.race([donePromise, proc.exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
-    if (!closeAtEnd) proc.kill('SIGKILL');
-    const exit = await exitWithin(proc, 10_000);
+    await writer.until('done', 20_000);
+    if (!closeAtEnd) writer.proc.kill('SIGKILL');
+    const exit = await writer.exit(10_000);
+    for (const line of ledger.ackedAfterError) {
+      figures.ackedAfterFailure++;
+      fail(`acknowledged after the failure: ${line}`);
+    }
     if (exit.code !== null && exit.code !== 0)
       fail(`child exited with ${exit.code}: ${exit.stderr.slice(0, 300)}`);
     if (closeAtEnd && exit.signal) fail(`child died of ${exit.signal}`);

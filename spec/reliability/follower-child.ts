@@ -1,17 +1,43 @@
 /**
- * A read-only follower, run as a child process beside a writer (see follower.ts):
- * `node follower-child.js '{"dir","partitions":["t:0","c:0"],"deadlineMs"}'`. It opens the store
- * with readOnly: true and follows each partition with `for await` over a reader, checking every
- * record (content, order, no duplicates). When retention passes it by, it gets
+ * The read-only follower of the reliability suite, run as a child process beside a writer.
+ *
+ * `node follower-child.js '{"dir","partitions":["t:0","c:0"],"deadlineMs"}'` (follower.ts): it
+ * opens the store with readOnly: true and follows each partition with `for await` over a reader,
+ * checking every record (content, order, no duplicates). When retention passes it by, it gets
  * LOGSTORE_OFFSET_OUT_OF_RANGE, seeks 'earliest' and goes on (counted). The parent writes
  * `end <ends>` to stdin once the writer is done; the follower stops when it has read up to
  * there (or at the deadline), compares what it saw with what the log finally holds, and prints
  * one JSON line: FollowerReport.
+ *
+ * `node follower-child.js '{"dir","once":true}'` (locking.ts): opens read-only, reads every
+ * partition once and prints `follower <ms> <records>`, or `refused <code> <ms>`; <ms> is the time
+ * the open and the reads took.
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { LogStore, LogStoreError, type LogRecord } from '../../lib/index.js';
+import { readPartition } from './inspect.js';
 import { isCompacted, parseEnds, recordProblem, type Ends } from './records.js';
+
+const args = JSON.parse(process.argv[2]!) as
+  { dir: string; once: true } | { dir: string; once?: false; partitions: string[]; deadlineMs: number };
+
+if (args.once) {
+  const out = (line: string) => fs.writeSync(1, line + '\n');
+  const t0 = performance.now();
+  try {
+    const store = LogStore.open(args.dir, { readOnly: true });
+    let records = 0;
+    for (const t of store.topics())
+      for (let p = 0; p < t.partitions; p++) records += readPartition(store, t.name, p).length;
+    out(`follower ${(performance.now() - t0).toFixed(3)} ${records}`);
+    await store.close();
+  } catch (err) {
+    const code = err instanceof LogStoreError ? err.code : `NOT_A_LOGSTORE_ERROR:${(err as Error).name}`;
+    out(`refused ${code} ${(performance.now() - t0).toFixed(3)}`);
+  }
+  process.exit(0);
+}
 
 export interface PartitionReport {
   read: number;
@@ -33,7 +59,6 @@ export interface FollowerReport {
   crash: string | null;
 }
 
-const args = JSON.parse(process.argv[2]!) as { dir: string; partitions: string[]; deadlineMs: number };
 const report: FollowerReport = { partitions: {}, crash: null };
 let ends: Ends | null = null;
 const controller = new AbortController();

@@ -7,6 +7,7 @@ import { LIB, runChild } from '../helpers/child.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 import { readPartition } from './inspect.js';
 import { CRASH_POINTS, runKillLoop } from './kill-loop.js';
+import { runScript } from './writer.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
 
@@ -162,18 +163,12 @@ describe('Reliability: kill -9 loops', function () {
     fs.writeSync(fd, Buffer.from([0xff]), 0, 1, end - 10);
     fs.closeSync(fd);
     forgetRecoveryPoints(dir);
-    const { signal } = await runChild(`
-      import { LogStore } from ${JSON.stringify(LIB)};
-      const { Catalog } = await import(${JSON.stringify(path.join(path.dirname(LIB), 'catalog/catalog.js'))});
-      const forPartition = Catalog.prototype.forPartition;
-      Catalog.prototype.forPartition = function (...args) {
-        const view = forPartition.apply(this, args);
-        view.cutTo = () => process.kill(process.pid, 'SIGKILL');
-        return view;
-      };
-      LogStore.open(${JSON.stringify(dir)});
-    `);
+    const { signal, ledger } = await runScript(dir, [], [], {
+      crashPatch: { target: 'PartitionCatalog.cutTo', nth: 1 },
+      end: 'close',
+    });
     expect(signal).to.equal('SIGKILL');
+    expect(ledger.opens, 'the recovery was to be killed before the open returned').to.deep.equal([]);
     store = LogStore.open(dir);
     const records = readPartition(store, 't', 0);
     expect(records.map((r) => r.offset)).to.deep.equal(Array.from({ length: records.length }, (_, i) => i));

@@ -12,9 +12,10 @@ import path from 'node:path';
 import type { Durability } from '../../lib/index.js';
 import { inspectStore } from './inspect.js';
 import { judge, Ledger } from './ledger.js';
-import { exitWithin, sleep, spawnNode, SCRIPTS } from './proc.js';
+import { sleep } from './proc.js';
 import { between, prng, type Ends } from './records.js';
-import type { Step, WriterConfig } from './writer-child.js';
+import type { Step, WriterPlan } from './writer-child.js';
+import { startWriter } from './writer.js';
 
 export const CRASH_POINTS = [
   'roll:after-create',
@@ -109,24 +110,27 @@ const BOOST: Record<string, Partial<Record<Step, number>>> = {
   'compact:after-swap': { compact: 4 },
 };
 
-export function writerConfig(
+export function writerPlan(
   dir: string,
   durability: Durability,
   seed: number,
   crashPoint?: string,
-): WriterConfig {
+): WriterPlan {
   return {
     dir,
     durability,
     flushIntervalMs: 50,
     segmentBytes: 16384,
-    seed,
     topics: [
       { name: 't', partitions: 2, weight: 4 },
       { name: 'c', partitions: 1, weight: 1, segmentBytes: 8192 },
     ],
-    weights: { ...BASE_WEIGHTS, ...(crashPoint ? BOOST[crashPoint] : {}) },
-    maxBatch: 12,
+    work: {
+      kind: 'random',
+      seed,
+      weights: { ...BASE_WEIGHTS, ...(crashPoint ? BOOST[crashPoint] : {}) },
+      maxBatch: 12,
+    },
   };
 }
 
@@ -165,34 +169,27 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopFig
     const point =
       every > 0 && i % every === every - 1 ? CRASH_POINTS[crashPointTurn++ % CRASH_POINTS.length] : undefined;
     const seed = Math.floor(rand() * 2 ** 31);
-    const cfg = writerConfig(dir, mode, seed, point);
     const before = ledger.recordsAcked;
-    lines = [];
     keptCopy = false;
-    let opened!: () => void;
-    const openedPromise = new Promise<void>((resolve) => (opened = resolve));
-    const proc = spawnNode(SCRIPTS.writer, [JSON.stringify(cfg)], {
+    const writer = startWriter(writerPlan(dir, mode, seed, point), {
       env: { LOGSTORE_CRASH_AT: point },
-      onLine: (line) => {
-        if (options.keepFailuresIn) lines.push(line);
-        ledger.feed(line);
-        if (line.startsWith('open ')) opened();
-      },
+      keepLines: options.keepFailuresIn !== undefined,
+      ledger,
     });
+    lines = writer.lines;
     const tag = `iteration ${i} (${mode}, ${point ?? 'random kill'}, seed ${seed}, ${dir})`;
     let exit;
     if (point) {
-      exit = await exitWithin(proc, 5000);
+      exit = await writer.exit(5000);
       if (exit.timedOut) figures.crashPointsMissed++;
       else figures.crashPointKills[point] = (figures.crashPointKills[point] ?? 0) + 1;
     } else {
       if (rand() < 0.15) await sleep(between(rand, 0, 250));
       else {
-        await Promise.race([openedPromise, proc.exited]);
+        await writer.until('open');
         await sleep(between(rand, 0, maxDelay));
       }
-      proc.kill('SIGKILL');
-      exit = await proc.exited;
+      exit = await writer.kill();
       figures.randomKills++;
     }
     figures.iterations++;

@@ -17,7 +17,18 @@ export class Ledger {
   readonly commitIntent = new Map<number, number>();
   readonly committed = new Map<number, number>();
   readonly opens: { ms: number; clean: boolean; bytesCut: number }[] = [];
-  readonly errors: { step: string; code: string }[] = [];
+  /** Failed steps; a failed open also carries the time it took. */
+  readonly errors: { step: string; code: string; ms?: number }[] = [];
+  /**
+   * Acknowledgements (`a`, `f` lines) printed after the first `err`: a poisoned writer must have
+   * none (a writer refused for a full disk may go on). They count in `acked` all the same.
+   */
+  readonly ackedAfterError: string[] = [];
+  /** Compactions (`x` lines): segments each one rewrote. */
+  readonly compactions: number[] = [];
+  /** Catalog transactions held (`hs`), and whether one is held now. */
+  holds = 0;
+  holding = false;
   readonly bad: string[] = [];
   /** Records acknowledged (sum over appends). */
   recordsAcked = 0;
@@ -31,6 +42,7 @@ export class Ledger {
   feed(line: string): void {
     this.lastLine = line;
     const parts = line.split(' ');
+    if (this.errors.length > 0 && (parts[0] === 'a' || parts[0] === 'f')) this.ackedAfterError.push(line);
     switch (parts[0]) {
       case 'a': {
         const key = `${parts[1]}:${parts[2]}`;
@@ -63,7 +75,21 @@ export class Ledger {
         this.committed.set(Number(parts[1]), Number(parts[2]));
         break;
       case 'err':
-        this.errors.push({ step: parts[1]!, code: parts[2]! });
+        this.errors.push({
+          step: parts[1]!,
+          code: parts[2]!,
+          ...(parts[3] !== undefined ? { ms: Number(parts[3]) } : {}),
+        });
+        break;
+      case 'x':
+        this.compactions.push(Number(parts[1]));
+        break;
+      case 'hs':
+        this.holds++;
+        this.holding = true;
+        break;
+      case 'hold':
+        this.holding = false;
         break;
       case 'bad':
         this.bad.push(line);

@@ -28,10 +28,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Durability } from '../../lib/index.js';
 import { inspectStore } from './inspect.js';
-import { judge, Ledger } from './ledger.js';
-import { sleep, spawnNode, SCRIPTS } from './proc.js';
+import { judge } from './ledger.js';
+import { sleep } from './proc.js';
 import { between, prng, tp, type Ends } from './records.js';
-import type { WriterConfig } from './writer-child.js';
+import { startWriter } from './writer.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
 
@@ -264,36 +264,31 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
     // Now and then the writer closes cleanly and exits before the power goes: the next open
     // trusts what close wrote (index files included, which close does not sync).
     const closes = rand() < 0.25;
-    const cfg: WriterConfig = {
-      dir: work,
-      durability: mode,
-      flushIntervalMs: 30,
-      segmentBytes: 16384,
-      seed,
-      topics: [{ name: 't', partitions: 2, weight: 1 }],
-      weights: { append: 100, flush: mode === 'always' ? 0.5 : 1.5, yield: 5, sleep: 2, close: 0.3 },
-      maxBatch: 12,
-      maxRecords: closes ? between(rand, 200, 3000) : 20000,
-      exitWhenDone: closes,
-      snapshotDir: snaps,
-      ...(mode === 'always' ? { snapshotEveryAppends: 25 } : {}),
-    };
-    const ledger = new Ledger();
-    const lines: string[] = [];
-    let opened!: () => void;
-    const openedPromise = new Promise<void>((resolve) => (opened = resolve));
-    const proc = spawnNode(SCRIPTS.writer, [JSON.stringify(cfg)], {
-      onLine: (line) => {
-        lines.push(line);
-        ledger.feed(line);
-        if (line.startsWith('open ')) opened();
+    const writer = startWriter(
+      {
+        dir: work,
+        durability: mode,
+        flushIntervalMs: 30,
+        segmentBytes: 16384,
+        topics: [{ name: 't', partitions: 2, weight: 1 }],
+        work: {
+          kind: 'random',
+          seed,
+          weights: { append: 100, flush: mode === 'always' ? 0.5 : 1.5, yield: 5, sleep: 2, close: 0.3 },
+          maxBatch: 12,
+          maxRecords: closes ? between(rand, 200, 3000) : 20000,
+        },
+        end: closes ? 'close' : 'idle',
+        snapshotDir: snaps,
+        ...(mode === 'always' ? { snapshotEveryAppends: 25 } : {}),
       },
-    });
-    await Promise.race([openedPromise, proc.exited]);
+      { keepLines: true },
+    );
+    const { ledger, lines } = writer;
+    await writer.until('open');
     if (!closes) await sleep(between(rand, 0, 400));
-    else await Promise.race([proc.exited, sleep(20_000)]);
-    proc.kill('SIGKILL');
-    const exit = await proc.exited;
+    else await writer.exit(20_000);
+    const exit = await writer.kill();
     const tag = `power iteration ${i} (${mode}, seed ${seed}, ${iterDir})`;
     figures.iterations++;
     if (closes ? exit.code !== 0 : exit.signal !== 'SIGKILL') {

@@ -16,7 +16,6 @@ export const SCRIPTS = {
   writer: path.join(HERE, 'writer-child.js'),
   follower: path.join(HERE, 'follower-child.js'),
   corruption: path.join(HERE, 'corruption-child.js'),
-  lockProbe: path.join(HERE, 'lock-child.js'),
 } as const;
 
 export interface Exit {

@@ -28,7 +28,8 @@ describe('LogStore durability', () => {
   after(removeTempDirs);
 
   for (const durability of ['always', 'interval', 'none']) {
-    it(`should lose no acknowledged record when the writer is killed with SIGKILL (${durability})`, async () => {
+    it(`should lose no acknowledged record when the writer is killed with SIGKILL (${durability})`, async function () {
+      this.timeout(60_000); // a child process writing and reading back 100k lines: slow on a loaded machine
       const dir = tempDir();
       let acked = -1;
       const { child, exited } = startChild(writerSource(dir, durability, 100000), {
