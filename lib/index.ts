@@ -26,6 +26,12 @@ export type {
   CompressionType,
 } from './options.js';
 export type { Truncation } from './storage/log-loader.js';
+export type {
+  CatalogProblem,
+  CatalogProblemCode,
+  FileAction,
+  FileActionKind,
+} from './storage/open-report.js';
 export { encodeBatch } from './format/batch-encoder.js';
 export { decodeBatch } from './format/batches.js';
 export type { DecodedBatch } from './format/batches.js';

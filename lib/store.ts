@@ -35,6 +35,7 @@ import { Cleanup, type CleanupResult } from './cleanup.js';
 import { AppendSignal } from './storage/append-signal.js';
 import { catalogPath, checkIsDirectory, lockedError, takeLock } from './storage/layout.js';
 import type { Truncation } from './storage/log-loader.js';
+import type { CatalogProblem, FileAction } from './storage/open-report.js';
 import type { KafkaServer } from './kafka/server.js';
 import type { KafkaServerOptions } from './kafka/server-options.js';
 import type { StoreInternals } from './kafka/store-backend.js';
@@ -55,10 +56,23 @@ export type { CleanupResult } from './cleanup.js';
 export interface RecoveryReport {
   /** Whether the previous writer closed the store cleanly (nothing had to be verified). */
   clean: boolean;
-  /** Torn tails cut, one entry per partition that had one. */
+  /** Torn tails cut, one entry per partition that had one (and per adopted segment that had one). */
   truncated: Truncation[];
   /** Sum of `truncated[].bytesCut`. */
   bytesCut: number;
+  /**
+   * Files and directories the catalog does not list, and what the open did with each: `adopted`
+   * (a segment continuing its log), `quarantined` (moved into `<dir>/quarantine/`, never
+   * deleted) or `removed` (a leftover of the store's own crash-safe operations, holding nothing
+   * the log still needs). Empty after a clean close.
+   */
+  files: FileAction[];
+  /**
+   * Where the catalog was older than the files (a lost SQLite commit, e.g. a damaged `-wal`) or
+   * disagreed with them, each with its `code`; the open repaired each from the files (or set the
+   * files aside) instead of acting on the catalog's view. Empty for a healthy store.
+   */
+  catalog: CatalogProblem[];
 }
 
 /** Directories of stores opened for writing in this process: a second open is refused at once. */
@@ -67,7 +81,7 @@ const openWriters = new Set<string>();
 export class LogStore {
   readonly dir: string;
   readonly options: ResolvedStoreOptions;
-  readonly recovery: RecoveryReport = { clean: true, truncated: [], bytesCut: 0 };
+  readonly recovery: RecoveryReport = { clean: true, truncated: [], bytesCut: 0, files: [], catalog: [] };
   private readonly catalog: Catalog;
   private readonly topicSet: Topics;
   private readonly durability: Durability;
@@ -175,11 +189,15 @@ export class LogStore {
     const clean = !repair && this.catalog.getMeta('clean_shutdown') !== '0';
     this.recovery.clean = clean;
     this.catalog.setMeta('clean_shutdown', '0');
-    for (const cut of this.topicSet.loadAll(clean, repair)) {
+    const report = this.topicSet.loadAll(clean, repair);
+    for (const cut of report.truncated) {
       this.recovery.truncated.push(cut);
       this.recovery.bytesCut += cut.bytesCut;
     }
-    if (!clean) this.durability.syncNow(true); // make the recovered state durable and move the recovery points
+    this.recovery.files.push(...report.files);
+    this.recovery.catalog.push(...report.catalog);
+    // Make the recovered state durable and move the recovery points.
+    if (!clean || report.files.length > 0 || report.catalog.length > 0) this.durability.syncNow(true);
   }
 
   private startTimers(): void {

@@ -4,10 +4,14 @@
  * behind. The catalog is the source of truth for which topics and segments exist.
  *
  * Crash safety: a topic's files are created (and their directories synced) before its catalog
- * rows; a topic's catalog rows are deleted before its files. Either way a crash leaves only files
- * the catalog does not list, which the next writer open removes. Creating a topic of many
- * partitions syncs all their directories with one syncfs and records them in one catalog
- * transaction, so it costs little more per partition than the files themselves.
+ * rows; a topic's catalog rows are deleted before its files, in the transaction that records the
+ * deletion in the catalog's `meta` (`deleting_topics`). Either way a crash leaves only files the
+ * catalog does not list, and the next writer open recognises them: directories holding no data
+ * (a creation cut short) and those of a topic being deleted are removed. Any other directory the
+ * catalog does not list holds records of a topic the catalog lost (a catalog gone back in time):
+ * the open refuses the store, and a repair moves it to the quarantine folder; never deleted.
+ * Creating a topic of many partitions syncs all their directories with one syncfs and records them
+ * in one catalog transaction, so it costs little more per partition than the files themselves.
  */
 import fs from 'node:fs';
 import type { Catalog, TopicRow } from './catalog/catalog.js';
@@ -25,13 +29,15 @@ import { crashPoint } from './storage/faults.js';
 import { Follower } from './storage/follower.js';
 import {
   fsyncDir,
-  isPartitionDirName,
+  parsePartitionDirName,
   parseSegmentFileName,
   partitionDir,
   syncDirs,
 } from './storage/layout.js';
-import { loadLog, type Truncation } from './storage/log-loader.js';
+import { loadLog } from './storage/log-loader.js';
+import { emptyOpenReport, type OpenReport } from './storage/open-report.js';
 import { PartitionLog } from './storage/partition-log.js';
+import { Quarantine } from './storage/quarantine.js';
 import { Segment } from './storage/segment.js';
 
 /**
@@ -80,6 +86,9 @@ export interface TopicState {
  */
 const INDEX_FORMAT = '2';
 
+/** Catalog `meta` key: a JSON list of the topics whose deletion has not removed all their files yet. */
+const DELETING_TOPICS = 'deleting_topics';
+
 /** @internal */
 export class Topics {
   private readonly states = new Map<string, TopicState>();
@@ -92,16 +101,27 @@ export class Topics {
     private readonly options: ResolvedStoreOptions,
   ) {}
 
-  /** Loads every topic (writer: removing crash leftovers first); returns what recovery cut. */
-  loadAll(clean: boolean, repair: boolean): Truncation[] {
+  /**
+   * Loads every topic; a writer first settles the directories the catalog does not list, and
+   * recovers each partition. Returns what the open found and did (open-report.ts).
+   */
+  loadAll(clean: boolean, repair: boolean): OpenReport {
     const rows = this.catalog.topics();
-    if (!this.options.readOnly) this.removeOrphans(rows);
-    const cuts: Truncation[] = [];
-    for (const row of rows) this.load(row, clean, repair, cuts);
-    return cuts;
+    const report = emptyOpenReport();
+    const quarantine = new Quarantine(this.dir);
+    if (!this.options.readOnly) this.settleDirectories(rows, report, quarantine, repair);
+    for (const row of rows) this.load(row, clean, repair, report, quarantine);
+    if (!this.options.readOnly) this.checkCommittedOffsets(report);
+    return report;
   }
 
-  private load(row: TopicRow, clean: boolean, repair: boolean, cuts: Truncation[] = []): TopicState {
+  private load(
+    row: TopicRow,
+    clean: boolean,
+    repair: boolean,
+    report: OpenReport = emptyOpenReport(),
+    quarantine = new Quarantine(this.dir),
+  ): TopicState {
     const state: TopicState = { name: row.name, config: row.config, logs: [], nextKeyless: 0 };
     const writable = !this.options.readOnly;
     try {
@@ -118,8 +138,7 @@ export class Topics {
         state.logs.push(log);
         if (writable) {
           log.onRoll = () => this.onRoll(state, log);
-          const cut = loadLog(log, clean, repair, loads[p]);
-          if (cut) cuts.push(cut);
+          loadLog(log, clean, repair, report, quarantine, loads[p]);
         } else {
           const follower = new Follower(log);
           follower.load();
@@ -135,37 +154,114 @@ export class Topics {
   }
 
   /**
-   * Removes partition directories and segment files the catalog does not know (leftovers of a
-   * crash), and index files of an older meaning (they are a cache: rebuilt on first use).
+   * Partition directories the catalog does not list: removed when they are a topic deletion's
+   * (recorded in `meta`) or hold no data (a creation cut short). Any other holds records of a
+   * topic the catalog lost: the open is refused (LOGSTORE_CORRUPT naming them) unless it is a
+   * repair, which moves them to the quarantine folder and reports them (`topic-lost`). Also
+   * removes index files of an older meaning (a cache, rebuilt on first use).
    */
-  private removeOrphans(rows: TopicRow[]): void {
+  private settleDirectories(
+    rows: TopicRow[],
+    report: OpenReport,
+    quarantine: Quarantine,
+    repair: boolean,
+  ): void {
     const oldIndexes = this.catalog.getMeta('index_format') !== INDEX_FORMAT;
-    const expected = new Map<string, Set<number>>();
-    for (const row of rows) {
-      for (let p = 0; p < row.partitions; p++) {
-        const bases = this.catalog
-          .forPartition(row.name, p)
-          .segments()
-          .map((s) => s.baseOffset);
-        expected.set(`${row.name}-${p}`, new Set(bases));
-      }
-    }
-    for (const entry of fs.readdirSync(this.dir, { withFileTypes: true })) {
-      if (!entry.isDirectory() || !isPartitionDirName(entry.name)) continue;
+    const known = new Set<string>();
+    for (const row of rows) for (let p = 0; p < row.partitions; p++) known.add(`${row.name}-${p}`);
+    const deleting = new Set(this.deletingTopics());
+    // In directory order; `reason` null: records of a topic the catalog lost.
+    const unknown: { full: string; topic: string; partition: number; reason: string | null }[] = [];
+    const entries = fs
+      .readdirSync(this.dir, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const entry of entries) {
+      const parsed = entry.isDirectory() ? parsePartitionDirName(entry.name) : null;
+      if (!parsed) continue;
       const full = `${this.dir}/${entry.name}`;
-      const bases = expected.get(entry.name);
-      if (!bases) {
-        fs.rmSync(full, { recursive: true, force: true });
+      if (known.has(entry.name)) {
+        if (!oldIndexes) continue;
+        for (const file of fs.readdirSync(full)) {
+          const kind = parseSegmentFileName(file)?.kind;
+          if (kind === 'index' || kind === 'timeindex') fs.rmSync(`${full}/${file}`, { force: true });
+        }
         continue;
       }
-      for (const file of fs.readdirSync(full)) {
-        const parsed = parseSegmentFileName(file);
-        if (!parsed || parsed.kind === 'cleaned') continue;
-        const oldIndex = oldIndexes && parsed.kind !== 'log';
-        if (oldIndex || !bases.has(parsed.baseOffset)) fs.rmSync(`${full}/${file}`, { force: true });
-      }
+      const reason = deleting.has(parsed.topic)
+        ? 'a deletion of its topic in progress'
+        : holdsNoData(full)
+          ? 'holds no data (a topic creation before its catalog rows)'
+          : null;
+      unknown.push({ full, ...parsed, reason });
     }
+    const lost = unknown.filter((u) => u.reason === null);
+    // Decided before anything is touched: a refused open leaves every file as it was.
+    if (lost.length > 0 && !repair) {
+      throw new LogStoreError(
+        'LOGSTORE_CORRUPT',
+        `The catalog does not list ${lost.map((l) => `${l.topic}-${l.partition}`).join(', ')}, but ` +
+          `${lost.length === 1 ? 'its directory holds' : 'their directories hold'} records: the catalog lost ` +
+          `${lost.length === 1 ? 'that topic' : 'those topics'} (it is older than the files, or damaged). ` +
+          'Restore catalog.sqlite from a backup, or run `logstore verify --repair` to move the directories ' +
+          'to quarantine/ and open without them.',
+        { details: { file: lost[0]!.full, kind: 'topic-lost' } },
+      );
+    }
+    for (const { full, topic, partition, reason } of unknown) {
+      if (reason !== null) {
+        fs.rmSync(full, { recursive: true, force: true });
+        report.files.push({ action: 'removed', file: full, topic, partition, reason });
+        continue;
+      }
+      const movedTo = quarantine.move(full, '');
+      report.files.push({
+        action: 'quarantined',
+        file: full,
+        movedTo,
+        topic,
+        partition,
+        reason: 'a partition directory holding records, of a topic or partition the catalog does not list',
+      });
+      report.catalog.push({
+        code: 'topic-lost',
+        topic,
+        partition,
+        file: full,
+        message:
+          `the catalog does not list ${topic}-${partition}, but its directory holds records: the catalog lost ` +
+          `the topic (or this partition); the directory is set aside in ${movedTo}`,
+      });
+    }
+    fsyncDir(this.dir);
+    if (deleting.size > 0) this.catalog.setMeta(DELETING_TOPICS, '[]');
     if (oldIndexes) this.catalog.setMeta('index_format', INDEX_FORMAT);
+  }
+
+  private deletingTopics(): string[] {
+    const value = this.catalog.getMeta(DELETING_TOPICS);
+    if (!value) return [];
+    try {
+      const names: unknown = JSON.parse(value);
+      return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+    } catch {
+      return []; // a damaged marker: the directories it named are quarantined instead of removed
+    }
+  }
+
+  /** Committed offsets past their log's end: the catalog and the log disagree (reported). */
+  private checkCommittedOffsets(report: OpenReport): void {
+    for (const c of this.catalog.groups.all()) {
+      const log = this.states.get(c.topic)?.logs[c.partition];
+      if (!log || c.offset <= log.endOffset) continue;
+      report.catalog.push({
+        code: 'offset-beyond-end',
+        topic: c.topic,
+        partition: c.partition,
+        message:
+          `group '${c.group}' committed offset ${c.offset}, past the log end ${log.endOffset}: the log lost ` +
+          'records the catalog saw (or the catalog is damaged); a consumer of the group resets by its policy',
+      });
+    }
   }
 
   /** All open topics. */
@@ -312,7 +408,10 @@ export class Topics {
   /** Deletes a topic's catalog rows (and the offsets committed on it), then its files. */
   delete(name: string): void {
     const state = this.get(name);
-    this.catalog.deleteTopic(name);
+    this.catalog.transaction(() => {
+      this.catalog.deleteTopic(name);
+      this.catalog.setMeta(DELETING_TOPICS, JSON.stringify([...this.deletingTopics(), name]));
+    });
     crashPoint('delete-topic:after-catalog');
     this.states.delete(name);
     try {
@@ -324,6 +423,7 @@ export class Topics {
       throw ioError(err, `Cannot remove the files of topic '${name}' (the next open removes them)`);
     }
     fsyncDir(this.dir);
+    this.catalog.setMeta(DELETING_TOPICS, JSON.stringify(this.deletingTopics().filter((n) => n !== name)));
   }
 
   close(): void {
@@ -357,4 +457,25 @@ function info(row: TopicRow): TopicInfo {
 function settings(config: ResolvedTopicConfig): TopicSettings {
   const { partitions: _count, ...rest } = config;
   return rest;
+}
+
+/** Whether a directory holds nothing but segment and index files with no non-zero byte in them. */
+function holdsNoData(dir: string): boolean {
+  const chunk = Buffer.alloc(1 << 16);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const kind = entry.isFile() ? parseSegmentFileName(entry.name)?.kind : undefined;
+    if (!kind) return false;
+    if (kind === 'index' || kind === 'timeindex') continue;
+    const fd = fs.openSync(`${dir}/${entry.name}`, 'r');
+    try {
+      for (let position = 0; ; position += chunk.length) {
+        const n = fs.readSync(fd, chunk, 0, chunk.length, position);
+        if (n === 0) break;
+        for (let i = 0; i < n; i++) if (chunk[i] !== 0) return false;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return true;
 }

@@ -268,6 +268,16 @@ export class Catalog {
     const segments = () => this.segments(topic, partition);
     const transaction = <T>(fn: () => T) => this.transaction(fn);
     const setRecoveryPoints = (points: readonly RecoveryPoint[]) => this.setRecoveryPoints(points);
+    const setExtent = (closed: ClosedExtent) => {
+      stmts.closeSegment.run(
+        closed.endOffset,
+        closed.size,
+        closed.maxTimestamp,
+        topic,
+        partition,
+        closed.baseOffset,
+      );
+    };
     return {
       topic,
       partition,
@@ -282,21 +292,20 @@ export class Catalog {
         })),
       roll(closed: ClosedExtent, next: { baseOffset: number; capacity: number }) {
         transaction(() => {
-          stmts.closeSegment.run(
-            closed.endOffset,
-            closed.size,
-            closed.maxTimestamp,
-            topic,
-            partition,
-            closed.baseOffset,
-          );
+          setExtent(closed);
           stmts.insertSegment.run(topic, partition, next.baseOffset, next.capacity);
         });
       },
-      deleteSegments(baseOffsets: readonly number[], logStartOffset: number) {
+      setExtent,
+      deleteSegments(
+        baseOffsets: readonly number[],
+        logStartOffset: number,
+        add?: { baseOffset: number; capacity: number },
+      ) {
         transaction(() => {
           for (const base of baseOffsets) stmts.deleteSegment.run(topic, partition, base);
           stmts.setLogStart.run(logStartOffset, topic, partition);
+          if (add) stmts.insertSegment.run(topic, partition, add.baseOffset, add.capacity);
         });
       },
       cutTo(baseOffset: number, dropped: readonly number[]) {

@@ -49,6 +49,10 @@ export const command: Command = {
           `repaired ${cut.file}: cut at position ${cut.position} (${formatBytes(cut.bytesCut)} dropped): ${cut.reason}\n`,
         );
       }
+      for (const f of report.files) {
+        const where = f.movedTo ? ` to ${f.movedTo}` : '';
+        process.stdout.write(`${f.action} ${f.file}${where}: ${f.reason}\n`);
+      }
       const after = await verifyStore(dir, { topic });
       process.stdout.write(renderResult(after, colorsFor(process.stdout)));
       return after.findings.some((f) => f.severity === 'damage') ? 1 : 0;

@@ -47,6 +47,16 @@ export class StoreFiles {
     return this.catalog.getMeta('index_format') === '2';
   }
 
+  /** Topics whose deletion had not removed all their files yet (catalog `meta`, topics.ts). */
+  deletingTopics(): string[] {
+    try {
+      const names: unknown = JSON.parse(this.catalog.getMeta('deleting_topics') ?? '[]');
+      return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
   topics(): TopicRow[] {
     return this.catalog.topics();
   }

@@ -6,11 +6,19 @@
  * files, where the store would trust them, are what a walk of the log builds. It also runs
  * SQLite's quick_check on the catalog and notes stray files.
  *
+ * The log files are the truth for records, so it also looks for a catalog older than them (a lost
+ * SQLite commit): segment files it does not list (storage/unlisted-files.ts decides, as the open
+ * does, which continue the log and are adopted, which are leftovers and which are set aside),
+ * partition directories of topics it lost, and batches after the end a clean close recorded.
+ *
  * Findings:
- *   damage     the store would refuse or misread these bytes (LOGSTORE_CORRUPT)
+ *   damage     the store would refuse or misread these bytes (LOGSTORE_CORRUPT), or the catalog
+ *              disagrees with the files (the message says what the next writer open or
+ *              `--repair` does about it)
  *   torn-tail  bytes after the last recovery point in an active segment, left by an unclean
  *              stop; the next writer open cuts them
- *   note       harmless (a stray file that the next writer open removes)
+ *   note       harmless (a leftover file that the next writer open removes, a file set aside in
+ *              quarantine/ by an earlier open)
  * With a live writer the newest batches may be half-written while they are read: a partition with
  * findings is checked again (up to RECHECKS times) and only what persists is reported.
  */
@@ -18,8 +26,14 @@ import fs from 'node:fs';
 import type { TopicRow } from '../catalog/catalog.js';
 import { LogStoreError } from '../errors.js';
 import { batchRecordCount } from '../format/record-batch.js';
-import { isPartitionDirName } from '../storage/layout.js';
+import { parsePartitionDirName, quarantinePath, segmentPath } from '../storage/layout.js';
 import { SparseIndex } from '../storage/sparse-index.js';
+import {
+  listPartitionDir,
+  surveySegment,
+  unadoptedFate,
+  type DirListing,
+} from '../storage/unlisted-files.js';
 import { StoreFiles, type SegmentRow } from './store-files.js';
 
 export type Severity = 'damage' | 'torn-tail' | 'note';
@@ -98,7 +112,7 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
       if (topics.length === 0)
         throw new LogStoreError('LOGSTORE_TOPIC_NOT_FOUND', `No topic '${options.topic}' in ${dir}.`);
     } else {
-      findings.push(...strayFiles(dir, topics));
+      findings.push(...strayFiles(dir, topics, files.deletingTopics()));
     }
     const total = totalBytes(files, topics);
     let done = 0;
@@ -169,6 +183,17 @@ function checkPartition(
   const gaps = topic.config.cleanupPolicy === 'compact';
   let fileBytes = 0;
   let expected: number | null = null;
+  let listing: DirListing | null = null;
+  try {
+    listing = listPartitionDir(files.partition(topic.name, partition).dir);
+  } catch {
+    // a missing directory: every segment is reported missing below
+  }
+  let head = true;
+  // Segment files past the last listed one: the catalog lost rolls, which `segments-behind` names
+  // (the open then recovers from the files, so the recorded end is not judged on its own).
+  const lastListed = rows[rows.length - 1]!.baseOffset;
+  const rolledPast = [...(listing?.logs ?? [])].some((b) => b > lastListed);
 
   for (const row of rows) {
     const file = files.segmentFile(topic.name, partition, row.baseOffset);
@@ -204,10 +229,26 @@ function checkPartition(
     try {
       segment = files.openSegment(topic.name, partition, row);
     } catch (err) {
-      damage(file, 'missing-segment', `cannot read the segment the catalog lists: ${(err as Error).message}`);
+      const last = row === rows[rows.length - 1];
+      const cleaned = !last && (head || gaps) && listing?.logs.has(rows[rows.length - 1]!.baseOffset);
+      if (cleaned) {
+        damage(
+          file,
+          'segments-missing',
+          `the catalog lists this segment but its file is gone, where ${head ? 'retention' : 'compaction'} ` +
+            'would have removed it (the catalog is older than that cleaning): the next writer open drops its row',
+        );
+      } else {
+        damage(
+          file,
+          'missing-segment',
+          `cannot read the segment the catalog lists: ${(err as Error).message}`,
+        );
+      }
       expected = row.endOffset;
       continue;
     }
+    head = false;
     stats.segments++;
     try {
       if (row.size !== null && segment.fileSize < row.size) {
@@ -265,6 +306,22 @@ function checkPartition(
           );
         }
       }
+      if (
+        active &&
+        clean &&
+        !rolledPast &&
+        endedProperly(walker.stop) &&
+        prow.recoverySegment === row.baseOffset &&
+        end > prow.recoveryPosition
+      ) {
+        damage(
+          file,
+          'recovery-point-behind',
+          `batches follow the end the last clean close recorded (position ${prow.recoveryPosition}, offset ` +
+            `${prow.recoveryOffset}): the catalog is older than the log; the next writer open recovers the partition from its files`,
+          prow.recoveryPosition,
+        );
+      }
       // The index is only judged over a log that is whole: damage makes every entry after it moot.
       const whole = walker.stop === 'end' || walker.stop === 'zeros';
       if (whole && (!active || clean) && files.currentIndexFormat())
@@ -275,7 +332,97 @@ function checkPartition(
       segment.release();
     }
   }
+  if (listing) findings.push(...unlistedFindings(files, topic, partition, rows, listing, expected, prow));
   return { findings, stats, fileBytes };
+}
+
+function endedProperly(stop: string | null): boolean {
+  return stop === 'end' || stop === 'zeros';
+}
+
+/**
+ * The segment files of a partition that the catalog does not list, as the next writer open will
+ * treat them (storage/unlisted-files.ts): those continuing the log from `end` (the walked end of
+ * the listed segments) are adopted; leftovers removed; the rest set aside in quarantine/.
+ */
+function unlistedFindings(
+  files: StoreFiles,
+  topic: TopicRow,
+  partition: number,
+  rows: readonly SegmentRow[],
+  listing: DirListing,
+  end: number | null,
+  prow: { logStartOffset: number },
+): Finding[] {
+  const findings: Finding[] = [];
+  const dir = files.partition(topic.name, partition).dir;
+  const gaps = topic.config.cleanupPolicy === 'compact';
+  const listed = new Set(rows.map((r) => r.baseOffset));
+  const last = rows[rows.length - 1]!.baseOffset;
+  const unlisted = [...listing.logs].filter((b) => !listed.has(b)).sort((a, b) => a - b);
+  let next = end;
+  let adopting = true;
+  for (const [k, base] of unlisted.entries()) {
+    const file = segmentPath(dir, base, 'log');
+    let survey;
+    try {
+      const following = unlisted[k + 1] ?? Number.POSITIVE_INFINITY;
+      survey = surveySegment(dir, base, gaps && following !== Number.POSITIVE_INFINITY, following);
+    } catch {
+      continue; // gone meanwhile (a live writer's leftover removed, or a roll's file recorded)
+    }
+    const isLast = k === unlisted.length - 1;
+    const continues =
+      adopting &&
+      base > last &&
+      next !== null &&
+      (gaps ? base >= next : base === next) &&
+      survey.firstOffset >= 0 &&
+      (isLast || survey.whole);
+    if (continues) {
+      findings.push({
+        severity: 'damage',
+        file,
+        kind: 'segments-behind',
+        message:
+          `the catalog does not list this segment, whose batches continue the log (offsets ${survey.firstOffset} ` +
+          `to ${survey.nextOffset - 1}): its commit was lost; the next writer open adopts it`,
+      });
+      next = survey.nextOffset;
+      continue;
+    }
+    if (base > last) adopting = false;
+    const fate = unadoptedFate(survey, prow.logStartOffset);
+    findings.push(
+      fate.action === 'removed'
+        ? {
+            severity: 'note',
+            file,
+            kind: 'stray',
+            message: `${fate.reason}; the next writer open removes it`,
+          }
+        : {
+            severity: 'damage',
+            file,
+            kind: 'unlisted-segment',
+            message:
+              `the catalog does not list this segment: ${fate.reason}` +
+              (survey.firstOffset >= 0
+                ? ` (it holds offsets ${survey.firstOffset} to ${survey.nextOffset - 1})`
+                : '') +
+              '; the next writer open moves it to quarantine/',
+          },
+    );
+  }
+  for (const base of listing.cleaned) {
+    findings.push({
+      severity: 'note',
+      file: segmentPath(dir, base, 'cleaned'),
+      kind: 'stray',
+      message: "a compaction's rewrite not swapped in; the next writer open finishes or removes it",
+    });
+  }
+  return findings;
 }
 
 /** A batch as the index check needs it. */
@@ -365,8 +512,11 @@ function firstNonZero(buf: Buffer, from: number, to: number): number {
   return -1;
 }
 
-/** Partition directories the catalog does not list. */
-function strayFiles(dir: string, topics: TopicRow[]): Finding[] {
+/**
+ * Partition directories the catalog does not list (what the next writer open does with each, see
+ * topics.ts), and what earlier opens set aside in the quarantine folder.
+ */
+function strayFiles(dir: string, topics: TopicRow[], deleting: string[]): Finding[] {
   const findings: Finding[] = [];
   const known = new Set<string>();
   for (const t of topics) for (let p = 0; p < t.partitions; p++) known.add(`${t.name}-${p}`);
@@ -377,13 +527,69 @@ function strayFiles(dir: string, topics: TopicRow[]): Finding[] {
     return findings;
   }
   for (const entry of entries) {
-    if (!entry.isDirectory() || !isPartitionDirName(entry.name) || known.has(entry.name)) continue;
-    findings.push({
-      severity: 'note',
-      file: `${dir}/${entry.name}`,
-      kind: 'stray',
-      message: 'a partition directory the catalog does not list; the next writer open removes it',
-    });
+    const parsed = entry.isDirectory() ? parsePartitionDirName(entry.name) : null;
+    if (!parsed || known.has(entry.name)) continue;
+    const file = `${dir}/${entry.name}`;
+    if (deleting.includes(parsed.topic)) {
+      findings.push({
+        severity: 'note',
+        file,
+        kind: 'stray',
+        message: 'a directory of a topic being deleted; the next writer open removes it',
+      });
+    } else if (!dirHoldsData(file)) {
+      findings.push({
+        severity: 'note',
+        file,
+        kind: 'stray',
+        message:
+          'a partition directory the catalog does not list, holding no data; the next writer open removes it',
+      });
+    } else {
+      findings.push({
+        severity: 'damage',
+        file,
+        kind: 'topic-lost',
+        message:
+          'a partition directory holding records, of a topic or partition the catalog does not list: the catalog ' +
+          'lost it (it is older than the files, or damaged). A writer open refuses the store; restore catalog.sqlite ' +
+          'from a backup, or `logstore verify --repair` moves the directory to quarantine/',
+      });
+    }
+  }
+  // quarantine/<open time>/<topic>-<partition>/<files>: one note per set-aside directory.
+  const quarantine = quarantinePath(dir);
+  for (const stamp of listDir(quarantine)) {
+    for (const name of listDir(`${quarantine}/${stamp}`)) {
+      const logs = listDir(`${quarantine}/${stamp}/${name}`).filter((f) => f.endsWith('.log'));
+      findings.push({
+        severity: 'note',
+        file: `${quarantine}/${stamp}/${name}`,
+        kind: 'quarantined',
+        message: `${logs.length} segment file${logs.length === 1 ? '' : 's'} set aside by an open (${stamp}); the store does not read them`,
+      });
+    }
   }
   return findings;
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Whether any segment file in `dir` has a non-zero byte (or the directory holds other files). */
+function dirHoldsData(dir: string): boolean {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const name = entry.name;
+    if (!entry.isFile()) return true;
+    if (name.endsWith('.index') || name.endsWith('.timeindex')) continue;
+    if (!name.endsWith('.log') && !name.endsWith('.cleaned')) return true;
+    const bytes = fs.readFileSync(`${dir}/${name}`);
+    if (bytes.some((b) => b !== 0)) return true;
+  }
+  return false;
 }

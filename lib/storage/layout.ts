@@ -8,6 +8,8 @@
  *       <20-digit base offset>.index        sparse offset index (a cache)
  *       <20-digit base offset>.timeindex    sparse time index (a cache)
  *       <20-digit base offset>.cleaned      a compaction's rewrite, before its swap
+ *   <dir>/quarantine/<open time>/<topic>-<partition>/   files an open found that the catalog does
+ *                                           not list and could not adopt: set aside, never deleted
  *
  * File names are zero-padded base offsets so that `ls` sorts them in offset order.
  */
@@ -19,6 +21,11 @@ import * as native from './native.js';
 
 export const CATALOG_FILE = 'catalog.sqlite';
 export const LOCK_FILE = 'LOCK';
+/**
+ * Where an open sets aside files the catalog does not list and that do not continue a log. Not a
+ * partition directory's name (no `-<digits>` suffix), so never taken for one.
+ */
+export const QUARANTINE_DIR = 'quarantine';
 
 export type SegmentFileKind = 'log' | 'index' | 'timeindex' | 'cleaned';
 
@@ -34,6 +41,10 @@ export function lockPath(dir: string): string {
   return path.join(dir, LOCK_FILE);
 }
 
+export function quarantinePath(dir: string): string {
+  return path.join(dir, QUARANTINE_DIR);
+}
+
 export function partitionDirName(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
@@ -44,6 +55,12 @@ export function partitionDir(dir: string, topic: string, partition: number): str
 
 export function isPartitionDirName(name: string): boolean {
   return PARTITION_DIR.test(name);
+}
+
+/** The topic and partition a partition directory's name stands for, or null. */
+export function parsePartitionDirName(name: string): { topic: string; partition: number } | null {
+  const m = PARTITION_DIR.exec(name);
+  return m ? { topic: m[1]!, partition: Number(m[2]) } : null;
 }
 
 export function segmentFileName(baseOffset: number, kind: SegmentFileKind): string {

@@ -66,8 +66,18 @@ export interface PartitionCatalog {
   snapshot(): { row: PartitionRow | undefined; rows: SegmentRow[]; swapsPending: boolean };
   /** Records a closed segment's final extent and adds the new active segment. */
   roll(closed: ClosedExtent, next: { baseOffset: number; capacity: number }): void;
-  /** Drops segments (oldest first) and moves the log start offset. */
-  deleteSegments(baseOffsets: readonly number[], logStartOffset: number): void;
+  /** Corrects a closed segment's recorded extent to what its batches show (an open found it wrong). */
+  setExtent(closed: ClosedExtent): void;
+  /**
+   * Drops segments (oldest first) and moves the log start offset; with `add`, lists that segment
+   * as the active one in the same transaction (an open found the listed ones gone, and that file
+   * continuing the log).
+   */
+  deleteSegments(
+    baseOffsets: readonly number[],
+    logStartOffset: number,
+    add?: { baseOffset: number; capacity: number },
+  ): void;
   /** Recovery cut the log inside segment `baseOffset`: it is the active one again, later ones go. */
   cutTo(baseOffset: number, dropped: readonly number[]): void;
   /** The commit point of a compaction: new extents, emptied segments, swaps to finish. */

@@ -182,6 +182,31 @@ describe('logstore verify', function () {
         .map((l) => JSON.parse(l).offset),
     ).to.deep.equal([0, 1]);
   });
+
+  it('should name a topic the catalog lost, and set its files aside with --repair, deleting none', async () => {
+    const dir = tempDir();
+    await LogStore.open(dir).close();
+    // The catalog as it was before the topic (a close checkpoints it): what a lost commit takes it back to.
+    const old = fs.readFileSync(path.join(dir, 'catalog.sqlite'));
+    const s = LogStore.open(dir);
+    s.createTopic('events');
+    for (let i = 0; i < 3; i++) s.append('events', { value: `v${i}` });
+    await s.close();
+    for (const f of ['-wal', '-shm']) fs.rmSync(path.join(dir, `catalog.sqlite${f}`), { force: true });
+    fs.writeFileSync(path.join(dir, 'catalog.sqlite'), old);
+    const log = fs.readFileSync(segmentFile(dir, 0));
+
+    const before = await cli(['verify', dir]);
+    expect(before.code).to.equal(1);
+    expect(before.stdout).to.include(`${path.join(dir, 'events-0')} [topic-lost]`);
+    const r = await cli(['verify', dir, '--repair']);
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    const moved = /quarantined \S+ to (\S+): /.exec(r.stdout)?.[1];
+    expect(moved, r.stdout).to.match(new RegExp(`^${dir}/quarantine/[^/]+/events-0$`));
+    expect(fs.readFileSync(path.join(moved!, '00000000000000000000.log')).equals(log)).to.equal(true);
+    expect(fs.existsSync(path.join(dir, 'events-0'))).to.equal(false);
+    expect(r.stdout).to.match(/: healthy\n$/);
+  });
 });
 
 describe('logstore dump', function () {

@@ -71,6 +71,10 @@ describe('Reliability: corruption', function () {
     expect(figures.cases).to.equal(400);
     expect(figures.outcomes.crash).to.equal(0);
     expect(figures.outcomes.undetected).to.equal(0);
+    // A damaged catalog is detected, or repaired from the files and reported; never silent.
+    expect(figures.outcomes.catalogSilent).to.equal(0);
+    expect(figures.catalogFilesDeleted).to.equal(0);
+    expect(figures.catalogRecordsLost).to.equal(0);
     expect(figures.workerDeaths).to.equal(0);
     expect(figures.outcomes.detected).to.be.greaterThan(50);
   });

@@ -11,9 +11,13 @@
  * or because recovery cut a torn tail and said so. Anything else is an undetected corruption.
  * A thrown error that is not a LogStoreError, or the worker process dying, is a crash.
  *
- * SQLite keeps no checksums of its pages, so a flipped bit in the catalog can change a number
- * (a segment size, the log start) without any way to notice: records hidden that way are counted
- * apart (`catalogSilent`); a wrong record is still an undetected corruption.
+ * SQLite keeps no checksums of its pages, and takes a damaged `-wal` frame for the end of its log
+ * (the catalog silently goes back to an older commit). The open checks the catalog against the
+ * files (catalog-rollback.ts): a damaged catalog must be detected (LOGSTORE_CORRUPT), or repaired
+ * from the files and reported in `store.recovery` (`catalogRepaired`, or `catalogReported` when
+ * records were set aside in quarantine/ rather than served). Records hidden with nothing said
+ * are `catalogSilent`, which must not happen; nor may a catalog case delete a segment file or
+ * leave a record of the base in no file (`catalogFilesDeleted`, `catalogRecordsLost`).
  *
  * The batch CRC does not cover the base offset. In a compacted segment, a base offset changed to
  * another value inside the gap compaction left around its batch (after the previous batch, before
@@ -24,6 +28,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LogStore, LogStoreError, type LogRecord } from '../../lib/index.js';
 import { batchesIn, dataEnd } from '../helpers/segments.js';
+import { CatalogCaseCheck } from './catalog-rollback.js';
 import { readPartition } from './inspect.js';
 import { recoveryPoints } from './power-loss.js';
 import { spawnNode, SCRIPTS } from './proc.js';
@@ -35,6 +40,8 @@ export const OUTCOMES = [
   'cut',
   'unsyncedTail',
   'io',
+  'catalogRepaired',
+  'catalogReported',
   'catalogSilent',
   'formatLimit',
   'undetected',
@@ -52,6 +59,9 @@ export interface CaseResult {
   detail?: string;
   /** Index cases: the damaged index file was valid again (rewritten) after the second close. */
   indexRepaired?: boolean;
+  /** Catalog cases: segment files holding records that are gone, records of the base in no file. */
+  filesDeleted?: number;
+  recordsLost?: number;
 }
 
 export type Target = 'active-log' | 'closed-log' | 'index' | 'catalog' | 'catalog-wal';
@@ -546,6 +556,7 @@ export async function runCase(
   const baseline = bases.baseline[base]!;
   const f = new Findings();
   const result: CaseResult = { i, base, file, target, kind, outcome: 'intact' };
+  const check = catalog ? new CatalogCaseCheck(work) : null;
   try {
     for (let round = 0; round < 2; round++) {
       let store: LogStore;
@@ -555,6 +566,7 @@ export async function runCase(
         f.caught(err);
         break;
       }
+      check?.noteOpen(store);
       try {
         probe(store, baseline, bases.unsyncedFrom[base]!, f, catalog, rand);
       } finally {
@@ -575,13 +587,18 @@ export async function runCase(
     const now = fs.existsSync(path.join(work, file)) ? fs.readFileSync(path.join(work, file)) : null;
     result.indexRepaired = now !== null && now.equals(original);
   }
+  if (check) {
+    const { filesDeleted, recordsLost, detail } = check.finish(baseline);
+    Object.assign(result, { filesDeleted, recordsLost }, detail ? { detail } : {});
+  }
   if (f.undetected) {
     result.outcome = formatLimit ? 'formatLimit' : 'undetected';
     result.detail = f.undetected;
   } else if (f.silent) {
-    result.outcome = 'catalogSilent';
+    result.outcome = check?.reported ? 'catalogReported' : 'catalogSilent';
     result.detail = f.silent;
   } else if (f.detected) result.outcome = 'detected';
+  else if (check?.reported) result.outcome = 'catalogRepaired';
   else if (f.io) result.outcome = 'io';
   else if (f.cut.size > 0) result.outcome = 'cut';
   else if (f.unsyncedTail) result.outcome = 'unsyncedTail';
@@ -598,6 +615,8 @@ export interface CorruptionFigures {
   byKind: Record<string, Partial<Record<Outcome, number>>>;
   indexCases: number;
   indexFilesRewritten: number;
+  catalogFilesDeleted: number;
+  catalogRecordsLost: number;
   /** Worker processes that died (signal) or threw outside a case. */
   workerDeaths: number;
   /** The first few undetected corruptions and crashes, for the report. */
@@ -612,6 +631,8 @@ export function emptyCorruptionFigures(): CorruptionFigures {
     byKind: {},
     indexCases: 0,
     indexFilesRewritten: 0,
+    catalogFilesDeleted: 0,
+    catalogRecordsLost: 0,
     workerDeaths: 0,
     examples: [],
   };
@@ -631,18 +652,26 @@ export function addCase(figures: CorruptionFigures, r: CaseResult, seed: number)
     figures.indexCases++;
     if (r.indexRepaired) figures.indexFilesRewritten++;
   }
+  figures.catalogFilesDeleted += r.filesDeleted ?? 0;
+  figures.catalogRecordsLost += r.recordsLost ?? 0;
   const signature = `${r.outcome} ${r.target} ${r.detail
     ?.split('\n')[0]
     ?.replace(/[0-9]+/g, 'N')
     .slice(0, 60)}`;
   if (
-    (r.outcome === 'undetected' || r.outcome === 'crash') &&
+    (r.outcome === 'undetected' ||
+      r.outcome === 'crash' ||
+      r.outcome === 'catalogSilent' ||
+      r.filesDeleted ||
+      r.recordsLost) &&
     figures.examples.length < 30 &&
     !seen.has(signature)
   ) {
     seen.add(signature);
     figures.examples.push(
-      `case ${r.i} (seed ${seed}, base ${r.base}): ${r.kind} in ${r.file}: ${r.outcome}: ${r.detail?.split('\n').slice(0, 3).join(' | ')}`,
+      `case ${r.i} (seed ${seed}, base ${r.base}): ${r.kind} in ${r.file}: ${r.outcome}` +
+        `${r.filesDeleted ? ` (segment files deleted: ${r.filesDeleted})` : ''}${r.recordsLost ? ` (records in no file: ${r.recordsLost})` : ''}` +
+        `: ${r.detail?.split('\n').slice(0, 3).join(' | ')}`,
     );
   }
 }

@@ -5,19 +5,22 @@
  *
  *   node dist/spec/reliability/stress.js [--iterations 1000] [--corruption 10000] [--cleanup N]
  *     [--power 200] [--ext4 20] [--disk-full 30] [--failed-sync 30] [--locking 5] [--follower 5]
- *     [--follower-records 50000] [--fuzz 2000] [--kafka-fuzz 50000] [--workers 2] [--seed 1]
+ *     [--follower-records 50000] [--fuzz 2000] [--kafka-fuzz 50000] [--rollback 10] [--workers 2]
+ *     [--seed 1]
  *     [--only kill,corruption,...] [--keep-failures DIR] [--json]
  *
  * --cleanup: cases of damage meeting cleanup and followers (default: --corruption / 20, at least 36;
  * none with --corruption 0).
  * Scenarios (--only): kill, power, ext4, corruption, foreign, cleanup, disk, sync, lock, follower, fuzz,
- * kafka (--kafka-fuzz N: N frames at a live listener, 4 N at the request decoder).
+ * kafka (--kafka-fuzz N: N frames at a live listener, 4 N at the request decoder),
+ * rollback (kill -9 then a damaged catalog -wal: --rollback stores, each damaged at 6 places).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runKafkaFuzz } from '../kafka/fuzz.js';
 import { runCatalogFuzz } from './catalog-fuzz.js';
+import { runCatalogRollback } from './catalog-rollback.js';
 import { CLEANUPS, DAMAGES, runCleanupCorruption } from './cleanup-corruption.js';
 import { runCorruption, type CorruptionFigures } from './corruption.js';
 import { runDiskFull } from './disk-full.js';
@@ -42,6 +45,7 @@ const SCENARIOS = [
   'follower',
   'fuzz',
   'kafka',
+  'rollback',
 ] as const;
 
 interface Options {
@@ -58,6 +62,7 @@ interface Options {
   followerRecords: number;
   fuzz: number;
   kafkaFuzz: number;
+  rollback: number;
   workers: number;
   seed: number;
   only: Set<string>;
@@ -79,6 +84,7 @@ function parseArgs(argv: string[]): Options {
     followerRecords: 50_000,
     fuzz: 2000,
     kafkaFuzz: 50_000,
+    rollback: 10,
     workers: Math.max(1, Math.min(2, os.availableParallelism())),
     seed: 1,
     only: new Set(SCENARIOS),
@@ -98,6 +104,7 @@ function parseArgs(argv: string[]): Options {
     '--follower-records': 'followerRecords',
     '--fuzz': 'fuzz',
     '--kafka-fuzz': 'kafkaFuzz',
+    '--rollback': 'rollback',
     '--workers': 'workers',
     '--seed': 'seed',
   };
@@ -191,6 +198,8 @@ function corruptionRows(name: string, f: CorruptionFigures, strict: boolean): vo
     else if (outcome === 'undetected' && strict)
       zero(name, 'undetected corruptions (wrong record, silent loss)', n);
     else if (outcome === 'undetected') row(name, 'undetected (format limit, see below)', n);
+    else if (outcome === 'catalogSilent')
+      zero(name, 'catalog damage: silent changes (records hidden, nothing said)', n);
     else
       row(
         name,
@@ -200,12 +209,15 @@ function corruptionRows(name: string, f: CorruptionFigures, strict: boolean): vo
           cut: 'torn tail cut and reported',
           unsyncedTail: 'unsynced tail gone (zeros after the recovery point)',
           io: 'LOGSTORE_IO',
-          catalogSilent: 'catalog silently older/changed (SQLite has no checksums)',
+          catalogRepaired: 'catalog damage repaired from the files, reported',
+          catalogReported: 'catalog damage reported, records set aside in quarantine/',
           formatLimit: 'format limit (base offset moved inside a compaction gap)',
         }[outcome] ?? outcome,
         n,
       );
   }
+  zero(name, 'catalog damage: segment files deleted', f.catalogFilesDeleted);
+  zero(name, 'catalog damage: records of the base in no file', f.catalogRecordsLost);
   zero(name, 'worker processes that died', f.workerDeaths);
   if (f.indexCases > 0)
     row(
@@ -506,6 +518,29 @@ async function main(): Promise<void> {
       zero(s, 'live listener: crashes', f.crashes);
       zero(s, 'live listener: connections that broke the server', f.connectionsThatBrokeTheServer);
       for (const p of f.problems) failures.push(`${s}: ${p}`);
+    }
+    if (on('rollback') && o.rollback > 0) {
+      const f = await stage(`kill -9 then a damaged catalog -wal: ${o.rollback} stores`, () =>
+        runCatalogRollback({
+          root: path.join(root, 'rollback'),
+          stores: o.rollback,
+          seed: o.seed,
+          onProgress: (n, f) => progress(`rollback ${n}: lost ${f.ackedLost}, deleted ${f.filesDeleted}`),
+        }),
+      );
+      const s = 'catalog rollback';
+      row(s, 'stores (kill -9) / damaged -wal copies opened', `${fmt(f.stores)} / ${fmt(f.cases)}`);
+      row(s, 'records acknowledged (summed over the copies)', f.recordsAcked);
+      zero(s, 'acknowledged records lost', f.ackedLost);
+      zero(s, 'segment files deleted', f.filesDeleted);
+      zero(s, 'silent changes (records missing after an open that worked)', f.silent);
+      row(s, 'opens that read back every record', f.readBack);
+      row(s, 'opens refused (topic lost; LOGSTORE_CORRUPT naming the repair), repaired', f.refused);
+      zero(s, '  of those, of a topic created before the killed session', f.refusedWithTopicKnown);
+      row(s, 'segments adopted', f.adopted);
+      zero(s, 'unlisted segments not reported', f.unnamed);
+      zero(s, 'other errors, failed repairs', f.wrongErrors);
+      for (const e of f.failures) failures.push(`${s}: ${e}`);
     }
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

@@ -57,7 +57,7 @@ describe('Log loader', () => {
   it('should trust the files after a clean close and report nothing', async () => {
     const dir = await store(3 * PER_SEGMENT);
     const s = LogStore.open(dir);
-    expect(s.recovery).to.deep.equal({ clean: true, truncated: [], bytesCut: 0 });
+    expect(s.recovery).to.deep.equal({ clean: true, truncated: [], bytesCut: 0, files: [], catalog: [] });
     expect(offsets(s)).to.have.length(3 * PER_SEGMENT);
     await s.close();
   });

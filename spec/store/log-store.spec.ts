@@ -61,7 +61,13 @@ describe('LogStore', () => {
       expect(segmentFiles.length).to.equal(described.segments);
       expect(segmentFiles[0]).to.equal('00000000000000000000.log');
       store = LogStore.open(dir);
-      expect(store.recovery).to.deep.equal({ clean: true, truncated: [], bytesCut: 0 });
+      expect(store.recovery).to.deep.equal({
+        clean: true,
+        truncated: [],
+        bytesCut: 0,
+        files: [],
+        catalog: [],
+      });
       expect(store.describeTopic('events').partitions[0]).to.deep.equal(described);
       check(store);
       // The active segment's max timestamp and index survive the clean close: time lookups land.
