@@ -17,6 +17,7 @@ export class ProducerIds {
   /** Epochs read from the catalog: an append checks one per batch. */
   private readonly epochs = new Map<number, number | undefined>();
 
+  /** @internal */
   constructor(private readonly catalog: ProducerCatalog) {}
 
   /** The latest epoch handed out for `producerId`; undefined for an id this store did not issue. */

@@ -5,17 +5,11 @@
  * batches' sequence ranges and offsets, as JSON). The state rows are written together with the
  * recovery points; an open replays the batches after the recovery point onto them.
  */
+import type { ProducerStateRow } from '../storage/partition-catalog.js';
 import type Database from 'better-sqlite3';
 import { catalogError, guardAll } from './errors.js';
 
 /** One producer's state on one partition (see storage/producer-state.ts). */
-export interface ProducerStateRow {
-  producerId: number;
-  epoch: number;
-  lastTimestamp: number;
-  /** The last batches: [first sequence, last sequence, base offset, last offset]. */
-  batches: [number, number, number, number][];
-}
 
 interface RawState {
   producer_id: number;

@@ -161,8 +161,8 @@ function enqueue(queue: MirrorEvent[], e: MirrorEvent): void {
 }
 
 /**
- * Validates `options` (throwing LOGSTORE_INVALID_ARGUMENT now) and starts the mirror; the
- * engine and the Kafka client are loaded on first use.
+ * @internal Validates `options` (throwing LOGSTORE_INVALID_ARGUMENT now) and starts the mirror;
+ * the engine and the Kafka client are loaded on first use.
  */
 export function startMirror(options: MirrorOptions, local: () => LocalSide): Mirror {
   const resolved = normalizeMirrorOptions(options);

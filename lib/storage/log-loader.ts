@@ -19,7 +19,7 @@
  * files, never acted on from the catalog's view.
  */
 import fs from 'node:fs';
-import type { ProducerStateRow } from '../catalog/producers.js';
+import type { ProducerStateRow } from './partition-catalog.js';
 import { LogStoreError } from '../errors.js';
 import { batchBaseSequence, batchProducerEpoch, batchProducerId } from '../format/record-batch.js';
 import { adopt, settleCleaned, settleUnlisted } from './adoption.js';

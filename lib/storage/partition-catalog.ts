@@ -5,7 +5,15 @@
  *
  * Each change is one SQLite transaction: a crash leaves the old or the new state.
  */
-import type { ProducerStateRow } from '../catalog/producers.js';
+
+/** An idempotent producer's state in one partition, as the catalog keeps it. */
+export interface ProducerStateRow {
+  producerId: number;
+  epoch: number;
+  lastTimestamp: number;
+  /** The last batches: [first sequence, last sequence, base offset, last offset]. */
+  batches: [number, number, number, number][];
+}
 
 export interface SegmentRow {
   baseOffset: number;

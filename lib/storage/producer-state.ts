@@ -15,7 +15,7 @@
  * `producer.id.expiration.ms` (a day) are forgotten when the state is saved.
  */
 import { LogStoreError } from '../errors.js';
-import type { ProducerStateRow } from '../catalog/producers.js';
+import type { ProducerStateRow } from './partition-catalog.js';
 
 export const MAX_CACHED_BATCHES = 5;
 export const PRODUCER_ID_EXPIRATION_MS = 86_400_000;
