@@ -330,8 +330,13 @@ export class Topics {
       this.catalog.createTopic(name, resolved, Date.now());
     } catch (err) {
       for (const s of segments) s.release();
-      for (let p = 0; p < resolved.partitions; p++)
-        fs.rmSync(partitionDir(this.dir, name, p), { recursive: true, force: true });
+      try {
+        for (let p = 0; p < resolved.partitions; p++)
+          fs.rmSync(partitionDir(this.dir, name, p), { recursive: true, force: true });
+      } catch {
+        // Best effort (it fails the same way when descriptors ran out, and Node 24's rmSync then
+        // throws an error without a code): an empty directory left here is removed at the next open.
+      }
       throw ioError(err, `Cannot create topic '${name}'`);
     }
     const row = this.row(name);
