@@ -127,14 +127,7 @@ export class Topics {
     try {
       const loads = writable ? this.catalog.loadTopic(row.name, row.partitions) : [];
       for (let p = 0; p < row.partitions; p++) {
-        const log = new PartitionLog(
-          row.name,
-          p,
-          partitionDir(this.dir, row.name, p),
-          row.config,
-          this.catalog.forPartition(row.name, p),
-          writable,
-        );
+        const log = this.partitionLog(row, p, writable);
         state.logs.push(log);
         if (writable) {
           log.onRoll = () => this.onRoll(state, log);
@@ -340,7 +333,7 @@ export class Topics {
       throw ioError(err, `Cannot create topic '${name}'`);
     }
     const row = this.row(name);
-    this.adopt(row, segments);
+    this.openCreated(row, segments);
     return info(row);
   }
 
@@ -348,22 +341,27 @@ export class Topics {
    * Opens a topic just created from the segments `create` made: they are empty and mapped, so
    * the first append to each partition is a copy into memory, with nothing to load or read.
    */
-  private adopt(row: TopicRow, segments: Segment[]): void {
+  private openCreated(row: TopicRow, segments: Segment[]): void {
     const state: TopicState = { name: row.name, config: row.config, logs: [], nextKeyless: 0 };
     for (let p = 0; p < row.partitions; p++) {
-      const log = new PartitionLog(
-        row.name,
-        p,
-        partitionDir(this.dir, row.name, p),
-        row.config,
-        this.catalog.forPartition(row.name, p),
-        true,
-      );
+      const log = this.partitionLog(row, p, true);
       log.segments = [segments[p]!];
       log.onRoll = () => this.onRoll(state, log);
       state.logs.push(log);
     }
     this.states.set(row.name, state);
+  }
+
+  private partitionLog(row: TopicRow, partition: number, writable: boolean): PartitionLog {
+    const dir = partitionDir(this.dir, row.name, partition);
+    return new PartitionLog(
+      row.name,
+      partition,
+      dir,
+      row.config,
+      this.catalog.forPartition(row.name, partition),
+      writable,
+    );
   }
 
   list(): TopicInfo[] {

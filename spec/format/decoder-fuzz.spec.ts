@@ -1,6 +1,6 @@
 /**
- * SPEC section 8: property-based fuzzing of the batch decoder: typed errors only, allocation
- * bounded by the input. Most damage is caught by the CRC, so the mutations that matter are the ones
+ * Property-based fuzzing of the batch decoder: damaged input may only raise typed errors
+ * (LogStoreError), and what it allocates is bounded by the input. Most damage is caught by the CRC, so the mutations that matter are the ones
  * whose CRC (and length) is recomputed afterwards: they reach the record parser behind the checksum,
  * which is what a buggy or hostile writer, or a disk that returns another valid-looking block, feeds it.
  *

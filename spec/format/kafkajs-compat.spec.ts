@@ -81,7 +81,7 @@ const kafkaRecordsArb = fc
 
 const timestampsOf = (records: readonly AppendRecord[]) => records.map((r) => r.timestamp ?? NOW);
 
-/** kafkajs's batch for `records` with the header fields logstore writes (SPEC 3: epoch 0, -1/-1/-1). */
+/** kafkajs's batch for `records` with the header fields logstore writes (docs/format.md: leader epoch 0, producer id, epoch and base sequence -1). */
 function kafkaBatchLikeLogstore(records: readonly AppendRecord[], baseOffset: number): Promise<Buffer> {
   const ts = timestampsOf(records);
   return kafkaEncodeBatch(
