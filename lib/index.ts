@@ -9,7 +9,7 @@ export type {
   ServeOptions,
 } from './store.js';
 export type { KafkaServer } from './kafka/server.js';
-export type { GenerationEvent } from './kafka/group-coordinator.js';
+export type { GenerationEvent } from './kafka/group.js';
 export { Consumer } from './read/consumer.js';
 export type { ConsumerOptions, PartitionLag, ResetPolicy } from './read/consumer.js';
 export { LogStoreError, ErrorCodes } from './errors.js';
