@@ -125,7 +125,7 @@ export class Topics {
     const state: TopicState = { name: row.name, config: row.config, logs: [], nextKeyless: 0 };
     const writable = !this.options.readOnly;
     try {
-      const loads = writable ? this.catalog.loadTopic(row.name, row.partitions) : [];
+      const loads = writable ? this.catalog.partitions.loadTopic(row.name, row.partitions) : [];
       for (let p = 0; p < row.partitions; p++) {
         const log = this.partitionLog(row, p, writable);
         state.logs.push(log);
@@ -359,7 +359,7 @@ export class Topics {
       partition,
       dir,
       row.config,
-      this.catalog.forPartition(row.name, partition),
+      this.catalog.partitions.forPartition(row.name, partition),
       writable,
     );
   }
