@@ -13,7 +13,7 @@
  */
 import Database from 'better-sqlite3';
 import { LogStoreError } from '../errors.js';
-import { catalogError, guardAll, inTransaction } from './errors.js';
+import { guardAll, inTransaction } from './errors.js';
 import { GroupOffsets } from './group-offsets.js';
 import { MirrorPositions } from './mirror-positions.js';
 import { PartitionTables } from './partitions.js';
@@ -105,29 +105,6 @@ export class Catalog {
   /** Runs logstore's own multi-row change in one transaction; any failure is a LogStoreError. */
   transaction<T>(fn: () => T): T {
     return inTransaction(this.db, fn);
-  }
-
-  /**
-   * Runs the application's `fn` (store.transaction) in one transaction. What `fn` throws (its own
-   * errors, and its own statements' SQLite errors: a typo, a constraint) comes out unchanged once
-   * the transaction is rolled back: those are the application's to handle. Only a failure of the
-   * transaction itself (BEGIN, COMMIT, the rollback) is the catalog's, and a LogStoreError.
-   */
-  applicationTransaction<T>(fn: () => T): T {
-    let thrown: { error: unknown } | undefined;
-    try {
-      return this.db.transaction(() => {
-        try {
-          return fn();
-        } catch (err) {
-          thrown = { error: err };
-          throw err;
-        }
-      })();
-    } catch (err) {
-      if (thrown !== undefined && err === thrown.error) throw err;
-      throw catalogError(err, this.db.name);
-    }
   }
 
   getMeta(key: string): string | undefined {
