@@ -60,9 +60,10 @@ export function openParts(dir: string, options: StoreOptions | undefined, repair
   }
   const lock = opts.readOnly ? WriterLock.none(absolute) : WriterLock.take(absolute);
   let catalog: Catalog | undefined;
+  let wired: StoreParts | undefined;
   try {
     catalog = Catalog.open(catalogPath(absolute), opts.readOnly);
-    const parts = wire(absolute, opts, catalog, lock);
+    const parts = (wired = wire(absolute, opts, catalog, lock));
     if (opts.readOnly) {
       parts.topics.loadAll(true, false);
       return parts;
@@ -75,6 +76,15 @@ export function openParts(dir: string, options: StoreOptions | undefined, repair
     });
     return parts;
   } catch (err) {
+    // The partitions loaded before the failure are mapped: unmap them, or their files stay
+    // busy (a file system that cannot be unmounted, blocks kept after deletion) until exit.
+    wired?.durability.stop();
+    wired?.cleanups.stop();
+    try {
+      wired?.topics.close();
+    } catch {
+      // The open's own failure is what the caller needs to see.
+    }
     catalog?.close();
     lock.release();
     throw openError(err, absolute);

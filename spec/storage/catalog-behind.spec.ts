@@ -308,6 +308,34 @@ describe('Log loader: the files are the truth', () => {
     await s.close();
   });
 
+  it('should release every file an open mapped before it refused the store (a listed segment missing)', async () => {
+    const dir = tempDir();
+    let s = LogStore.open(dir);
+    s.createTopic('a', { partitions: 3 });
+    append(s, 0, 30, 'a');
+    s.createTopic('z');
+    append(s, 0, 3, 'z');
+    await s.flush();
+    const unclean = snapshotCatalog(dir); // taken while open: the next open recovers, mapping 'a'
+    await s.close();
+    restoreCatalog(dir, unclean);
+    const missing = path.join(dir, 'z-0', logFiles(dir, 'z')[0]!);
+    const kept = fs.readFileSync(missing);
+    fs.rmSync(missing);
+    const err = expectCode(() => LogStore.open(dir), 'LOGSTORE_CORRUPT') as LogStoreError;
+    expect(err.message).to.contain(missing);
+    // A mapping left behind would keep the files' blocks (and their file system) busy.
+    const mapped = fs
+      .readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(dir));
+    expect(mapped).to.deep.equal([]);
+    fs.writeFileSync(missing, kept);
+    s = LogStore.open(dir);
+    expect(offsets(s, 'a')).to.have.length(30);
+    await s.close();
+  });
+
   it('should refuse a store holding a topic the catalog lost, naming the repair, which sets it aside', async () => {
     const dir = tempDir();
     let s = LogStore.open(dir);
