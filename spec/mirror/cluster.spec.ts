@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { LogStore, type Mirror } from '../../lib/index.js';
 import { expectCodeAsync, tempDir } from '../helpers/temp.js';
-import { appendRange, byPartition, fromKcat, storeRecords } from './helpers.js';
+import { appendRange, byPartition, followTo, fromKcat, storeRecords } from './helpers.js';
 import { useControlledMock, type ControlledMock } from './mock-control.js';
 import { kcatProduce, kcatRead } from './mock-cluster.js';
 
@@ -47,14 +47,8 @@ async function followingTo(mock: ControlledMock, topic: string, leader?: number)
   const dir = tempDir();
   const store = LogStore.open(dir);
   store.createTopic(topic, { partitions: 4 });
-  const controller = new AbortController();
-  const mirror = store.mirror({
-    to: mock.bootstrap,
-    follow: true,
-    signal: controller.signal,
-    progressIntervalMs: 20,
-  });
-  return { dir, store, mirror, seen: watch(mirror), stop: () => controller.abort() };
+  const { mirror, stop } = followTo(store, mock.bootstrap);
+  return { dir, store, mirror, seen: watch(mirror), stop };
 }
 
 /** Every record of `topic` on the mock, as kcat reads it, equals the store's (closed) `topic`. */

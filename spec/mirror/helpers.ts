@@ -2,18 +2,30 @@
  * What the mirror specs share: a deterministic record set (UTF-8 text that kcat prints exactly,
  * keys, null keys and values, repeated and null headers, explicit timestamps), a writer child that
  * holds a store and appends them slowly, a child that serves a second store (`store.serve()`),
- * and readers for a store's records and a mirror's saved positions.
+ * a mirror following a store, and readers for a store's records and a mirror's saved positions.
  */
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MirrorPositions, type MirrorPosition } from '../../lib/catalog/mirror-positions.js';
-import { LogStore, type AppendRecord, type LogRecord } from '../../lib/index.js';
+import { LogStore, type AppendRecord, type LogRecord, type Mirror } from '../../lib/index.js';
 import { LIB, startChild } from '../helpers/child.js';
 import type { KcatRecord } from './mock-cluster.js';
 
 export const TS_BASE = 1_700_000_000_000;
+
+/** A mirror following `store` to the cluster at `bootstrap` (progress every 20 ms), and its stop. */
+export function followTo(store: LogStore, bootstrap: string): { mirror: Mirror; stop: () => void } {
+  const controller = new AbortController();
+  const mirror = store.mirror({
+    to: bootstrap,
+    follow: true,
+    signal: controller.signal,
+    progressIntervalMs: 20,
+  });
+  return { mirror, stop: () => controller.abort() };
+}
 
 /** Record i of the specs' data set. */
 export function record(i: number): AppendRecord {

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { LogStore, type MirrorEvent, type MirrorProgressEvent } from '../../lib/index.js';
 import { expectCode, expectCodeAsync, removeTempDirs, tempDir } from '../helpers/temp.js';
-import { appendRange, byPartition, closedPort, fromKcat, storeRecords } from './helpers.js';
+import { appendRange, byPartition, closedPort, followTo, fromKcat, storeRecords } from './helpers.js';
 import { kcatRead, useMockCluster } from './mock-cluster.js';
 
 describe('LogStore#mirror()', function () {
@@ -91,13 +91,7 @@ describe('LogStore#mirror()', function () {
       const store = LogStore.open(dir);
       store.createTopic('live', { partitions: 4 });
       appendRange(store, 'live', 0, 100);
-      const controller = new AbortController();
-      const mirror = store.mirror({
-        to: mock.bootstrap,
-        follow: true,
-        signal: controller.signal,
-        progressIntervalMs: 20,
-      });
+      const { mirror, stop } = followTo(store, mock.bootstrap);
       let appended = 100;
       const timer = setInterval(() => {
         if (appended < 1000) {
@@ -106,8 +100,7 @@ describe('LogStore#mirror()', function () {
         }
       }, 5);
       for await (const e of mirror) {
-        if (e.type === 'progress' && appended >= 1000 && e.records === 1000 && e.lag === 0)
-          controller.abort();
+        if (e.type === 'progress' && appended >= 1000 && e.records === 1000 && e.lag === 0) stop();
       }
       clearInterval(timer);
       const done = await mirror.done;

@@ -40,36 +40,12 @@ describe('MirrorPositions (catalog schema 5)', () => {
     db.exec(MIGRATIONS.join(';\n'));
     const positions = new MirrorPositions(db);
     const to = 'to cluster-a';
-    positions.set(
-      [
-        {
-          link: to,
-          topic: 't',
-          partition: 0,
-          localOffset: 10,
-          remoteOffset: 110,
-          producerId: 4,
-          producerEpoch: 1,
-          nextSequence: 10,
-        },
-      ],
-      1,
-    );
-    positions.set(
-      [
-        {
-          link: to,
-          topic: 't',
-          partition: 0,
-          localOffset: 25,
-          remoteOffset: 130,
-          producerId: 4,
-          producerEpoch: 1,
-          nextSequence: 25,
-        },
-      ],
-      2,
-    );
+    const first = { link: to, topic: 't', partition: 0, localOffset: 10, remoteOffset: 110 };
+    const producer = { producerId: 4, producerEpoch: 1 };
+    positions.set([{ ...first, ...producer, nextSequence: 10 }], 1);
+    const second = { ...first, localOffset: 25, remoteOffset: 130, ...producer, nextSequence: 25 };
+    positions.set([second], 2);
+    // The second replaces the first: one row per partition, whatever its offsets.
     expect(positions.rows(to, 't', 0)).to.deep.equal([
       {
         link: to,
