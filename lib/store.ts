@@ -29,7 +29,7 @@ import type { ResolvedStoreOptions, StoreOptions, TopicConfig } from './options.
 import { checkPartition, Producer, type AppendOptions } from './producer.js';
 import type { ConsumerOptions, Consumer } from './read/consumer.js';
 import { Groups, type GroupDescription } from './read/groups.js';
-import { checkStartSpec, Reader, type ReaderOptions, type StartSpec } from './read/reader.js';
+import { checkCopy, checkStartSpec, Reader, type ReaderOptions, type StartSpec } from './read/reader.js';
 import type { AppendRecord, AppendResult } from './record.js';
 import { Cleanup, type CleanupResult } from './cleanup.js';
 import { AppendSignal } from './storage/append-signal.js';
@@ -331,7 +331,7 @@ export class LogStore {
     this.checkOpen();
     const state = this.topicSet.get(topic);
     const o = options ?? {};
-    checkKeys(o, ['partition', 'from', 'signal'], 'reader option');
+    checkKeys(o, ['partition', 'from', 'signal', 'copy'], 'reader option');
     const partition = o.partition === undefined ? 0 : checkPartition(state, o.partition);
     const from = checkStartSpec(o.from ?? 'earliest');
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
@@ -346,7 +346,8 @@ export class LogStore {
         return state.logs[partition]!;
       },
     };
-    const reader = new Reader(source, topic, partition, from, o.signal, (r) => this.readers.delete(r));
+    const copy = checkCopy(o.copy);
+    const reader = new Reader(source, topic, partition, from, o.signal, (r) => this.readers.delete(r), copy);
     this.readers.add(reader);
     return reader;
   }

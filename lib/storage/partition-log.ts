@@ -31,10 +31,15 @@ export interface Cursor {
   walker: BatchWalker | null;
   /** Whether the walker's current batch still has records at or after `offset`. */
   inBatch: boolean;
+  /**
+   * Set for a zero-copy reader: records are views into the segments' mappings, and each segment
+   * read from is lent to it (pinned). Null: records are copies.
+   */
+  lease: { lend(segment: Segment): void } | null;
 }
 
-export function newCursor(): Cursor {
-  return { offset: 0, segment: null, walker: null, inBatch: false };
+export function newCursor(lease: Cursor['lease'] = null): Cursor {
+  return { offset: 0, segment: null, walker: null, inBatch: false, lease };
 }
 
 /** Something that catches a read-only log up with its writer (follower.ts). */
@@ -300,6 +305,7 @@ export class PartitionLog {
         cursor.inBatch = true;
       }
       const before = out.length;
+      const lease = cursor.lease;
       const n = decodeRecords(
         segment.buf,
         walker.position,
@@ -309,7 +315,10 @@ export class PartitionLog {
         this.topic,
         this.partition,
         segment.logPath,
+        undefined,
+        lease === null,
       );
+      if (lease !== null && n > 0) lease.lend(segment);
       added += n;
       if (n > 0) cursor.offset = out[before + n - 1]!.offset + 1;
       if (added >= max && cursor.offset <= walker.lastOffset) break; // the rest of this batch is for the next read
