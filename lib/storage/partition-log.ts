@@ -52,6 +52,13 @@ export interface Refresher {
 
 /** scanForTimestamp: the index led the scan astray (a damaged cache). */
 const INDEX_WRONG = -2;
+/**
+ * Readers let the pages behind them be dropped from the resident set only this far behind their
+ * position: several readers of one partition (consumer groups catching up together) stay within
+ * it of each other, and a drop right behind one reader made the others fault the same pages in
+ * again, one 4 KiB page at a time.
+ */
+const READ_TRIM_LAG = 16 * 1024 * 1024;
 /** A walk from a segment's first batch. */
 const SEGMENT_START: IndexEntry = Object.freeze({ position: 0, offset: -1 });
 
@@ -299,7 +306,7 @@ export class PartitionLog {
         walker.maxNextOffset = segment.nextOffset;
         if (!walker.next()) throw walker.corruptError(segment.logPath);
         if (walker.lastOffset < cursor.offset) {
-          segment.touch(walker.size, walker.position);
+          segment.touch(walker.size, walker.position - READ_TRIM_LAG);
           continue;
         }
         cursor.inBatch = true;
@@ -324,7 +331,7 @@ export class PartitionLog {
       if (added >= max && cursor.offset <= walker.lastOffset) break; // the rest of this batch is for the next read
       cursor.offset = Math.max(cursor.offset, walker.lastOffset + 1);
       cursor.inBatch = false;
-      segment.touch(walker.size, walker.position);
+      segment.touch(walker.size, walker.position - READ_TRIM_LAG);
     }
     return added;
   }
