@@ -1,13 +1,9 @@
 /** The public API: `import { LogStore, LogStoreError } from 'logstore'`. */
 export { LogStore } from './store.js';
-export type {
-  TopicInfo,
-  TopicDescription,
-  PartitionDescription,
-  RecoveryReport,
-  GroupDescription,
-  ServeOptions,
-} from './store.js';
+export type { TopicInfo, TopicDescription, PartitionDescription } from './topics.js';
+export type { RecoveryReport } from './recovery.js';
+export type { GroupDescription } from './read/groups.js';
+export type { ServeOptions } from './store-services.js';
 export type { KafkaServer } from './kafka/server.js';
 export type { GenerationEvent } from './kafka/group-coordinator.js';
 export { Consumer } from './read/consumer.js';
