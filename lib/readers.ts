@@ -6,7 +6,7 @@
 import { LogStoreError } from './errors.js';
 import { checkKeys, invalidArgument } from './options.js';
 import { checkPartition } from './producer.js';
-import { checkStartSpec, Reader, type ReaderOptions } from './read/reader.js';
+import { checkCopy, checkStartSpec, Reader, type ReaderOptions } from './read/reader.js';
 import type { StoreState } from './store-state.js';
 import type { Topics } from './topics.js';
 
@@ -25,7 +25,7 @@ export class Readers {
   create(topic: string, options?: ReaderOptions): Reader {
     const state = this.topics.get(topic);
     const o = options ?? {};
-    checkKeys(o, ['partition', 'from', 'signal'], 'reader option');
+    checkKeys(o, ['partition', 'from', 'signal', 'copy'], 'reader option');
     const partition = o.partition === undefined ? 0 : checkPartition(state, o.partition);
     const from = checkStartSpec(o.from ?? 'earliest');
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
@@ -40,7 +40,8 @@ export class Readers {
         return state.logs[partition]!;
       },
     };
-    const reader = new Reader(source, topic, partition, from, o.signal, (r) => this.open.delete(r));
+    const copy = checkCopy(o.copy);
+    const reader = new Reader(source, topic, partition, from, o.signal, (r) => this.open.delete(r), copy);
     this.open.add(reader);
     return reader;
   }

@@ -27,7 +27,7 @@ import tailFollowLatency from './tail-follow-latency.js';
 export const CASES: BenchCase[] = [
   batchedAppend,
   singleAppend,
-  sequentialRead,
+  ...sequentialRead,
   durableSingleAppend,
   groupCommit,
   liveLatency,

@@ -1,10 +1,12 @@
 import { defineCase, since, type BenchCase } from '../case.js';
+import { fillApart } from '../fill-apart.js';
 
 /**
  * Several independent readers of one partition in one process, e.g. several consumer groups
  * catching up. Each reader reads the whole partition; they take turns by `read(10000)`, so they
  * share the mapping and the page cache but not their positions. The figure is the aggregate:
- * records delivered by all readers together per second. One case per reader count.
+ * records delivered by all readers together per second. One case per reader count. The store is
+ * filled in a forked process (fill-apart.ts), as for sequential-read.
  */
 function fanout(readers: number): BenchCase {
   return defineCase({
@@ -14,8 +16,8 @@ function fanout(readers: number): BenchCase {
     sizes: { quick: { records: 200_000, readers }, full: { records: 1_000_000, readers } },
     subjects: {
       async logstore({ records, readers }, dir) {
-        const { fillStore, openStore, TOPIC } = await import('../logstore.js');
-        await fillStore(dir, records);
+        const { openStore, TOPIC } = await import('../logstore.js');
+        await fillApart('logstore', dir, records);
         const store = await openStore(dir);
         const open = Array.from({ length: readers }, () =>
           store.reader(TOPIC, { partition: 0, from: 'earliest' }),

@@ -7,13 +7,18 @@
 import { closeSync, fdatasyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** The file a FrameWriter of `dir` writes. */
+export function framesPath(dir: string): string {
+  return join(dir, 'frames.log');
+}
+
 export class FrameWriter {
   readonly path: string;
   private readonly fd: number;
   private chunk = Buffer.allocUnsafe(1 << 20);
 
   constructor(dir: string) {
-    this.path = join(dir, 'frames.log');
+    this.path = framesPath(dir);
     this.fd = openSync(this.path, 'a');
   }
 

@@ -242,9 +242,14 @@ export function checkRecords(
 
 /**
  * Decodes the records of the valid batch at `buf[pos]` whose offsets are >= `fromOffset`, at
- * most `max`, onto `out`. Keys, values and headers are copies (one copy of the batch's record
- * bytes, or the decompressed block), so they stay valid after the segment is unmapped. Returns
- * how many records were added. Control batches (transaction markers) hold no user records.
+ * most `max`, onto `out`. Returns how many records were added. Control batches (transaction
+ * markers) hold no user records.
+ *
+ * With `copy` (the default), keys, values and header values are views into one copy of the
+ * batch's record bytes (or into the decompressed block), so they stay valid after the segment is
+ * unmapped. Without it they are views into `buf` itself (a compressed batch's records are still
+ * views into its decompressed block): the caller keeps `buf` mapped for as long as it promised
+ * (lib/read/view-lease.ts).
  */
 export function decodeRecords(
   buf: Uint8Array,
@@ -256,19 +261,37 @@ export function decodeRecords(
   partition: number,
   where: string,
   maxBytes = MAX_DECOMPRESSED_BYTES,
+  copy = true,
 ): number {
   if ((batchAttributes(buf, pos) & CONTROL_FLAG) !== 0) return 0;
   const { records, compressed, context: b } = openBatch(buf, pos, where, maxBytes);
   const { first, i, previousDelta } = skipRecords(records, fromOffset, b);
-  const limit = records.length;
-  // The returned buffers are views into one copy of the rest of the records, so they stay valid
-  // after the segment is unmapped; a decompressed block is already a copy.
-  let copy: Buffer;
-  if (compressed) copy = Buffer.from(records.buffer, records.byteOffset + first, limit - first);
-  else {
-    copy = Buffer.allocUnsafeSlow(limit - first);
-    copy.set(records.subarray(first, limit));
+  if (!copy || compressed) {
+    // In place: the mapping's bytes, or the decompressed block (already a copy of its own).
+    const bytes = asBuffer(records);
+    return walkRecords(bytes, first, i, previousDelta, b, max, {
+      list: out,
+      topic,
+      partition,
+      copy: bytes,
+      base: 0,
+    }).added;
   }
-  return walkRecords(copy, 0, i, previousDelta, b, max, { list: out, topic, partition, copy, base: first })
-    .added;
+  // The returned buffers are views into one copy of the rest of the records, so they stay valid
+  // after the segment is unmapped.
+  const limit = records.length;
+  const bytes = Buffer.allocUnsafeSlow(limit - first);
+  bytes.set(records.subarray(first, limit));
+  return walkRecords(bytes, 0, i, previousDelta, b, max, {
+    list: out,
+    topic,
+    partition,
+    copy: bytes,
+    base: first,
+  }).added;
+}
+
+/** `bytes` as a Buffer over the same memory (header keys are decoded with Buffer's toString). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }

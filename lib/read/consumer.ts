@@ -20,6 +20,8 @@ import { checkInteger, checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
 import { newCursor, type Cursor, type PartitionLog } from '../storage/partition-log.js';
 import type { GroupMembers } from './groups.js';
+import { checkCopy } from './reader.js';
+import { ViewLease } from './view-lease.js';
 
 /** The longest a Node timer waits: the keep-alive of a live wait. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -37,6 +39,12 @@ export interface ConsumerOptions {
   autoCommitIntervalMs?: number;
   /** Ends a live (`for await`) iteration when aborted. */
   signal?: AbortSignal;
+  /**
+   * `false`: records' key, value and header values are views into the log's memory mapping, not
+   * copies, valid until this consumer's next `read()` or `close()` (in a loop: until the loop
+   * takes the next record). Copy what you keep longer. @default true
+   */
+  copy?: boolean;
 }
 
 export interface PartitionLag {
@@ -74,6 +82,8 @@ export class Consumer implements AsyncIterable<LogRecord> {
   private readonly from: ResetPolicy;
   private readonly autoCommit: boolean;
   private readonly signal: AbortSignal | undefined;
+  /** What a zero-copy consumer has lent out since its last read; null for a copying one. */
+  private readonly lease: ViewLease | null;
   private readonly assigned = new Map<number, Assigned>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -97,6 +107,7 @@ export class Consumer implements AsyncIterable<LogRecord> {
     this.from = options.from ?? 'earliest';
     this.autoCommit = options.autoCommit ?? true;
     this.signal = options.signal;
+    this.lease = options.copy === false ? new ViewLease() : null;
     if (this.autoCommit) {
       this.timer = setInterval(() => this.commitMovedPast(), options.autoCommitIntervalMs ?? 5000);
       this.timer.unref();
@@ -131,7 +142,7 @@ export class Consumer implements AsyncIterable<LogRecord> {
     const committed = this.host.committedOffsets(this.group, this.topic);
     for (const p of fresh) {
       const log = logs[p]!;
-      const cursor = newCursor();
+      const cursor = newCursor(this.lease);
       const c = committed.get(p) ?? null;
       log.seek(cursor, this.startOffset(log, c));
       this.assigned.set(p, { log, cursor, returned: cursor.offset, movedPast: cursor.offset, committed: c });
@@ -158,6 +169,7 @@ export class Consumer implements AsyncIterable<LogRecord> {
   }
 
   private fetch(max: number): LogRecord[] {
+    this.lease?.release(); // the previous fetch's views are no longer promised
     const out: LogRecord[] = [];
     const partitions = this.assignment;
     for (let k = 0; k < partitions.length && out.length < max; k++) {
@@ -344,6 +356,7 @@ export class Consumer implements AsyncIterable<LogRecord> {
     this.final = this.positions();
     this.closed = true;
     this.assigned.clear();
+    this.lease?.release();
     this.members.leave(this);
     this.wake();
     if (failure) throw failure;
@@ -369,7 +382,8 @@ export function checkConsumerOptions(options: unknown): ConsumerOptions {
     throw invalidArgument('store.consumer(topic, options) needs options with at least { group }.');
   }
   const o = options as Record<string, unknown>;
-  checkKeys(o, ['group', 'from', 'autoCommit', 'autoCommitIntervalMs', 'signal'], 'consumer option');
+  checkKeys(o, ['group', 'from', 'autoCommit', 'autoCommitIntervalMs', 'signal', 'copy'], 'consumer option');
+  checkCopy(o.copy);
   if (typeof o.group !== 'string' || o.group.length === 0 || o.group.length > 255) {
     throw invalidArgument(
       `Expected \`group\` to be a non-empty string of at most 255 characters, got ${JSON.stringify(o.group)}.`,

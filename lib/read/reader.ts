@@ -6,14 +6,18 @@
  * closes, or the AbortSignal fires, and closes the reader when the loop ends (as Node's fs.Dir and
  * abstract-level iterators do). While it waits, it keeps the process alive.
  *
- * Records returned are copies: they stay valid after later appends, rolls and deletions.
+ * Records returned are copies: they stay valid after later appends, rolls and deletions. With
+ * `copy: false` their bytes are views into the segments' mappings instead (no copy per batch),
+ * valid until the reader's next read, seek or close (view-lease.ts); after that a view reads
+ * either the same bytes or nothing (detached), never another record's.
  */
 import path from 'node:path';
 import { LogStoreError } from '../errors.js';
 import { checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
-import { newCursor, type PartitionLog } from '../storage/partition-log.js';
+import { newCursor, type Cursor, type PartitionLog } from '../storage/partition-log.js';
 import { watchStore, type StoreChange } from './store-watch.js';
+import { ViewLease } from './view-lease.js';
 
 export type StartSpec = 'earliest' | 'latest' | number | { timestamp: number };
 
@@ -24,6 +28,19 @@ export interface ReaderOptions {
   from?: StartSpec;
   /** Ends a live (`for await`) iteration when aborted. */
   signal?: AbortSignal;
+  /**
+   * `false`: records' key, value and header values are views into the log's memory mapping, not
+   * copies, valid until this reader's next `read()`, `seek()` or `close()` (in a loop: until the
+   * loop takes the next record). Copy what you keep longer. @default true
+   */
+  copy?: boolean;
+}
+
+/** `copy` as given to a reader or consumer: a boolean, true when absent. */
+export function checkCopy(copy: unknown): boolean {
+  if (copy === undefined) return true;
+  if (typeof copy === 'boolean') return copy;
+  throw invalidArgument(`Expected \`copy\` to be a boolean, got ${JSON.stringify(copy)}.`);
 }
 
 /** @internal How a reader reaches its partition log; throws when the topic or the store is gone. */
@@ -64,7 +81,9 @@ export function resolveStart(log: PartitionLog, spec: StartSpec): number {
 }
 
 export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
-  private readonly cursor = newCursor();
+  /** What a zero-copy reader has lent out since its last read; null for a copying reader. */
+  private readonly lease: ViewLease | null;
+  private readonly cursor: Cursor;
   private closed = false;
   /** Pending waits, resolved by close(). */
   private readonly waiters = new Set<() => void>();
@@ -80,7 +99,10 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
     from: StartSpec,
     signal: AbortSignal | undefined,
     private readonly onClose: (reader: Reader) => void,
+    copy = true,
   ) {
+    this.lease = copy ? null : new ViewLease();
+    this.cursor = newCursor(this.lease);
     this.signal = signal;
     this.seek(from);
   }
@@ -97,6 +119,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
   /** Moves to 'earliest', 'latest', an offset (within the log) or the first record at or after a timestamp. */
   seek(spec: StartSpec): void {
     this.checkOpen();
+    this.lease?.release();
     const log = this.source.log();
     if (this.source.follower) log.refresh();
     log.seek(this.cursor, resolveStart(log, checkStartSpec(spec)));
@@ -108,6 +131,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
     if (!Number.isSafeInteger(max) || max < 1) {
       throw invalidArgument(`Expected \`max\` to be an integer >= 1, got ${JSON.stringify(max)}.`);
     }
+    this.lease?.release(); // the previous read's views are no longer promised
     const log = this.source.log();
     const out: LogRecord[] = [];
     log.read(this.cursor, max, out);
@@ -238,6 +262,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
     this.closed = true;
     this.cursor.segment = null;
     this.cursor.walker = null;
+    this.lease?.release();
     for (const wake of [...this.waiters]) wake();
     this.onClose(this);
   }

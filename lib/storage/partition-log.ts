@@ -32,10 +32,15 @@ export interface Cursor {
   walker: BatchWalker | null;
   /** Whether the walker's current batch still has records at or after `offset`. */
   inBatch: boolean;
+  /**
+   * Set for a zero-copy reader: records are views into the segments' mappings, and each segment
+   * read from is lent to it (pinned). Null: records are copies.
+   */
+  lease: { lend(segment: Segment): void } | null;
 }
 
-export function newCursor(): Cursor {
-  return { offset: 0, segment: null, walker: null, inBatch: false };
+export function newCursor(lease: Cursor['lease'] = null): Cursor {
+  return { offset: 0, segment: null, walker: null, inBatch: false, lease };
 }
 
 /** Something that catches a read-only log up with its writer (follower.ts). */
@@ -45,6 +50,14 @@ export interface Refresher {
   /** Only the active segment's new batches (no catalog read: cheap); true if it grew. */
   catchUp(): boolean;
 }
+
+/**
+ * Readers let the pages behind them be dropped from the resident set only this far behind their
+ * position: several readers of one partition (consumer groups catching up together) stay within
+ * it of each other, and a drop right behind one reader made the others fault the same pages in
+ * again, one 4 KiB page at a time.
+ */
+const READ_TRIM_LAG = 16 * 1024 * 1024;
 
 export class PartitionLog {
   segments: Segment[] = [];
@@ -271,12 +284,13 @@ export class PartitionLog {
         walker.maxNextOffset = segment.nextOffset;
         if (!walker.next()) throw walker.corruptError(segment.logPath);
         if (walker.lastOffset < cursor.offset) {
-          segment.touch(walker.size, walker.position);
+          segment.touch(walker.size, walker.position - READ_TRIM_LAG);
           continue;
         }
         cursor.inBatch = true;
       }
       const before = out.length;
+      const lease = cursor.lease;
       const n = decodeRecords(
         segment.buf,
         walker.position,
@@ -286,13 +300,16 @@ export class PartitionLog {
         this.topic,
         this.partition,
         segment.logPath,
+        undefined,
+        lease === null,
       );
+      if (lease !== null && n > 0) lease.lend(segment);
       added += n;
       if (n > 0) cursor.offset = out[before + n - 1]!.offset + 1;
       if (added >= max && cursor.offset <= walker.lastOffset) break; // the rest of this batch is for the next read
       cursor.offset = Math.max(cursor.offset, walker.lastOffset + 1);
       cursor.inBatch = false;
-      segment.touch(walker.size, walker.position);
+      segment.touch(walker.size, walker.position - READ_TRIM_LAG);
     }
     return added;
   }
