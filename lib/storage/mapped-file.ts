@@ -69,6 +69,8 @@ export class MappedFile implements Evictable {
   private mapping: Buffer | null = null;
   /** Bytes moved through the mapping since the pages behind were last dropped. */
   private touched = 0;
+  /** The end of zeros written past the data (a cut) since the last sync: a ranged sync covers them. */
+  private zeroedTo = 0;
   released = false;
   /** The mapping cache's clock at the last use (see mapping-cache.ts). */
   lastUse = 0;
@@ -352,7 +354,10 @@ export class MappedFile implements Evictable {
   /** Zeroes [from, dataEnd) in place (never shrinking the file); returns the bytes zeroed. */
   zeroFrom(from: number): number {
     const end = this.dataEnd(from);
-    if (end > from) this.buf.fill(0, from, end);
+    if (end > from) {
+      this.buf.fill(0, from, end);
+      this.zeroedTo = Math.max(this.zeroedTo, end);
+    }
     return end - from;
   }
 
@@ -406,6 +411,7 @@ export class MappedFile implements Evictable {
    */
   syncSync(): void {
     if (this.released) return;
+    this.zeroedTo = 0;
     if (this.mapping !== null && this.mapping.length > 0) {
       native.msync(this.mapping, 0, this.mapping.length);
       return;
@@ -418,12 +424,18 @@ export class MappedFile implements Evictable {
     }
   }
 
-  /** The same off the JS thread. A file released meanwhile (deleted, compacted) has nothing left to sync. */
-  async sync(): Promise<void> {
+  /**
+   * The same off the JS thread, for [0, end) of the mapping (all of it by default) and any zeros
+   * a cut wrote past it: pages past that which `prefault` dirtied stay dirty and writable. A file
+   * released meanwhile (deleted, compacted) has nothing left to sync.
+   */
+  async sync(end = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.released) return;
+    const zeroed = this.zeroedTo;
     try {
       if (this.mapping !== null && this.mapping.length > 0) {
-        await native.msyncAsync(this.mapping, 0, this.mapping.length);
+        await native.msyncAsync(this.mapping, 0, Math.min(Math.max(end, zeroed), this.mapping.length));
+        if (this.zeroedTo === zeroed) this.zeroedTo = 0;
         return;
       }
       const handle = await fs.promises.open(this.path, 'r');
@@ -432,9 +444,23 @@ export class MappedFile implements Evictable {
       } finally {
         await handle.close();
       }
+      if (this.zeroedTo === zeroed) this.zeroedTo = 0;
     } catch (err) {
       if (!this.released) throw err;
     }
+  }
+
+  /**
+   * Takes now the page faults that appends to [from, to) would take: each page there gets its
+   * own first byte stored back (the content does not change; the page becomes dirty and
+   * writable). Only the active file, and only within the mapping (never a hole: the active
+   * file's preallocation is real blocks).
+   */
+  prefault(from: number, to: number): void {
+    const mapping = this.mapping;
+    if (!this.active || !this.writable || mapping === null) return;
+    const end = Math.min(to, mapping.length);
+    for (let p = Math.ceil(from / PAGE) * PAGE; p < end; p += PAGE) mapping[p] = mapping[p]!;
   }
 
   /** Unmaps now, and every mapping still retired; every view of them becomes empty. */

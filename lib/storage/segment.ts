@@ -483,9 +483,17 @@ export class Segment {
     this.file.syncSync();
   }
 
-  /** A segment released meanwhile (deleted, compacted) has nothing left to sync. */
+  /**
+   * The batches, off the JS thread: msync of [0, size) only, so that pages `prefault` prepared
+   * past the data stay writable. A segment released meanwhile has nothing left to sync.
+   */
   sync(): Promise<void> {
-    return this.file.sync();
+    return this.file.sync(this.size);
+  }
+
+  /** Takes now the page faults of the next `bytes` of appends (see MappedFile.prefault). */
+  prefault(bytes: number): void {
+    this.file.prefault(this.size, this.size + bytes);
   }
 
   /** Unmaps and closes now; every view of the mapping becomes empty. */

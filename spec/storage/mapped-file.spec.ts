@@ -21,6 +21,7 @@ import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const CAPACITY = 128 * MiB;
+const PAGE = 4096;
 const mappedFileJs = fileURLToPath(new URL('../../lib/storage/mapped-file.js', import.meta.url));
 
 /** Descriptors this process has open now. */
@@ -245,6 +246,46 @@ describe('MappedFile', () => {
       expect(fs.readFileSync(file.path).toString('latin1', 0, 5)).to.equal('dirty');
       file.release();
       other.release();
+    });
+  });
+
+  describe('prefault', () => {
+    /** Minor page faults taken while storing one byte into each of `pages` pages from `from`. */
+    function faultsStoring(file: MappedFile, from: number, pages: number): number {
+      const buf = file.buf;
+      const before = process.resourceUsage().minorPageFault;
+      for (let k = 0; k < pages; k++) buf[from + k * PAGE] = 9;
+      return process.resourceUsage().minorPageFault - before;
+    }
+
+    it('should take the faults of the next appends ahead of them, keeping every byte, within the mapping', () => {
+      const file = MappedFile.create(path.join(tempDir(), 'a.log'), CAPACITY);
+      file.ensureAllocated(256 * KiB);
+      expect(file.fileSize).to.equal(256 * KiB);
+      file.buf[64 * KiB + 5] = 7;
+      file.prefault(10, 128 * KiB + 10); // pages 1 to 32: a page starts at 4096 (the first after 10)
+      file.prefault(200 * KiB, 10 * MiB); // past the mapping's end: stops there
+      expect(file.buf[64 * KiB + 5]).to.equal(7);
+      expect(file.buf[0]).to.equal(0);
+      expect(fs.readFileSync(file.path).equals(Buffer.from(file.buf))).to.equal(true);
+      // A fault per page where nobody prefaulted (a few may be the process's own, elsewhere).
+      expect(faultsStoring(file, PAGE, 32)).to.be.at.most(4);
+      expect(faultsStoring(file, 128 * KiB, 18)).to.be.at.least(16);
+      file.release();
+    });
+
+    it('should never store into a read-only or closed file', () => {
+      const dir = tempDir();
+      const writer = MappedFile.create(path.join(dir, 'a.log'), CAPACITY);
+      writer.ensureAllocated(128 * KiB);
+      const follower = MappedFile.open(writer.path, CAPACITY, false, missing, { gone });
+      follower.prefault(0, 128 * KiB); // a store here would be SIGSEGV
+      expect(follower.buf[PAGE]).to.equal(0);
+      writer.setActive(false);
+      writer.prefault(0, 128 * KiB);
+      expect(faultsStoring(writer, 2 * PAGE, 30)).to.be.at.least(26);
+      writer.release();
+      follower.release();
     });
   });
 
