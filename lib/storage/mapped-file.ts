@@ -304,7 +304,7 @@ export class MappedFile implements Evictable {
     }
   }
 
-  /** Extends the file to `target` bytes of real blocks and maps all of it (before `fd` closes). */
+  /** Extends the file to `target` bytes of real blocks; `buf` maps all of it at its next use. */
   private grow(fd: number, target: number): void {
     try {
       native.fallocate(fd, this.fileSize, target - this.fileSize);
@@ -312,13 +312,9 @@ export class MappedFile implements Evictable {
       throw ioError(err, `Cannot extend ${this.path} to ${target} bytes`);
     }
     this.fileSize = target;
-    this.replaceMapping(null); // unmapped before the new one: V8 never counts both
-    try {
-      this.replaceMapping(native.mapFile(fd, target, this.writable));
-    } catch (err) {
-      // Out of mappings (vm.max_map_count): `buf` maps it, making room in the cache first.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw ioError(err, `Cannot map ${this.path}`);
-    }
+    // Mapped again at the next use of `buf`: a file only large appends write (with pwrite) is
+    // not mapped at each growth, which spares V8 the external memory and the collections it starts.
+    this.replaceMapping(null);
   }
 
   /** Counts bytes moved through the mapping at `position`; drops the pages before it now and then. */
@@ -447,6 +443,30 @@ export class MappedFile implements Evictable {
       if (this.zeroedTo === zeroed) this.zeroedTo = 0;
     } catch (err) {
       if (!this.released) throw err;
+    }
+  }
+
+  /**
+   * Writes `data` at `position` with pwrite, the file opened for the call: the kernel copies it
+   * into the page cache, which every mapping of the file shows, without the page fault a store
+   * through the mapping takes at each page it reaches first. [position, position + length) must
+   * be allocated (`ensureAllocated`).
+   */
+  write(data: Uint8Array, position: number): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.path, 'r+');
+    } catch (err) {
+      throw ioError(err, `Cannot open ${this.path} to write to it`);
+    }
+    try {
+      for (let done = 0; done < data.length;) {
+        done += fs.writeSync(fd, data, done, data.length - done, position + done);
+      }
+    } catch (err) {
+      throw ioError(err, `Cannot write ${data.length} bytes to ${this.path} at ${position}`);
+    } finally {
+      fs.closeSync(fd);
     }
   }
 

@@ -25,6 +25,15 @@ import { segmentPath } from './layout.js';
 import { MappedFile, type Sharing } from './mapped-file.js';
 import { SparseIndex } from './sparse-index.js';
 
+/**
+ * A batch of at least this many bytes is encoded into a scratch buffer and written with pwrite
+ * (MappedFile.write) rather than stored through the mapping: one call instead of a page fault per
+ * new page, which is what large appends spend most of their time on.
+ */
+export const WRITE_THROUGH_FILE_BYTES = 16 * 1024;
+/** The batches written with pwrite are encoded here first (one buffer, reused). */
+let scratch = Buffer.alloc(0);
+
 /** What a segment knows of its extent when opened (from the catalog, or to be found by recovery). */
 export interface SegmentState {
   size: number;
@@ -216,7 +225,12 @@ export class Segment {
     this.file.ensureAllocated(this.size + bytes);
     const baseOffset = this.nextOffset;
     const position = this.size;
-    encoder.write(this.buf, position, baseOffset);
+    if (bytes < WRITE_THROUGH_FILE_BYTES) encoder.write(this.buf, position, baseOffset);
+    else {
+      if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, 2 * scratch.length));
+      encoder.write(scratch, 0, baseOffset);
+      this.file.write(scratch.subarray(0, bytes), position);
+    }
     this.file.touch(bytes, position);
     if (encoder.lastMaxTimestamp > this.maxTimestamp) this.maxTimestamp = encoder.lastMaxTimestamp;
     index.onBatch(position, baseOffset + count - 1, encoder.lastMaxTimestamp);
