@@ -5,7 +5,7 @@
  * transaction, durable when it returns (synchronous=FULL).
  */
 import type Database from 'better-sqlite3';
-import { catalogError, guardAll } from './errors.js';
+import { guardAll, inTransaction } from './errors.js';
 
 export interface CommittedOffset {
   group: string;
@@ -59,14 +59,10 @@ export class GroupOffsets {
 
   /** Commits `entries` in one transaction. */
   commit(entries: readonly OffsetCommit[], now: number): void {
-    try {
-      this.db.transaction(() => {
-        for (const e of entries)
-          this.stmts.commit.run(e.group, e.topic, e.partition, e.offset, now, e.metadata ?? '');
-      })();
-    } catch (err) {
-      throw catalogError(err, this.db.name);
-    }
+    inTransaction(this.db, () => {
+      for (const e of entries)
+        this.stmts.commit.run(e.group, e.topic, e.partition, e.offset, now, e.metadata ?? '');
+    });
   }
 
   /** A group's offsets: on one topic, or on every topic it committed on. */
