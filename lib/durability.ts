@@ -6,13 +6,16 @@
  * every `flushIntervalMs` (and on `flush()`); `'none'` only on `flush()`/`close()`.
  *
  * Group commit: every `flush()` waits for the first sync that starts after it, and all calls
- * waiting then share that one sync. Syncs run one at a time, back to back while calls wait. A
- * sync is an msync of each segment written since the last one, or one syncfs of the store's
- * filesystem when there are many (storage/segment-sync.ts): no descriptor is needed either way.
+ * waiting then share that one sync (one promise). Syncs run one at a time, back to back while
+ * calls wait. A sync is an msync of each segment written since the last one, or one syncfs of the
+ * store's filesystem when there are many (storage/segment-sync.ts): no descriptor is needed
+ * either way. A sync looks only at the partitions written since the last one (a store of
+ * thousands of partitions pays for the ones it writes).
  *
  * After a sync, the recovery points (per partition: the segment, position, offset and max
  * timestamp that sync made durable) are recorded in the catalog, at most every
- * `flushIntervalMs`: an open after a crash verifies only what follows them.
+ * `flushIntervalMs`, for every partition a sync covered since the last record: an open after a
+ * crash verifies only what follows them.
  *
  * A failed sync poisons the writer: nothing is acknowledged after it (every later write and
  * flush gets the same LOGSTORE_IO) until the store is reopened and recovers.
@@ -26,16 +29,27 @@ import type { Segment } from './storage/segment.js';
 import { syncSegments, syncSegmentsNow } from './storage/segment-sync.js';
 import type { TopicState } from './topics.js';
 
-interface Waiter {
-  generation: number;
+/** One sync that flush() calls wait for, shared by all of them. */
+interface SharedSync {
+  promise: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
-/** A recovery point, the segment it names, and the partition's producer state as of it. */
+function sharedSync(): SharedSync {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A recovery point, its partition, the segment it names, and the partition's producer state as of it. */
 type PendingPoint = RecoveryPoint & {
+  log: PartitionLog;
   source: Segment;
-  producers: PartitionLog['producers'];
   producerState: ReturnType<PartitionLog['producers']['unsaved']>;
 };
 
@@ -45,8 +59,16 @@ export class Durability {
   /** Counts appends; a flush waits until a sync that began after its generation completes. */
   private writeGeneration = 0;
   private syncedGeneration = 0;
-  private waiters: Waiter[] = [];
+  /** The sync running now and the generation it began at (what it makes durable). */
+  private running: SharedSync | null = null;
+  private runningGeneration = 0;
+  /** The sync that starts after the running one, if any flush() waits for it. */
+  private next: SharedSync | null = null;
   private syncLoopRunning = false;
+  /** Partitions written since the last sync began. */
+  private dirty = new Set<PartitionLog>();
+  /** Per partition, the latest recovery point a completed sync made true, not yet recorded. */
+  private durablePoints = new Map<PartitionLog, PendingPoint>();
   /** The last sync loop (close waits for it). */
   private syncLoopDone: Promise<void> | null = null;
   private lastRecoveryWrite = 0;
@@ -70,9 +92,10 @@ export class Durability {
     this.timer.unref();
   }
 
-  /** Counts an append (for group commit). */
-  noteWrite(): void {
+  /** Counts an append to `log` (for group commit, and so that the next sync looks at `log`). */
+  noteWrite(log: PartitionLog): void {
     this.writeGeneration++;
+    this.dirty.add(log);
   }
 
   /** In `'always'` mode, syncs what `logs` just got before the append returns. */
@@ -99,36 +122,48 @@ export class Durability {
     if (this.poisoned) return Promise.reject(this.poisoned);
     const generation = this.writeGeneration;
     if (generation <= this.syncedGeneration) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ generation, resolve, reject });
-      if (!this.syncLoopRunning) {
-        // Start on a microtask: writers woken together by the last sync append before it begins.
-        this.syncLoopRunning = true;
-        this.syncLoopDone = new Promise<void>((r) => queueMicrotask(r)).then(() => this.syncLoop());
-      }
-    });
+    // Nothing appended since the running sync began: that sync covers this call.
+    if (this.running && generation <= this.runningGeneration) return this.running.promise;
+    this.next ??= sharedSync();
+    if (!this.syncLoopRunning) {
+      // Start on a microtask: writers woken together by the last sync append before it begins.
+      this.syncLoopRunning = true;
+      this.syncLoopDone = new Promise<void>((r) => queueMicrotask(r)).then(() => this.syncLoop());
+    }
+    return this.next.promise;
   }
 
   /** Runs syncs back to back while flush() calls wait; each resolves the calls made before it began. */
   private async syncLoop(): Promise<void> {
-    while (this.waiters.length > 0) {
-      const generation = this.writeGeneration;
+    while (this.next) {
+      const sync = (this.running = this.next);
+      this.next = null;
+      const generation = (this.runningGeneration = this.writeGeneration);
       try {
         await this.runSync();
       } catch (err) {
-        for (const w of this.waiters.splice(0)) w.reject(err);
+        // Calls made during the failed sync get its error too (the writer is poisoned).
+        const later = this.takeNext();
+        this.running = null;
+        sync.reject(err);
+        later?.reject(err);
         break;
       }
+      this.running = null;
       this.syncedGeneration = generation;
-      const waiting = this.waiters;
-      this.waiters = waiting.filter((w) => w.generation > generation);
-      for (const w of waiting) if (w.generation <= generation) w.resolve();
+      sync.resolve();
     }
     this.syncLoopRunning = false; // in the same tick as the last check: a later flush starts a new loop
   }
 
+  private takeNext(): SharedSync | null {
+    const next = this.next;
+    this.next = null;
+    return next;
+  }
+
   private async runSync(): Promise<void> {
-    const { segments, points } = this.takeUnsynced();
+    const { segments, points } = this.takeDirty();
     try {
       injectedSyncFailure();
       await syncSegments(segments);
@@ -136,45 +171,67 @@ export class Durability {
       throw this.poison(err);
     }
     crashPoint('flush:after-sync');
+    for (const p of points) this.durablePoints.set(p.log, p);
     if (Date.now() - this.lastRecoveryWrite >= this.options.flushIntervalMs && !this.closing) {
-      this.writeRecoveryPoints(points);
+      const durable = [...this.durablePoints.values()];
+      this.durablePoints.clear();
+      this.writeRecoveryPoints(durable);
     }
   }
 
   /** Synchronous sync of everything; records the recovery points if asked (open after recovery). */
   syncNow(writeRecovery: boolean): void {
-    const { segments, points } = this.takeUnsynced();
+    const { segments, points } = this.takeUnsynced(this.allLogs());
+    this.dirty.clear();
     try {
       injectedSyncFailure();
       syncSegmentsNow(segments);
     } catch (err) {
       throw this.poison(err);
     }
-    if (writeRecovery) this.writeRecoveryPoints(points);
+    if (writeRecovery) {
+      this.durablePoints.clear(); // older than these
+      this.writeRecoveryPoints(points);
+    }
   }
 
-  /** Segments to sync and, captured before the sync, the recovery points it will make true. */
-  private takeUnsynced(): { segments: Segment[]; points: PendingPoint[] } {
+  /** Every partition of every open topic. */
+  private allLogs(): PartitionLog[] {
+    const logs: PartitionLog[] = [];
+    for (const state of this.topics()) logs.push(...state.logs);
+    return logs;
+  }
+
+  /** takeUnsynced of the partitions written since the last sync began. */
+  private takeDirty(): { segments: Segment[]; points: PendingPoint[] } {
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    return this.takeUnsynced(dirty);
+  }
+
+  /**
+   * Segments of `logs` to sync and, captured before the sync, the recovery points it will make
+   * true. The partitions `logs` leaves out are none of the sync's business.
+   */
+  private takeUnsynced(logs: Iterable<PartitionLog>): { segments: Segment[]; points: PendingPoint[] } {
     const segments: Segment[] = [];
     const points: PendingPoint[] = [];
     const now = Date.now();
-    for (const state of this.topics()) {
-      for (const log of state.logs) {
-        for (const s of log.unsynced) if (!s.released) segments.push(s);
-        log.unsynced.clear();
-        const active = log.active;
-        points.push({
-          topic: state.name,
-          partition: log.partition,
-          segment: active.baseOffset,
-          position: active.size,
-          offset: active.nextOffset,
-          maxTimestamp: active.maxTimestamp,
-          source: active,
-          producers: log.producers,
-          producerState: log.producers.unsaved(now),
-        });
-      }
+    for (const log of logs) {
+      for (const s of log.unsynced) if (!s.released) segments.push(s);
+      log.unsynced.clear();
+      const active = log.active;
+      points.push({
+        topic: log.topic,
+        partition: log.partition,
+        segment: active.baseOffset,
+        position: active.size,
+        offset: active.nextOffset,
+        maxTimestamp: active.maxTimestamp,
+        log,
+        source: active,
+        producerState: log.producers.unsaved(now),
+      });
     }
     return { segments, points };
   }
@@ -200,7 +257,7 @@ export class Durability {
         if (p.producerState) this.catalog.producers.saveStates(p.topic, p.partition, p.producerState.rows);
       }
     });
-    for (const p of valid) if (p.producerState) p.producers.saved(p.producerState.version);
+    for (const p of valid) if (p.producerState) p.log.producers.saved(p.producerState.version);
     this.lastRecoveryWrite = Date.now();
   }
 
@@ -216,7 +273,8 @@ export class Durability {
     for (const state of this.topics()) for (const log of state.logs) log.saveIndexes();
     this.syncNow(false);
     crashPoint('close:after-sync');
-    const { points } = this.takeUnsynced();
+    this.durablePoints.clear();
+    const { points } = this.takeUnsynced(this.allLogs());
     this.catalog.transaction(() => {
       this.writeRecoveryPoints(points);
       this.catalog.setMeta('clean_shutdown', '1');

@@ -109,7 +109,7 @@ export class Producer {
     const bytes = this.encoder.measure(records, indices, now, state.config.maxRecordBytes, this.options());
     const count = indices ? indices.length : records.length;
     const baseOffset = log.append(this.encoder, bytes, count);
-    this.durability.noteWrite();
+    this.durability.noteWrite(log);
     return { partition, baseOffset, lastOffset: baseOffset + count - 1 };
   }
 }

@@ -84,7 +84,7 @@ export class RawAppender {
             : this.reencode(log, bytes, batch, codec, now);
         last = first + batch.lastOffsetDelta;
         if (batch.producerId >= 0) log.producers.record(identityOf(batch), first, last, now);
-        this.durability.noteWrite();
+        this.durability.noteWrite(log);
       }
       if (baseOffset < 0) baseOffset = first;
       lastOffset = last;

@@ -37,6 +37,7 @@ import {
   PAGE,
   preallocationTarget,
   releaseBlocksFrom,
+  writeAt,
 } from './file-blocks.js';
 import { mappingCache, mapMakingRoom, type Evictable } from './mapping-cache.js';
 import * as native from './native.js';
@@ -62,6 +63,8 @@ export class MappedFile implements Evictable {
   private mapping: Buffer | null = null;
   /** Bytes moved through the mapping since the pages behind were last dropped. */
   private touched = 0;
+  /** The end of zeros written past the data (a cut) since the last sync: a ranged sync covers them. */
+  private zeroedTo = 0;
   released = false;
   /** The mapping cache's clock at the last use (see mapping-cache.ts). */
   lastUse = 0;
@@ -270,17 +273,13 @@ export class MappedFile implements Evictable {
     }
   }
 
-  /** Extends the file to `target` bytes of real blocks and maps all of it (before `fd` closes). */
+  /** Extends the file to `target` bytes of real blocks; `buf` maps all of it at its next use. */
   private grow(fd: number, target: number): void {
     allocateBlocks(fd, this.path, this.fileSize, target);
     this.fileSize = target;
-    this.replaceMapping(null); // unmapped before the new one: V8 never counts both
-    try {
-      this.replaceMapping(native.mapFile(fd, target, this.writable));
-    } catch (err) {
-      // Out of mappings (vm.max_map_count): `buf` maps it, making room in the cache first.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw ioError(err, `Cannot map ${this.path}`);
-    }
+    // Mapped again at the next use of `buf`: a file only large appends write (with pwrite) is
+    // not mapped at each growth, which spares V8 the external memory and the collections it starts.
+    this.replaceMapping(null);
   }
 
   /** Counts bytes moved through the mapping at `position`; drops the pages before it now and then. */
@@ -306,7 +305,10 @@ export class MappedFile implements Evictable {
   /** Zeroes [from, dataEnd) in place (never shrinking the file); returns the bytes zeroed. */
   zeroFrom(from: number): number {
     const end = this.dataEnd(from);
-    if (end > from) this.buf.fill(0, from, end);
+    if (end > from) {
+      this.buf.fill(0, from, end);
+      this.zeroedTo = Math.max(this.zeroedTo, end);
+    }
     return end - from;
   }
 
@@ -344,6 +346,7 @@ export class MappedFile implements Evictable {
    */
   syncSync(): void {
     if (this.released) return;
+    this.zeroedTo = 0;
     if (this.mapping !== null && this.mapping.length > 0) {
       native.msync(this.mapping, 0, this.mapping.length);
       return;
@@ -351,18 +354,46 @@ export class MappedFile implements Evictable {
     datasyncFile(this.path);
   }
 
-  /** The same off the JS thread. A file released meanwhile (deleted, compacted) has nothing left to sync. */
-  async sync(): Promise<void> {
+  /**
+   * The same off the JS thread, for [0, end) of the mapping (all of it by default) and any zeros
+   * a cut wrote past it: pages past that which `prefault` dirtied stay dirty and writable. A file
+   * released meanwhile (deleted, compacted) has nothing left to sync.
+   */
+  async sync(end = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.released) return;
+    const zeroed = this.zeroedTo;
     try {
       if (this.mapping !== null && this.mapping.length > 0) {
-        await native.msyncAsync(this.mapping, 0, this.mapping.length);
+        await native.msyncAsync(this.mapping, 0, Math.min(Math.max(end, zeroed), this.mapping.length));
+        if (this.zeroedTo === zeroed) this.zeroedTo = 0;
         return;
       }
       await datasyncFileAsync(this.path);
+      if (this.zeroedTo === zeroed) this.zeroedTo = 0;
     } catch (err) {
       if (!this.released) throw err;
     }
+  }
+
+  /**
+   * Writes `data` at `position` with pwrite (file-blocks.ts), not through the mapping, which shows
+   * it all the same. [position, position + length) must be allocated (`ensureAllocated`).
+   */
+  write(data: Uint8Array, position: number): void {
+    writeAt(this.path, data, position);
+  }
+
+  /**
+   * Takes now the page faults that appends to [from, to) would take: each page there gets its
+   * own first byte stored back (the content does not change; the page becomes dirty and
+   * writable). Only the active file, and only within the mapping (never a hole: the active
+   * file's preallocation is real blocks).
+   */
+  prefault(from: number, to: number): void {
+    const mapping = this.mapping;
+    if (!this.active || !this.writable || mapping === null) return;
+    const end = Math.min(to, mapping.length);
+    for (let p = Math.ceil(from / PAGE) * PAGE; p < end; p += PAGE) mapping[p] = mapping[p]!;
   }
 
   /** Unmaps now, and every mapping still retired; every view of them becomes empty. */

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogStoreError } from '../../lib/errors.js';
@@ -21,6 +22,7 @@ import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const CAPACITY = 128 * MiB;
+const PAGE = 4096;
 const mappedFileJs = fileURLToPath(new URL('../../lib/storage/mapped-file.js', import.meta.url));
 
 /** Descriptors this process has open now. */
@@ -245,6 +247,70 @@ describe('MappedFile', () => {
       expect(fs.readFileSync(file.path).toString('latin1', 0, 5)).to.equal('dirty');
       file.release();
       other.release();
+    });
+  });
+
+  describe('prefault', () => {
+    /**
+     * A directory in memory where there is one: on a disk, the kernel's background writeback may
+     * clean (write-protect) prefaulted pages at any moment when other programs write a lot.
+     */
+    function memoryDir(): string {
+      const dir = fs.mkdtempSync(
+        path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'logstore-spec-'),
+      );
+      inMemory.push(dir);
+      return dir;
+    }
+    const inMemory: string[] = [];
+    after(() => {
+      for (const dir of inMemory.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** Minor page faults taken while storing one byte into each of `pages` pages from `from`. */
+    function faultsStoring(file: MappedFile, from: number, pages: number): number {
+      const buf = file.buf;
+      const before = process.resourceUsage().minorPageFault;
+      for (let k = 0; k < pages; k++) buf[from + k * PAGE] = 9;
+      return process.resourceUsage().minorPageFault - before;
+    }
+
+    it('should take the faults of the next appends ahead of them, keeping every byte, within the mapping', () => {
+      // The count is the whole process's: other threads (the collector's) add faults of their
+      // own now and then, never take any away. The fewest of three tries is the file's.
+      const prefaulted: number[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const file = MappedFile.create(path.join(memoryDir(), `${attempt}.log`), CAPACITY);
+        file.ensureAllocated(512 * KiB);
+        expect(file.fileSize).to.equal(512 * KiB);
+        file.buf[64 * KiB + 5] = 7;
+        file.prefault(10, 256 * KiB + 10); // pages 1 to 64: a page starts at 4096 (the first after 10)
+        file.prefault(400 * KiB, 10 * MiB); // past the mapping's end: stops there
+        expect(file.buf[64 * KiB + 5]).to.equal(7);
+        expect(file.buf[0]).to.equal(0);
+        prefaulted.push(faultsStoring(file, PAGE, 64));
+        // A page nobody prefaulted faults at its first store.
+        expect(faultsStoring(file, 260 * KiB, 32)).to.be.at.least(32);
+        const onDisk = fs.readFileSync(file.path);
+        expect(onDisk.subarray(0, 256 * KiB).equals(file.buf.subarray(0, 256 * KiB))).to.equal(true);
+        expect(onDisk[64 * KiB + 5]).to.equal(7);
+        file.release();
+      }
+      expect(Math.min(...prefaulted)).to.be.at.most(4);
+    });
+
+    it('should never store into a read-only or closed file', () => {
+      const dir = tempDir();
+      const writer = MappedFile.create(path.join(dir, 'a.log'), CAPACITY);
+      writer.ensureAllocated(128 * KiB);
+      const follower = MappedFile.open(writer.path, CAPACITY, false, missing, { gone });
+      follower.prefault(0, 128 * KiB); // a store here would be SIGSEGV
+      expect(follower.buf[PAGE]).to.equal(0);
+      writer.setActive(false);
+      writer.prefault(0, 128 * KiB);
+      expect(faultsStoring(writer, 2 * PAGE, 30)).to.be.at.least(26);
+      writer.release();
+      follower.release();
     });
   });
 

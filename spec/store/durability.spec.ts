@@ -187,6 +187,23 @@ describe('LogStore durability', () => {
     await store.close();
   });
 
+  it('should record the recovery point of each partition a sync covered, also one synced between two records', async () => {
+    const dir = tempDir();
+    const store = LogStore.open(dir, { durability: 'none', flushIntervalMs: 1000 });
+    store.createTopic('t', { partitions: 3 });
+    store.append('t', [{ value: 'a' }, { value: 'b' }], { partition: 0 });
+    await store.flush(); // the first sync records its points at once
+    store.append('t', { value: 'c' }, { partition: 1 });
+    await Promise.all([store.flush(), store.flush()]); // within flushIntervalMs: recorded later
+    expect(recoveryOffsets(dir)).to.deep.equal([2, 0, 0]);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    store.append('t', { value: 'd' }, { partition: 2 });
+    await store.flush();
+    expect(recoveryOffsets(dir)).to.deep.equal([2, 1, 1]);
+    await store.close();
+    expect(recoveryOffsets(dir)).to.deep.equal([2, 1, 1]);
+  });
+
   it('should write nothing when opened readOnly', async () => {
     const dir = tempDir();
     const store = LogStore.open(dir);
@@ -214,6 +231,20 @@ describe('LogStore durability', () => {
     );
   });
 });
+
+/** The recovery offset the catalog holds for each partition of topic `t`, by partition. */
+function recoveryOffsets(dir: string): number[] {
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+  const db = new Database(path.join(dir, 'catalog.sqlite'), { readonly: true });
+  try {
+    const rows = db
+      .prepare("SELECT recovery_offset AS offset FROM partitions WHERE topic = 't' ORDER BY partition")
+      .all() as { offset: number }[];
+    return rows.map((r) => r.offset);
+  } finally {
+    db.close();
+  }
+}
 
 /**
  * Makes the next open treat the store as stopped uncleanly, as a crash leaves it; with
