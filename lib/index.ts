@@ -1,15 +1,11 @@
 /** The public API: `import { LogStore, LogStoreError } from 'logstore'`. */
 export { LogStore } from './store.js';
-export type {
-  TopicInfo,
-  TopicDescription,
-  PartitionDescription,
-  RecoveryReport,
-  GroupDescription,
-  ServeOptions,
-} from './store.js';
+export type { TopicInfo, TopicDescription, PartitionDescription } from './topics.js';
+export type { RecoveryReport } from './recovery.js';
+export type { GroupDescription } from './read/groups.js';
+export type { ServeOptions } from './store-services.js';
 export type { KafkaServer } from './kafka/server.js';
-export type { GenerationEvent } from './kafka/group-coordinator.js';
+export type { GenerationEvent } from './kafka/group.js';
 export { Consumer } from './read/consumer.js';
 export type { ConsumerOptions, PartitionLag, ResetPolicy } from './read/consumer.js';
 export { LogStoreError, ErrorCodes } from './errors.js';

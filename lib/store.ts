@@ -1,127 +1,54 @@
 /**
- * LogStore: the public entry, a thin facade over the pieces that do the work:
- *   topics.ts       topics, their partition logs, loading and recovery at open
- *   producer.ts     record checks, the partitioner, batches
- *   durability.ts   syncs, group commit, recovery points, the poisoned writer
- *   read/           readers, consumers and consumer groups
- *   storage/        segments, partition logs, the batch walker's users, cleaning
- *   catalog/        the SQLite catalog
- * It owns the directory's LOCK (writer only) and the catalog, and checks the store's state
- * (open, writable, not poisoned) before each call.
+ * LogStore: the public entry, a thin facade. Each call checks the store's state (store-state.ts)
+ * and its arguments, then hands the work to the part that owns it:
+ *   store-parts.ts     opening and closing: the parts wired together, the LOCK (writer-lock.ts)
+ *   topics.ts          topics and their partition logs; recovery.ts: what a writer's open recovers
+ *   producer.ts        record checks, the partitioner, batches; raw-append.ts: Kafka's own batches
+ *   durability.ts      syncs, group commit, recovery points, the poisoned writer
+ *   cleanup.ts         retention and compaction runs
+ *   readers.ts, read/  readers, consumers and consumer groups
+ *   store-services.ts  the Kafka listener and mirrors
+ *   catalog/           the SQLite catalog (app-transaction.ts: `store.transaction`)
  */
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { CatalogDatabase } from './catalog/app-database.js';
-import { Catalog } from './catalog/catalog.js';
-import { Durability } from './durability.js';
-import { ioError, LogStoreError } from './errors.js';
-import {
-  checkInteger,
-  checkKeys,
-  checkTopicName,
-  invalidArgument,
-  normalizeStoreOptions,
-} from './options.js';
-import { ProducerIds } from './producer-ids.js';
-import { RawAppender, type AppendBatchesOptions } from './raw-append.js';
-import type { ResolvedStoreOptions, StoreOptions, TopicConfig } from './options.js';
-import { checkPartition, Producer, type AppendOptions } from './producer.js';
-import type { ConsumerOptions, Consumer } from './read/consumer.js';
-import { Groups, type GroupDescription } from './read/groups.js';
-import { checkStartSpec, Reader, type ReaderOptions, type StartSpec } from './read/reader.js';
-import type { AppendRecord, AppendResult } from './record.js';
-import { Cleanup, type CleanupResult } from './cleanup.js';
-import { AppendSignal } from './storage/append-signal.js';
-import { catalogPath, checkIsDirectory, lockedError, takeLock } from './storage/layout.js';
-import type { Truncation } from './storage/log-loader.js';
-import type { CatalogProblem, FileAction } from './storage/open-report.js';
+import { applicationTransaction } from './catalog/app-transaction.js';
+import type { CleanupResult } from './cleanup.js';
 import type { KafkaServer } from './kafka/server.js';
-import type { KafkaServerOptions } from './kafka/server-options.js';
-import type { StoreInternals } from './kafka/store-backend.js';
-import { Topics, type TopicDescription, type TopicInfo } from './topics.js';
-import { startMirror, type Mirror, type MirrorOptions } from './mirror/mirror.js';
-import { openPositions } from './mirror/local.js';
-
-export type { TopicInfo, TopicDescription, PartitionDescription } from './topics.js';
-export type { GroupDescription } from './read/groups.js';
-export type { AppendOptions, Codec } from './producer.js';
-export type { AppendBatchesOptions } from './raw-append.js';
-
-/** Options of `store.serve()`: the listener's (see kafka/server-options.ts), without the backend. */
-export type ServeOptions = Omit<KafkaServerOptions, 'backend'>;
-export type { CleanupResult } from './cleanup.js';
-
-/** What opening the store found and did. */
-export interface RecoveryReport {
-  /** Whether the previous writer closed the store cleanly (nothing had to be verified). */
-  clean: boolean;
-  /** Torn tails cut, one entry per partition that had one (and per adopted segment that had one). */
-  truncated: Truncation[];
-  /** Sum of `truncated[].bytesCut`. */
-  bytesCut: number;
-  /**
-   * Files and directories the catalog does not list, and what the open did with each: `adopted`
-   * (a segment continuing its log), `quarantined` (moved into `<dir>/quarantine/`, never
-   * deleted) or `removed` (a leftover of the store's own crash-safe operations, holding nothing
-   * the log still needs). Empty after a clean close.
-   */
-  files: FileAction[];
-  /**
-   * Where the catalog was older than the files (a lost SQLite commit, e.g. a damaged `-wal`) or
-   * disagreed with them, each with its `code`; the open repaired each from the files (or set the
-   * files aside) instead of acting on the catalog's view. Empty for a healthy store.
-   */
-  catalog: CatalogProblem[];
-}
-
-/** Directories of stores opened for writing in this process: a second open is refused at once. */
-const openWriters = new Set<string>();
+import type { Mirror, MirrorOptions } from './mirror/mirror.js';
+import { checkInteger, checkTopicName } from './options.js';
+import type { ResolvedStoreOptions, StoreOptions, TopicConfig } from './options.js';
+import { checkPartition, type AppendOptions } from './producer.js';
+import type { ProducerIds } from './producer-ids.js';
+import type { AppendBatchesOptions } from './raw-append.js';
+import type { Consumer, ConsumerOptions } from './read/consumer.js';
+import type { GroupDescription } from './read/groups.js';
+import type { Reader, ReaderOptions, StartSpec } from './read/reader.js';
+import type { AppendRecord, AppendResult } from './record.js';
+import type { RecoveryReport } from './recovery.js';
+import { StoreServices, type ServeOptions } from './store-services.js';
+import { closeParts, openParts, type StoreParts } from './store-parts.js';
+import type { StoreState } from './store-state.js';
+import type { TopicDescription, TopicInfo, Topics } from './topics.js';
 
 export class LogStore {
   readonly dir: string;
   readonly options: ResolvedStoreOptions;
-  readonly recovery: RecoveryReport = { clean: true, truncated: [], bytesCut: 0, files: [], catalog: [] };
-  private readonly catalog: Catalog;
-  private readonly topicSet: Topics;
-  private readonly durability: Durability;
-  private readonly producer: Producer;
-  private readonly rawAppender: RawAppender;
+  /** What opening the store found and did (a read-only open recovers nothing). */
+  readonly recovery: RecoveryReport;
   /** @internal Idempotent producers' ids (Kafka's InitProducerId). */
   readonly producerIds: ProducerIds;
-  private readonly groupSet: Groups;
-  private readonly readers = new Set<Reader>();
-  /** Kafka listeners serving this store (closed with it). */
-  private readonly servers = new Set<KafkaServer>();
-  private serverStarting = false;
-  /** Mirrors running on this store (stopped with it). */
-  private readonly mirrors = new Set<Mirror>();
-  private lockFd: number;
-  /** Wakes followers in other processes after appends (see storage/append-signal.ts). */
-  private readonly appendSignal: AppendSignal;
-  private readonly cleanups: Cleanup;
-  private closed = false;
+  private readonly state: StoreState;
+  private readonly topicSet: Topics;
+  private readonly services: StoreServices;
 
-  private constructor(dir: string, options: ResolvedStoreOptions, catalog: Catalog, lockFd: number) {
-    this.dir = dir;
-    this.options = options;
-    this.catalog = catalog;
-    this.lockFd = lockFd;
-    this.appendSignal = new AppendSignal(lockFd);
-    this.topicSet = new Topics(dir, catalog, options);
-    this.topicSet.onRoll = (state, log) => this.cleanups.retain(state, log);
-    this.durability = new Durability(options, catalog, () => this.topicSet.all());
-    this.producer = new Producer(this.durability);
-    this.producerIds = new ProducerIds(catalog.producers);
-    this.rawAppender = new RawAppender(this.durability, this.producerIds);
-    this.groupSet = new Groups(
-      catalog,
-      (name) => this.topicSet.get(name),
-      () => this.checkWritable(),
-      options.readOnly,
-      () => this.checkOpen(),
-    );
-    this.cleanups = new Cleanup(this.groupSet);
+  private constructor(private readonly parts: StoreParts) {
+    this.dir = parts.dir;
+    this.options = parts.options;
+    this.recovery = parts.recovery;
+    this.producerIds = parts.producerIds;
+    this.state = parts.state;
+    this.topicSet = parts.topics;
+    this.services = new StoreServices(this, parts.state, parts.catalog, parts.topics, parts.groups);
   }
 
   /**
@@ -130,7 +57,7 @@ export class LogStore {
    * writer in another process.
    */
   static open(dir: string, options?: StoreOptions): LogStore {
-    return LogStore.openWith(dir, options, false);
+    return new LogStore(openParts(dir, options, false));
   }
 
   /**
@@ -139,91 +66,31 @@ export class LogStore {
    * Takes the lock like any writer; returns what was cut.
    */
   static async repair(dir: string): Promise<RecoveryReport> {
-    const store = LogStore.openWith(dir, undefined, true);
+    const store = new LogStore(openParts(dir, undefined, true));
     const report = store.recovery;
     await store.close();
     return report;
   }
 
-  private static openWith(dir: string, options: StoreOptions | undefined, repair: boolean): LogStore {
-    if (typeof dir !== 'string' || dir.length === 0) {
-      throw invalidArgument(`Expected \`dir\` to be a directory path, got ${JSON.stringify(dir)}.`);
-    }
-    const opts = normalizeStoreOptions(options);
-    const absolute = path.resolve(dir);
-    checkIsDirectory(absolute);
-    if (opts.readOnly) {
-      if (!fs.existsSync(catalogPath(absolute))) {
-        throw invalidArgument(
-          `No logstore at ${absolute} (no ${path.basename(catalogPath(absolute))}). A read-only open needs an existing store.`,
-        );
-      }
-      const catalog = Catalog.open(catalogPath(absolute), true);
-      try {
-        const store = new LogStore(absolute, opts, catalog, -1);
-        store.topicSet.loadAll(true, false);
-        return store;
-      } catch (err) {
-        catalog.close();
-        throw openError(err, absolute);
-      }
-    }
-    if (openWriters.has(absolute)) throw lockedError(absolute);
-    const lockFd = takeLock(absolute);
-    let catalog: Catalog | undefined;
-    try {
-      catalog = Catalog.open(catalogPath(absolute), false);
-      const store = new LogStore(absolute, opts, catalog, lockFd);
-      store.recoverOnOpen(repair);
-      openWriters.add(absolute);
-      store.startTimers();
-      return store;
-    } catch (err) {
-      catalog?.close();
-      fs.closeSync(lockFd);
-      throw openError(err, absolute);
-    }
-  }
-
-  private recoverOnOpen(repair: boolean): void {
-    const clean = !repair && this.catalog.getMeta('clean_shutdown') !== '0';
-    this.recovery.clean = clean;
-    this.catalog.setMeta('clean_shutdown', '0');
-    const report = this.topicSet.loadAll(clean, repair);
-    for (const cut of report.truncated) {
-      this.recovery.truncated.push(cut);
-      this.recovery.bytesCut += cut.bytesCut;
-    }
-    this.recovery.files.push(...report.files);
-    this.recovery.catalog.push(...report.catalog);
-    // Make the recovered state durable and move the recovery points.
-    if (!clean || report.files.length > 0 || report.catalog.length > 0) this.durability.syncNow(true);
-  }
-
-  private startTimers(): void {
-    this.durability.start();
-    this.cleanups.start(this.options.cleanupIntervalMs, () => this.cleanup());
-  }
-
   /** The last error of a timer-driven cleanup (the timer has nobody to throw to). */
   get lastCleanupError(): unknown {
-    return this.cleanups.lastError;
+    return this.parts.cleanups.lastError;
   }
 
   // ---- topics ---------------------------------------------------------------------------------
 
   createTopic(name: string, config?: TopicConfig): TopicInfo {
-    this.checkWritable();
+    this.state.checkWritable();
     return this.topicSet.create(checkTopicName(name), config);
   }
 
   topics(): TopicInfo[] {
-    this.checkOpen();
+    this.state.checkOpen();
     return this.topicSet.list();
   }
 
   describeTopic(name: string): TopicDescription {
-    this.checkOpen();
+    this.state.checkOpen();
     return this.topicSet.describe(name);
   }
 
@@ -232,17 +99,17 @@ export class LogStore {
    * count cannot change (keys would move to other partitions).
    */
   alterTopic(name: string, config: Omit<TopicConfig, 'partitions'>): TopicInfo {
-    this.checkWritable();
+    this.state.checkWritable();
     return this.topicSet.alter(name, config);
   }
 
   /** Deletes a topic, its files and the offsets committed on it. */
   deleteTopic(name: string): void {
-    this.checkWritable();
+    this.state.checkWritable();
     this.topicSet.get(name);
     // Consumers leave first (their close is synchronous): no commit may land after the rows go.
-    this.groupSet.closeTopic(name);
-    for (const reader of [...this.readers]) if (reader.topic === name) reader.close();
+    this.parts.groups.closeTopic(name);
+    this.parts.readers.closeTopic(name);
     this.topicSet.delete(name);
   }
 
@@ -252,8 +119,8 @@ export class LogStore {
    * partition's cleanup (LOGSTORE_CORRUPT, thrown after the other partitions were cleaned).
    */
   cleanup(topic?: string): CleanupResult {
-    this.checkWritable();
-    return this.cleanups.run(topic === undefined ? this.topicSet.all() : [this.topicSet.get(topic)]);
+    this.state.checkWritable();
+    return this.parts.cleanups.run(topic === undefined ? this.topicSet.all() : [this.topicSet.get(topic)]);
   }
 
   // ---- append and flush -----------------------------------------------------------------------
@@ -267,9 +134,9 @@ export class LogStore {
     input: AppendRecord | readonly AppendRecord[],
     options?: AppendOptions,
   ): AppendResult | AppendResult[] {
-    this.checkWritable();
-    const result = this.producer.append(this.topicSet.get(topic), input, options);
-    this.appendSignal.notify();
+    this.state.checkWritable();
+    const result = this.parts.producer.append(this.topicSet.get(topic), input, options);
+    this.parts.lock.notify();
     return result;
   }
 
@@ -286,15 +153,15 @@ export class LogStore {
     bytes: Uint8Array,
     options?: AppendBatchesOptions,
   ): AppendResult {
-    this.checkWritable();
+    this.state.checkWritable();
     const state = this.topicSet.get(topic);
-    const result = this.rawAppender.append(
+    const result = this.parts.rawAppender.append(
       state,
       state.logs[checkPartition(state, partition)]!,
       bytes,
       options,
     );
-    this.appendSignal.notify();
+    this.parts.lock.notify();
     return result;
   }
 
@@ -304,7 +171,7 @@ export class LogStore {
    * serves for a fetch. Empty at the end offset.
    */
   readBatches(topic: string, partition: number, offset: number, maxBytes: number): Buffer {
-    this.checkOpen();
+    this.state.checkOpen();
     const state = this.topicSet.get(topic);
     const log = state.logs[checkPartition(state, partition)]!;
     log.refresh();
@@ -317,38 +184,19 @@ export class LogStore {
    */
   flush(): Promise<void> {
     try {
-      this.checkOpen();
+      this.state.checkOpen();
     } catch (err) {
       return Promise.reject(err);
     }
     if (this.options.readOnly) return Promise.resolve();
-    return this.durability.flush();
+    return this.parts.durability.flush();
   }
 
   // ---- reading --------------------------------------------------------------------------------
 
   reader(topic: string, options?: ReaderOptions): Reader {
-    this.checkOpen();
-    const state = this.topicSet.get(topic);
-    const o = options ?? {};
-    checkKeys(o, ['partition', 'from', 'signal'], 'reader option');
-    const partition = o.partition === undefined ? 0 : checkPartition(state, o.partition);
-    const from = checkStartSpec(o.from ?? 'earliest');
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
-      throw invalidArgument('`signal` must be an AbortSignal.');
-    const source = {
-      follower: this.options.readOnly,
-      log: () => {
-        this.checkOpen();
-        if (!this.topicSet.isCurrent(state)) {
-          throw new LogStoreError('LOGSTORE_TOPIC_NOT_FOUND', `Topic '${topic}' was deleted.`);
-        }
-        return state.logs[partition]!;
-      },
-    };
-    const reader = new Reader(source, topic, partition, from, o.signal, (r) => this.readers.delete(r));
-    this.readers.add(reader);
-    return reader;
+    this.state.checkOpen();
+    return this.parts.readers.create(topic, options);
   }
 
   /**
@@ -359,37 +207,8 @@ export class LogStore {
    * listener's groups, with the Kafka clients (see Consumer). One listener at a time.
    */
   async serve(options: ServeOptions = {}): Promise<KafkaServer> {
-    this.checkWritable();
-    if (options !== null && typeof options === 'object' && 'backend' in options)
-      throw invalidArgument('serve() serves this store: it takes no `backend` option.');
-    if (this.servers.size > 0 || this.serverStarting) {
-      throw invalidArgument(
-        'This store is already served; close that listener first (one listener keeps one group coordinator).',
-      );
-    }
-    this.serverStarting = true;
-    let server: KafkaServer;
-    const { StoreBackend } = await import('./kafka/store-backend.js');
-    const { CoordinatorBridge } = await import('./kafka/local-member.js');
-    const backend = new StoreBackend(this, this.internals());
-    try {
-      const { KafkaServer } = await import('./kafka/server.js');
-      server = await KafkaServer.start({ clusterId: this.clusterId(), ...options, backend });
-    } finally {
-      this.serverStarting = false;
-    }
-    if (this.closed) {
-      await server.close(); // the store closed while the listener started
-      this.checkOpen();
-    }
-    this.servers.add(server);
-    const bridge = new CoordinatorBridge(server.coordinator, backend, server.log);
-    this.groupSet.attachBridge(bridge);
-    server.beforeClose(() => {
-      this.servers.delete(server);
-      this.groupSet.detachBridge(bridge);
-    });
-    return server;
+    this.state.checkWritable();
+    return this.services.serve(options);
   }
 
   /**
@@ -400,69 +219,20 @@ export class LogStore {
    * mirror/mirror.ts). A read-only store can mirror `to` a cluster beside its writer process.
    */
   mirror(options: MirrorOptions): Mirror {
-    this.checkOpen();
-    const m = startMirror(options, () => {
-      this.checkOpen();
-      const own = this.options.readOnly ? openPositions(catalogPath(this.dir)) : null;
-      return {
-        store: this,
-        positions: own ? own.positions : this.catalog.mirrors,
-        readOnly: this.options.readOnly,
-        log: (topic, partition) => this.internals().log(topic, partition),
-        release: () => own?.close(),
-      };
-    });
-    this.mirrors.add(m);
-    void m.done.then(
-      () => this.mirrors.delete(m),
-      () => this.mirrors.delete(m),
-    );
-    return m;
-  }
-
-  /**
-   * The Kafka cluster id this store's listeners give (random, made once and kept in the catalog):
-   * clients and mirrors tell two served stores apart by it, as they tell Kafka clusters apart.
-   */
-  private clusterId(): string {
-    let id = this.catalog.getMeta('cluster_id');
-    if (id === undefined) {
-      id = randomBytes(16).toString('base64url');
-      this.catalog.setMeta('cluster_id', id);
-    }
-    return id;
-  }
-
-  /** @internal What the Kafka listener's backend needs beyond the public API. */
-  private internals(): StoreInternals {
-    return {
-      log: (topic, partition) => {
-        this.checkOpen();
-        const state = this.topicSet.get(topic);
-        const log = state.logs[partition];
-        if (!log)
-          throw new LogStoreError(
-            'LOGSTORE_TOPIC_NOT_FOUND',
-            `Topic '${topic}' has no partition ${partition}.`,
-          );
-        return log;
-      },
-      groups: this.catalog.groups,
-      producerIds: this.producerIds,
-      checkWritable: () => this.checkWritable(),
-    };
+    this.state.checkOpen();
+    return this.services.mirror(options);
   }
 
   /** Joins `group` on `topic`; see Consumer for assignment and commit semantics. */
   consumer(topic: string, options: ConsumerOptions): Consumer {
-    this.checkWritable();
-    return this.groupSet.consumer(this.topicSet.get(topic), options);
+    this.state.checkWritable();
+    return this.parts.groups.consumer(this.topicSet.get(topic), options);
   }
 
   /** Every group with committed offsets (or live members here), per topic. */
   groups(): GroupDescription[] {
-    this.checkOpen();
-    return this.groupSet.describe((topic, partition) => {
+    this.state.checkOpen();
+    return this.parts.groups.describe((topic, partition) => {
       try {
         return this.topicSet.get(topic).logs[partition];
       } catch {
@@ -476,8 +246,8 @@ export class LogStore {
    * offset, or the first offset at a timestamp. Refused while the group has live members here.
    */
   resetGroup(group: string, topic: string, to: StartSpec): void {
-    this.checkWritable();
-    this.groupSet.reset(group, this.topicSet.get(topic), to);
+    this.state.checkWritable();
+    this.parts.groups.reset(group, this.topicSet.get(topic), to);
   }
 
   /**
@@ -491,110 +261,21 @@ export class LogStore {
    * run the rest outside the transaction.
    */
   transaction<T>(fn: (db: CatalogDatabase) => T): T {
-    this.checkWritable();
-    checkTransactionFunction(fn);
-    const db = this.catalog.db as unknown as CatalogDatabase;
-    return this.catalog.applicationTransaction(() => {
-      const result = fn(db);
-      if (isThenable(result)) {
-        throw invalidArgument(
-          'The function given to store.transaction returned a promise, so the transaction was rolled ' +
-            'back: SQLite transactions here are synchronous, and the code after an await would run ' +
-            'outside it. Await first, then call store.transaction with a synchronous function.',
-        );
-      }
-      return result;
-    });
+    this.state.checkWritable();
+    return applicationTransaction(this.parts.catalog.db, fn);
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
 
   /** Syncs, records a clean shutdown and releases everything. Safe to call twice. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.cleanups.stop();
-    await Promise.allSettled([...this.mirrors].map((m) => m.stop()));
-    for (const server of [...this.servers]) await server.close();
-    for (const reader of [...this.readers]) reader.close();
-    let failure = await this.groupSet.closeAll();
-    this.closed = true; // no append or flush from here on
-    if (this.options.readOnly) this.durability.stop();
-    else {
-      try {
-        await this.durability.closeCleanly();
-      } catch (err) {
-        failure = err;
-      }
-    }
-    this.topicSet.close();
-    this.catalog.close();
-    if (this.lockFd >= 0) {
-      this.appendSignal.close();
-      fs.closeSync(this.lockFd); // releases the flock
-      this.lockFd = -1;
-      openWriters.delete(this.dir);
-    }
-    if (failure) throw ioError(failure, 'Closing the store');
+    if (this.state.closed) return;
+    this.parts.cleanups.stop();
+    await this.services.close();
+    await closeParts(this.parts);
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.state.closed;
   }
-
-  private checkOpen(): void {
-    if (this.closed)
-      throw new LogStoreError('LOGSTORE_CLOSED', `The store at ${this.dir} is closed; open it again.`);
-  }
-
-  private checkWritable(): void {
-    this.checkOpen();
-    if (this.options.readOnly) {
-      throw new LogStoreError(
-        'LOGSTORE_READ_ONLY',
-        `The store at ${this.dir} was opened with readOnly: true.`,
-      );
-    }
-    if (this.durability.poisoned) throw this.durability.poisoned;
-  }
-}
-
-/** An async function cannot run inside a synchronous SQLite transaction: refused up front. */
-function checkTransactionFunction(fn: unknown): void {
-  if (typeof fn !== 'function') {
-    throw invalidArgument(`store.transaction(fn) takes a function (db) => result, got ${typeof fn}.`);
-  }
-  const kind = (fn as { constructor?: { name?: string } }).constructor?.name;
-  if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') {
-    throw invalidArgument(
-      'store.transaction(fn) needs a synchronous fn: its SQLite transaction commits when fn returns, ' +
-        'so an async fn would commit at its first await and run the rest outside the transaction. ' +
-        'Await what you need first, then call store.transaction with a synchronous function.',
-    );
-  }
-}
-
-function isThenable(value: unknown): boolean {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
-/**
- * What an open that failed below the library's own checks means for the user: an unreadable
- * catalog config or a file the catalog lists but the disk lacks is LOGSTORE_CORRUPT; anything
- * else LOGSTORE_IO. Never a bare SyntaxError or ENOENT.
- */
-function openError(err: unknown, dir: string): LogStoreError {
-  if (err instanceof LogStoreError) return err;
-  const code = (err as { code?: unknown }).code;
-  if (!(err instanceof SyntaxError) && code !== 'ENOENT')
-    return ioError(err, `Cannot open the store at ${dir}`);
-  return new LogStoreError(
-    'LOGSTORE_CORRUPT',
-    `The store at ${dir} is damaged: ${err instanceof Error ? err.message : String(err)}. Run \`logstore verify\` ` +
-      'to see where; restore the catalog or the missing files from a backup.',
-    { cause: err },
-  );
 }

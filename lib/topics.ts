@@ -1,15 +1,12 @@
 /**
- * The topics of an open store: creating, altering and deleting them, loading each partition's
- * log at open (writer: with recovery; follower: read-only views), and removing what a crash left
- * behind. The catalog is the source of truth for which topics and segments exist.
+ * The topics of an open store: creating, altering and deleting them, and loading each partition's
+ * log at open (writer: with recovery; follower: read-only views). The catalog is the source of
+ * truth for which topics and segments exist.
  *
  * Crash safety: a topic's files are created (and their directories synced) before its catalog
  * rows; a topic's catalog rows are deleted before its files, in the transaction that records the
- * deletion in the catalog's `meta` (`deleting_topics`). Either way a crash leaves only files the
- * catalog does not list, and the next writer open recognises them: directories holding no data
- * (a creation cut short) and those of a topic being deleted are removed. Any other directory the
- * catalog does not list holds records of a topic the catalog lost (a catalog gone back in time):
- * the open refuses the store, and a repair moves it to the quarantine folder; never deleted.
+ * deletion. Either way a crash leaves only directories the catalog does not list, which the next
+ * writer open settles (unlisted-dirs.ts) before it loads the topics.
  * Creating a topic of many partitions syncs all their directories with one syncfs and records them
  * in one catalog transaction, so it costs little more per partition than the files themselves.
  */
@@ -27,18 +24,13 @@ import {
 } from './options.js';
 import { crashPoint } from './storage/faults.js';
 import { Follower } from './storage/follower.js';
-import {
-  fsyncDir,
-  parsePartitionDirName,
-  parseSegmentFileName,
-  partitionDir,
-  syncDirs,
-} from './storage/layout.js';
+import { fsyncDir, partitionDir, syncDirs } from './storage/layout.js';
 import { loadLog } from './storage/log-loader.js';
 import { emptyOpenReport, type OpenReport } from './storage/open-report.js';
 import { PartitionLog } from './storage/partition-log.js';
 import { Quarantine } from './storage/quarantine.js';
 import { Segment } from './storage/segment.js';
+import { markDeleting, settleDirectories, unmarkDeleting } from './unlisted-dirs.js';
 
 /**
  * A topic as `topics()` lists it. The partition count is `partitionCount` only (`config` holds
@@ -80,15 +72,6 @@ export interface TopicState {
   nextKeyless: number;
 }
 
-/**
- * The meaning of the index files this logstore writes: 2 is Kafka's (an offset entry names a
- * batch's last offset); format 1 named its base offset. Older files are removed at a writer open.
- */
-const INDEX_FORMAT = '2';
-
-/** Catalog `meta` key: a JSON list of the topics whose deletion has not removed all their files yet. */
-const DELETING_TOPICS = 'deleting_topics';
-
 /** @internal */
 export class Topics {
   private readonly states = new Map<string, TopicState>();
@@ -109,7 +92,7 @@ export class Topics {
     const rows = this.catalog.topics();
     const report = emptyOpenReport();
     const quarantine = new Quarantine(this.dir);
-    if (!this.options.readOnly) this.settleDirectories(rows, report, quarantine, repair);
+    if (!this.options.readOnly) settleDirectories(this.dir, this.catalog, rows, report, quarantine, repair);
     for (const row of rows) this.load(row, clean, repair, report, quarantine);
     if (!this.options.readOnly) this.checkCommittedOffsets(report);
     return report;
@@ -125,7 +108,7 @@ export class Topics {
     const state: TopicState = { name: row.name, config: row.config, logs: [], nextKeyless: 0 };
     const writable = !this.options.readOnly;
     try {
-      const loads = writable ? this.catalog.loadTopic(row.name, row.partitions) : [];
+      const loads = writable ? this.catalog.partitions.loadTopic(row.name, row.partitions) : [];
       for (let p = 0; p < row.partitions; p++) {
         const log = this.partitionLog(row, p, writable);
         state.logs.push(log);
@@ -144,101 +127,6 @@ export class Topics {
     }
     this.states.set(row.name, state);
     return state;
-  }
-
-  /**
-   * Partition directories the catalog does not list: removed when they are a topic deletion's
-   * (recorded in `meta`) or hold no data (a creation cut short). Any other holds records of a
-   * topic the catalog lost: the open is refused (LOGSTORE_CORRUPT naming them) unless it is a
-   * repair, which moves them to the quarantine folder and reports them (`topic-lost`). Also
-   * removes index files of an older meaning (a cache, rebuilt on first use).
-   */
-  private settleDirectories(
-    rows: TopicRow[],
-    report: OpenReport,
-    quarantine: Quarantine,
-    repair: boolean,
-  ): void {
-    const oldIndexes = this.catalog.getMeta('index_format') !== INDEX_FORMAT;
-    const known = new Set<string>();
-    for (const row of rows) for (let p = 0; p < row.partitions; p++) known.add(`${row.name}-${p}`);
-    const deleting = new Set(this.deletingTopics());
-    // In directory order; `reason` null: records of a topic the catalog lost.
-    const unknown: { full: string; topic: string; partition: number; reason: string | null }[] = [];
-    const entries = fs
-      .readdirSync(this.dir, { withFileTypes: true })
-      .sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const entry of entries) {
-      const parsed = entry.isDirectory() ? parsePartitionDirName(entry.name) : null;
-      if (!parsed) continue;
-      const full = `${this.dir}/${entry.name}`;
-      if (known.has(entry.name)) {
-        if (!oldIndexes) continue;
-        for (const file of fs.readdirSync(full)) {
-          const kind = parseSegmentFileName(file)?.kind;
-          if (kind === 'index' || kind === 'timeindex') fs.rmSync(`${full}/${file}`, { force: true });
-        }
-        continue;
-      }
-      const reason = deleting.has(parsed.topic)
-        ? 'a deletion of its topic in progress'
-        : holdsNoData(full)
-          ? 'holds no data (a topic creation before its catalog rows)'
-          : null;
-      unknown.push({ full, ...parsed, reason });
-    }
-    const lost = unknown.filter((u) => u.reason === null);
-    // Decided before anything is touched: a refused open leaves every file as it was.
-    if (lost.length > 0 && !repair) {
-      throw new LogStoreError(
-        'LOGSTORE_CORRUPT',
-        `The catalog does not list ${lost.map((l) => `${l.topic}-${l.partition}`).join(', ')}, but ` +
-          `${lost.length === 1 ? 'its directory holds' : 'their directories hold'} records: the catalog lost ` +
-          `${lost.length === 1 ? 'that topic' : 'those topics'} (it is older than the files, or damaged). ` +
-          'Restore catalog.sqlite from a backup, or run `logstore verify --repair` to move the directories ' +
-          'to quarantine/ and open without them.',
-        { details: { file: lost[0]!.full, kind: 'topic-lost' } },
-      );
-    }
-    for (const { full, topic, partition, reason } of unknown) {
-      if (reason !== null) {
-        fs.rmSync(full, { recursive: true, force: true });
-        report.files.push({ action: 'removed', file: full, topic, partition, reason });
-        continue;
-      }
-      const movedTo = quarantine.move(full, '');
-      report.files.push({
-        action: 'quarantined',
-        file: full,
-        movedTo,
-        topic,
-        partition,
-        reason: 'a partition directory holding records, of a topic or partition the catalog does not list',
-      });
-      report.catalog.push({
-        code: 'topic-lost',
-        topic,
-        partition,
-        file: full,
-        message:
-          `the catalog does not list ${topic}-${partition}, but its directory holds records: the catalog lost ` +
-          `the topic (or this partition); the directory is set aside in ${movedTo}`,
-      });
-    }
-    fsyncDir(this.dir);
-    if (deleting.size > 0) this.catalog.setMeta(DELETING_TOPICS, '[]');
-    if (oldIndexes) this.catalog.setMeta('index_format', INDEX_FORMAT);
-  }
-
-  private deletingTopics(): string[] {
-    const value = this.catalog.getMeta(DELETING_TOPICS);
-    if (!value) return [];
-    try {
-      const names: unknown = JSON.parse(value);
-      return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
-    } catch {
-      return []; // a damaged marker: the directories it named are quarantined instead of removed
-    }
   }
 
   /** Committed offsets past their log's end: the catalog and the log disagree (reported). */
@@ -359,7 +247,7 @@ export class Topics {
       partition,
       dir,
       row.config,
-      this.catalog.forPartition(row.name, partition),
+      this.catalog.partitions.forPartition(row.name, partition),
       writable,
     );
   }
@@ -413,7 +301,7 @@ export class Topics {
     const state = this.get(name);
     this.catalog.transaction(() => {
       this.catalog.deleteTopic(name);
-      this.catalog.setMeta(DELETING_TOPICS, JSON.stringify([...this.deletingTopics(), name]));
+      markDeleting(this.catalog, name);
     });
     crashPoint('delete-topic:after-catalog');
     this.states.delete(name);
@@ -426,7 +314,7 @@ export class Topics {
       throw ioError(err, `Cannot remove the files of topic '${name}' (the next open removes them)`);
     }
     fsyncDir(this.dir);
-    this.catalog.setMeta(DELETING_TOPICS, JSON.stringify(this.deletingTopics().filter((n) => n !== name)));
+    unmarkDeleting(this.catalog, name);
   }
 
   close(): void {
@@ -460,25 +348,4 @@ function info(row: TopicRow): TopicInfo {
 function settings(config: ResolvedTopicConfig): TopicSettings {
   const { partitions: _count, ...rest } = config;
   return rest;
-}
-
-/** Whether a directory holds nothing but segment and index files with no non-zero byte in them. */
-function holdsNoData(dir: string): boolean {
-  const chunk = Buffer.alloc(1 << 16);
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const kind = entry.isFile() ? parseSegmentFileName(entry.name)?.kind : undefined;
-    if (!kind) return false;
-    if (kind === 'index' || kind === 'timeindex') continue;
-    const fd = fs.openSync(`${dir}/${entry.name}`, 'r');
-    try {
-      for (let position = 0; ; position += chunk.length) {
-        const n = fs.readSync(fd, chunk, 0, chunk.length, position);
-        if (n === 0) break;
-        for (let i = 0; i < n; i++) if (chunk[i] !== 0) return false;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-  return true;
 }

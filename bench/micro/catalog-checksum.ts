@@ -30,7 +30,10 @@ function arg(name: string, fallback: string): string {
 
 /** The checksum of one partition's critical rows. */
 function rowsCrc(catalog: Catalog, topic: string, partition: number): number {
-  const text = JSON.stringify([catalog.partition(topic, partition), catalog.segments(topic, partition)]);
+  const text = JSON.stringify([
+    catalog.partitions.partition(topic, partition),
+    catalog.partitions.segments(topic, partition),
+  ]);
   const bytes = Buffer.from(text);
   return crc32c(bytes, 0, bytes.length);
 }
@@ -43,7 +46,7 @@ function saveCrc(catalog: Catalog, topic: string, partition: number): void {
 function fill(catalog: Catalog, topic: string, partitions: number, segments: number): void {
   catalog.createTopic(topic, { ...TOPIC_DEFAULTS, segmentBytes: 1 << 20, partitions }, Date.now());
   for (let p = 0; p < partitions; p++) {
-    const log = catalog.forPartition(topic, p);
+    const log = catalog.partitions.forPartition(topic, p);
     for (let s = 1; s < segments; s++) {
       log.roll(
         { baseOffset: (s - 1) * 1000, endOffset: s * 1000, size: 1 << 20, maxTimestamp: s },
@@ -100,12 +103,12 @@ function main(): void {
         ],
         [`roll, 1 of ${partitions} partition${partitions === 1 ? '' : 's'}`]: [
           () =>
-            catalog
+            catalog.partitions
               .forPartition('t', 0)
               .setExtent({ baseOffset: 0, endOffset: 1000, size: ++k, maxTimestamp: 1 }),
           () =>
             catalog.transaction(() => {
-              catalog
+              catalog.partitions
                 .forPartition('t', 0)
                 .setExtent({ baseOffset: 0, endOffset: 1000, size: ++k, maxTimestamp: 1 });
               saveCrc(catalog, 't', 0);

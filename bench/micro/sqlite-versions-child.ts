@@ -63,8 +63,8 @@ const points = Array.from({ length: TOPICS * PARTITIONS }, (_, i) => ({
 function readAll(c: CatalogType): void {
   for (const t of c.topics()) {
     for (let p = 0; p < t.partitions; p++) {
-      c.partition(t.name, p);
-      c.segments(t.name, p);
+      c.partitions.partition(t.name, p);
+      c.partitions.segments(t.name, p);
     }
   }
 }

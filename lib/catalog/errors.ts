@@ -3,6 +3,7 @@
  * SQLITE_CORRUPT / SQLITE_NOTADB from whichever statement reads the page, possibly long after
  * open. Every statement goes through `guardAll`, so callers only ever see LogStoreErrors.
  */
+import type Database from 'better-sqlite3';
 import { LogStoreError } from '../errors.js';
 
 /** A LogStoreError for a failure of a catalog statement. */
@@ -34,4 +35,13 @@ export function guardAll<T extends object>(file: string, stmts: T): T {
     }
   }
   return stmts;
+}
+
+/** Runs `fn` in one transaction of `db`; any failure, the rollback's included, is a LogStoreError. */
+export function inTransaction<T>(db: Database.Database, fn: () => T): T {
+  try {
+    return db.transaction(fn)();
+  } catch (err) {
+    throw catalogError(err, db.name);
+  }
 }

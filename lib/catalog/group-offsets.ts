@@ -5,7 +5,7 @@
  * transaction, durable when it returns (synchronous=FULL) unless asked otherwise (`sync: false`).
  */
 import type Database from 'better-sqlite3';
-import { catalogError, guardAll } from './errors.js';
+import { catalogError, guardAll, inTransaction } from './errors.js';
 
 export interface CommittedOffset {
   group: string;
@@ -63,16 +63,23 @@ export class GroupOffsets {
    * at once, and power loss once the next synced commit or checkpoint syncs the WAL.
    */
   commit(entries: readonly OffsetCommit[], now: number, { sync = true }: { sync?: boolean } = {}): void {
+    const write = (): void =>
+      inTransaction(this.db, () => {
+        for (const e of entries)
+          this.stmts.commit.run(e.group, e.topic, e.partition, e.offset, now, e.metadata ?? '');
+      });
+    if (sync) return write();
+    this.synchronous('NORMAL');
     try {
-      if (!sync) this.db.pragma('synchronous = NORMAL');
-      try {
-        this.db.transaction(() => {
-          for (const e of entries)
-            this.stmts.commit.run(e.group, e.topic, e.partition, e.offset, now, e.metadata ?? '');
-        })();
-      } finally {
-        if (!sync) this.db.pragma('synchronous = FULL');
-      }
+      write();
+    } finally {
+      this.synchronous('FULL');
+    }
+  }
+
+  private synchronous(level: 'NORMAL' | 'FULL'): void {
+    try {
+      this.db.pragma(`synchronous = ${level}`);
     } catch (err) {
       throw catalogError(err, this.db.name);
     }

@@ -16,7 +16,7 @@
  * Every call is one transaction, durable when it returns (synchronous=FULL).
  */
 import type Database from 'better-sqlite3';
-import { catalogError, guardAll } from './errors.js';
+import { guardAll, inTransaction } from './errors.js';
 
 export interface MirrorPosition {
   link: string;
@@ -104,7 +104,7 @@ export class MirrorPositions {
 
   /** Replaces each named partition's rows by the one given (`to` links). */
   set(entries: readonly PositionInput[], now = Date.now()): void {
-    this.inTransaction(() => {
+    inTransaction(this.db, () => {
       for (const e of entries) {
         this.stmts.clearPartition.run(e.link, e.topic, e.partition);
         this.put(e, now);
@@ -114,19 +114,19 @@ export class MirrorPositions {
 
   /** Adds rows, replacing any with the same local offset (`from` links, before an append). */
   record(entries: readonly PositionInput[], now = Date.now()): void {
-    this.inTransaction(() => {
+    inTransaction(this.db, () => {
       for (const e of entries) this.put(e, now);
     });
   }
 
   /** Drops a partition's rows with a local offset outside [from, to]. */
   trim(link: string, topic: string, partition: number, from: number, to: number): void {
-    this.inTransaction(() => this.stmts.trim.run(link, topic, partition, from, to));
+    inTransaction(this.db, () => this.stmts.trim.run(link, topic, partition, from, to));
   }
 
   /** Forgets a link's positions on `topics` (the next run starts over). */
   forget(link: string, topics: readonly string[]): void {
-    this.inTransaction(() => {
+    inTransaction(this.db, () => {
       for (const topic of topics) this.stmts.forgetTopic.run(link, topic);
     });
   }
@@ -148,14 +148,6 @@ export class MirrorPositions {
       e.nextSequence ?? 0,
       now,
     );
-  }
-
-  private inTransaction(fn: () => void): void {
-    try {
-      this.db.transaction(fn)();
-    } catch (err) {
-      throw catalogError(err, this.db.name);
-    }
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import type { ProducerStateRow } from '../storage/partition-catalog.js';
 import type Database from 'better-sqlite3';
-import { catalogError, guardAll } from './errors.js';
+import { guardAll, inTransaction } from './errors.js';
 
 /** One producer's state on one partition (see storage/producer-state.ts). */
 
@@ -56,7 +56,7 @@ export class ProducerCatalog {
 
   /** A new producer id, with epoch 0. */
   newProducer(): { producerId: number; producerEpoch: number } {
-    return this.transaction(() => {
+    return inTransaction(this.db, () => {
       const row = this.stmts.nextId.get() as { value: string } | undefined;
       const producerId = row ? Number(row.value) : 1000;
       this.stmts.setNextId.run(String(producerId + 1));
@@ -106,13 +106,5 @@ export class ProducerCatalog {
 
   deleteTopic(topic: string): void {
     this.stmts.deleteTopic.run(topic);
-  }
-
-  private transaction<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn)();
-    } catch (err) {
-      throw catalogError(err, this.db.name);
-    }
   }
 }

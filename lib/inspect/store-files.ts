@@ -69,7 +69,7 @@ export class StoreFiles {
     topic: string,
     partition: number,
   ): { row: PartitionRow | undefined; segments: SegmentRow[]; dir: string } {
-    const view = this.catalog.forPartition(topic, partition);
+    const view = this.catalog.partitions.forPartition(topic, partition);
     return { row: view.state(), segments: view.segments(), dir: partitionDir(this.dir, topic, partition) };
   }
 

@@ -19,9 +19,13 @@ const Database = createRequire(import.meta.url)('better-sqlite3') as typeof impo
 const NORMAL = 1;
 const FULL = 2;
 
+/** What the listener's backend gets from the store beyond its public API. */
+const internalsOf = (store: LogStore): StoreInternals =>
+  (store as unknown as { services: { internals(): StoreInternals } }).services.internals();
+
 /** A backend over `store` that records the `sync` option of each group commit it makes. */
 function observedBackend(store: LogStore): { backend: StoreBackend; syncs: unknown[]; groups: GroupOffsets } {
-  const internals = (store as unknown as { internals(): StoreInternals }).internals();
+  const internals = internalsOf(store);
   const groups = internals.groups;
   const syncs: unknown[] = [];
   const observing = Object.create(groups) as GroupOffsets;
@@ -84,7 +88,7 @@ describe('Kafka OffsetCommit durability', () => {
     const store = LogStore.open(dir, { cleanupIntervalMs: 0 });
     try {
       store.createTopic('t');
-      const internals = (store as unknown as { internals(): StoreInternals }).internals();
+      const internals = internalsOf(store);
       const groups = internals.groups;
       const db = (groups as unknown as { db: import('better-sqlite3').Database }).db;
       const seen: number[] = [];

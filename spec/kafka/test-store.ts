@@ -15,7 +15,11 @@ export class TestBackend extends StoreBackend {
   constructor(readonly logStore: LogStore) {
     super(
       logStore,
-      (logStore as unknown as { internals(): ConstructorParameters<typeof StoreBackend>[1] }).internals(),
+      (
+        logStore as unknown as {
+          services: { internals(): ConstructorParameters<typeof StoreBackend>[1] };
+        }
+      ).services.internals(),
     );
   }
 

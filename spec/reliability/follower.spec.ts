@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LogStore, LogStoreError, type LogRecord, type Reader } from '../../lib/index.js';
-import { Catalog } from '../../lib/catalog/catalog.js';
+import { PartitionTables } from '../../lib/catalog/partitions.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 import { runFollower } from './follower.js';
 
@@ -40,9 +40,12 @@ describe('Reliability: a read-only follower under churn', function () {
     const follower = LogStore.open(dir, { readOnly: true });
     const before = view(drain(follower.reader('c')));
     // Look with the follower right after the writer's catalog commit, before its renames.
-    const forPartition = Catalog.prototype.forPartition;
+    const forPartition = PartitionTables.prototype.forPartition;
     let during: string[] | string = [];
-    Catalog.prototype.forPartition = function (this: Catalog, ...args: Parameters<typeof forPartition>) {
+    PartitionTables.prototype.forPartition = function (
+      this: PartitionTables,
+      ...args: Parameters<typeof forPartition>
+    ) {
       const partition = forPartition.apply(this, args);
       const swap = partition.swapCompacted;
       partition.swapCompacted = (...swapArgs) => {
@@ -56,11 +59,11 @@ describe('Reliability: a read-only follower under churn', function () {
       return partition;
     };
     const writer = LogStore.open(dir, { cleanupIntervalMs: 0 });
-    Catalog.prototype.forPartition = forPartition;
+    PartitionTables.prototype.forPartition = forPartition;
     try {
       expect(writer.cleanup('c').compactedSegments).to.be.greaterThan(0);
     } finally {
-      Catalog.prototype.forPartition = forPartition;
+      PartitionTables.prototype.forPartition = forPartition;
     }
     const after = view(drain(writer.reader('c')));
     expect([before, after]).to.deep.include(during);

@@ -141,10 +141,13 @@ async function installCrashPatch(target: string, nth: number): Promise<void> {
       return original.apply(this, args);
     };
   if (cls === 'PartitionCatalog') {
-    // The storage layer's view of the catalog is made per partition by Catalog.forPartition.
-    const { Catalog } = await import('../../lib/catalog/catalog.js');
-    const forPartition = Catalog.prototype.forPartition;
-    Catalog.prototype.forPartition = function (this: unknown, ...args: Parameters<typeof forPartition>) {
+    // The storage layer's view of the catalog is made per partition by PartitionTables.forPartition.
+    const { PartitionTables } = await import('../../lib/catalog/partitions.js');
+    const forPartition = PartitionTables.prototype.forPartition;
+    PartitionTables.prototype.forPartition = function (
+      this: unknown,
+      ...args: Parameters<typeof forPartition>
+    ) {
       const view = forPartition.apply(this, args) as unknown as Record<string, (...a: unknown[]) => unknown>;
       view[method] = crashing(view[method]!);
       return view as unknown as ReturnType<typeof forPartition>;
