@@ -2,10 +2,10 @@
  * Consumer groups' committed offsets in the catalog (`group_offsets`): the next offset to read
  * per group, topic and partition, with the time of the commit and the client's metadata string
  * (Kafka's OffsetCommit metadata; '' for the library's own consumers). Every commit is one
- * transaction, durable when it returns (synchronous=FULL).
+ * transaction, durable when it returns (synchronous=FULL) unless asked otherwise (`sync: false`).
  */
 import type Database from 'better-sqlite3';
-import { guardAll, inTransaction } from './errors.js';
+import { catalogError, guardAll, inTransaction } from './errors.js';
 
 export interface CommittedOffset {
   group: string;
@@ -57,12 +57,32 @@ export class GroupOffsets {
     });
   }
 
-  /** Commits `entries` in one transaction. */
-  commit(entries: readonly OffsetCommit[], now: number): void {
-    inTransaction(this.db, () => {
-      for (const e of entries)
-        this.stmts.commit.run(e.group, e.topic, e.partition, e.offset, now, e.metadata ?? '');
-    });
+  /**
+   * Commits `entries` in one transaction. With `sync: false` the commit is written to the WAL but
+   * not synced (synchronous=NORMAL for this one transaction): it survives a crash of the process
+   * at once, and power loss once the next synced commit or checkpoint syncs the WAL.
+   */
+  commit(entries: readonly OffsetCommit[], now: number, { sync = true }: { sync?: boolean } = {}): void {
+    const write = (): void =>
+      inTransaction(this.db, () => {
+        for (const e of entries)
+          this.stmts.commit.run(e.group, e.topic, e.partition, e.offset, now, e.metadata ?? '');
+      });
+    if (sync) return write();
+    this.synchronous('NORMAL');
+    try {
+      write();
+    } finally {
+      this.synchronous('FULL');
+    }
+  }
+
+  private synchronous(level: 'NORMAL' | 'FULL'): void {
+    try {
+      this.db.pragma(`synchronous = ${level}`);
+    } catch (err) {
+      throw catalogError(err, this.db.name);
+    }
   }
 
   /** A group's offsets: on one topic, or on every topic it committed on. */

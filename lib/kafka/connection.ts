@@ -10,6 +10,7 @@ import { MalformedFrameError } from './codec/malformed.js';
 import { KafkaError } from './errors.js';
 import type { Broker, ConnectionState, RequestContext } from './handlers/context.js';
 import { BEFORE_AUTHENTICATION, HANDLERS } from './handlers/index.js';
+import { ApiKey } from './schema/index.js';
 import { saslToken } from './handlers/sasl.js';
 import { FrameSplitter } from './framing.js';
 import { SaslFailure } from './sasl/mechanisms.js';
@@ -127,10 +128,14 @@ export class KafkaConnection {
   private async write(chunks: Buffer[]): Promise<void> {
     if (this.closed) return;
     const framed = frame(chunks);
-    this.socket.cork();
     let ok = true;
-    for (const c of framed) ok = this.socket.write(c);
-    this.socket.uncork();
+    if (framed.length === 1) {
+      ok = this.socket.write(framed[0]!);
+    } else {
+      this.socket.cork();
+      for (const c of framed) ok = this.socket.write(c);
+      this.socket.uncork();
+    }
     // Backpressure: a slow reader holds up its own connection, not the process's memory.
     if (!ok && !this.closed) {
       await new Promise<void>((resolve) => {
@@ -179,6 +184,9 @@ export class KafkaConnection {
       );
       response = { errorCode: KafkaError.UNKNOWN_SERVER_ERROR };
     }
+    // Produce copies the records into the log (or refuses them) and answers with numbers and
+    // messages only: the request's bytes are free for the next large frame.
+    if (api.key === ApiKey.Produce) this.splitter.recycle(raw);
     if (response === undefined) return;
     let chunks;
     try {

@@ -3,13 +3,64 @@
  * header or above `maxFrameBytes` (socket.request.max.bytes) is refused before any of the body is
  * buffered, and a frame is only assembled once all its bytes have arrived: memory held for a
  * connection never exceeds what the peer actually sent, up to one frame.
+ *
+ * A frame that arrived in one read is a view of it; one spread over several reads (a producer's
+ * request of a megabyte comes in 64 KiB reads) is copied into one buffer. Fresh memory for each
+ * such frame costs page faults and garbage collection at every request, so the owner of a frame
+ * may hand it back (`recycle`) once nothing refers to its bytes any more, and a later large frame
+ * of any connection is assembled in the same memory (FramePool).
  */
+
+/** Frames up to this size are assembled in memory that `recycle` can give back for reuse. */
+export const REUSABLE_FRAME_BYTES = 2 * 1024 * 1024;
+/** Smallest pooled buffer: frames of different sizes can share buffers. */
+const MIN_POOLED_BYTES = 64 * 1024;
+/** Buffers the process keeps for reuse, whatever the number of connections. */
+const POOLED_BUFFERS = 4;
+
+/** Memory for frames that span reads, shared by every connection of the process. */
+export class FramePool {
+  private readonly free: Buffer[] = [];
+  /** The memory of frames handed out and not given back (weakly: a frame never given back is garbage). */
+  private readonly lent = new WeakSet<ArrayBufferLike>();
+
+  /** `n` (at most REUSABLE_FRAME_BYTES) bytes from a free buffer, or from a new one. */
+  take(n: number): Buffer {
+    const i = this.free.findIndex((b) => b.length >= n);
+    const memory =
+      i >= 0
+        ? this.free.splice(i, 1)[0]!
+        : // Its own ArrayBuffer (never Node's shared slab), so that `give` can tell it apart.
+          Buffer.allocUnsafeSlow(Math.max(MIN_POOLED_BYTES, 2 ** Math.ceil(Math.log2(n))));
+    this.lent.add(memory.buffer);
+    return memory.subarray(0, n);
+  }
+
+  /** Takes back the memory of a frame `take` made; anything else is ignored. */
+  give(frame: Buffer): void {
+    const memory = frame.buffer;
+    if (!this.lent.has(memory)) return;
+    this.lent.delete(memory);
+    if (this.free.length < POOLED_BUFFERS) this.free.push(Buffer.from(memory, 0, memory.byteLength));
+  }
+
+  /** Buffers waiting for reuse (for specs). */
+  get freeCount(): number {
+    return this.free.length;
+  }
+}
+
+const sharedPool = new FramePool();
+
 export class FrameSplitter {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private expected = -1;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly pool: FramePool = sharedPool,
+  ) {}
 
   /**
    * Adds received bytes; returns the frames completed (bodies without the size prefix), or a
@@ -37,6 +88,14 @@ export class FrameSplitter {
     return frames;
   }
 
+  /**
+   * Hands back the memory of `frame` (one `push` returned) for later frames: the caller promises
+   * that nothing refers to its bytes any more. Frames that are views of a read are left alone.
+   */
+  recycle(frame: Buffer): void {
+    this.pool.give(frame);
+  }
+
   private take(n: number): Buffer {
     const first = this.chunks[0];
     let out: Buffer;
@@ -45,7 +104,7 @@ export class FrameSplitter {
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
     } else {
-      out = Buffer.allocUnsafe(n);
+      out = n > 4 && n <= REUSABLE_FRAME_BYTES ? this.pool.take(n) : Buffer.allocUnsafe(n);
       let filled = 0;
       while (filled < n) {
         const c = this.chunks[0]!;

@@ -148,6 +148,14 @@ export class StoreBackend implements KafkaBackend {
     return () => cancel();
   }
 
+  /**
+   * Kafka clients commit often (kafkajs after every fetched batch by default), and a synced SQLite
+   * commit holds the event loop, every connection's requests with it, for a whole fsync. So unless
+   * the store syncs every append (`durability: 'always'`), a client's commit is answered once it is
+   * in the catalog's WAL, durable against a crash of this process, and reaches the disk with the
+   * next synced catalog write: as Kafka, whose offsets topic is left to the OS's flush. The records
+   * such a commit points past are not synced at once either under 'interval' or 'none'.
+   */
   commitOffsets(group: string, offsets: CommittedOffset[]): void {
     this.internals.checkWritable();
     this.internals.groups.commit(
@@ -159,6 +167,7 @@ export class StoreBackend implements KafkaBackend {
         metadata: o.metadata,
       })),
       Date.now(),
+      { sync: this.store.options.durability === 'always' },
     );
   }
 

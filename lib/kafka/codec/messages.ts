@@ -115,11 +115,37 @@ export function responseCorrelationId(frame: Buffer): number {
   return new ByteReader(frame).int32();
 }
 
-/** Prefixes chunks with their total size: one Kafka frame, ready for the socket. */
+/** Parts at least this long are passed on by reference; shorter runs are joined. */
+const JOIN_BELOW = 16 * 1024;
+
+/**
+ * Prefixes chunks with their total size: one Kafka frame, ready for the socket. The prefix and the
+ * encoder's own small chunks are joined into one buffer, so a response without large records is
+ * one buffer (one plain write), and one with them alternates joined parts and the records' bytes.
+ */
 export function frame(chunks: Buffer[]): Buffer[] {
   let size = 0;
   for (const c of chunks) size += c.length;
+  const out: Buffer[] = [];
+  let run: Buffer[] = [];
+  let runBytes = 4;
   const prefix = Buffer.allocUnsafe(4);
   prefix.writeInt32BE(size, 0);
-  return [prefix, ...chunks];
+  run.push(prefix);
+  const endRun = (): void => {
+    if (run.length > 0) out.push(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+    run = [];
+    runBytes = 0;
+  };
+  for (const c of chunks) {
+    if (c.length >= JOIN_BELOW) {
+      endRun();
+      out.push(c);
+    } else {
+      run.push(c);
+      runBytes += c.length;
+    }
+  }
+  endRun();
+  return out;
 }
