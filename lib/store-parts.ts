@@ -43,8 +43,8 @@ export interface StoreParts {
 
 /**
  * Opens the store in `dir` (see LogStore.open); `repair` verifies every batch whether or not
- * the last close was clean. Whatever fails comes out as a LogStoreError, with the lock and the
- * catalog released.
+ * the last close was clean. Whatever fails comes out as a LogStoreError, with the logs, the
+ * catalog and the lock released.
  */
 export function openParts(dir: string, options: StoreOptions | undefined, repair: boolean): StoreParts {
   if (typeof dir !== 'string' || dir.length === 0) {
@@ -60,9 +60,11 @@ export function openParts(dir: string, options: StoreOptions | undefined, repair
   }
   const lock = opts.readOnly ? WriterLock.none(absolute) : WriterLock.take(absolute);
   let catalog: Catalog | undefined;
+  let topics: Topics | undefined;
   try {
     catalog = Catalog.open(catalogPath(absolute), opts.readOnly);
     const parts = wire(absolute, opts, catalog, lock);
+    topics = parts.topics;
     if (opts.readOnly) {
       parts.topics.loadAll(true, false);
       return parts;
@@ -75,6 +77,8 @@ export function openParts(dir: string, options: StoreOptions | undefined, repair
     });
     return parts;
   } catch (err) {
+    // Unmaps the logs loaded before the failure at once (a full disk's mount must come free).
+    topics?.close();
     catalog?.close();
     lock.release();
     throw openError(err, absolute);
