@@ -5,7 +5,7 @@ export type { RecoveryReport } from './recovery.js';
 export type { GroupDescription } from './read/groups.js';
 export type { ServeOptions } from './store-services.js';
 export type { KafkaServer } from './kafka/server.js';
-export type { GenerationEvent } from './kafka/group-coordinator.js';
+export type { GenerationEvent } from './kafka/group.js';
 export { Consumer } from './read/consumer.js';
 export type { ConsumerOptions, PartitionLag, ResetPolicy } from './read/consumer.js';
 export { LogStoreError, ErrorCodes } from './errors.js';

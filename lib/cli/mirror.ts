@@ -21,6 +21,7 @@ import { parseBrokers } from '../mirror/cluster.js';
 import { flag, parse, parseDuration, printHelp, stringOption, UsageError } from './args.js';
 import type { Command } from './main.js';
 import { openWriter, requireStore } from './open.js';
+import { certificateOptions, CERTIFICATE_OPTIONS, readOptionFile } from './option-files.js';
 import { formatBytes, formatCount } from './output.js';
 import { Stopper } from './stop.js';
 
@@ -79,8 +80,7 @@ const OPTIONS = {
   'client-id': { type: 'string' },
   tls: { type: 'boolean' },
   'tls-ca': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
+  ...CERTIFICATE_OPTIONS,
   'sasl-mechanism': { type: 'string' },
   'sasl-username': { type: 'string' },
   'sasl-password-file': { type: 'string' },
@@ -172,25 +172,11 @@ function openForIn(dir: string): LogStore {
   }
 }
 
-function readFile(option: string, file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    throw new UsageError(`${option}: cannot read ${file}: ${(err as Error).message}`);
-  }
-}
-
 function tlsOptions(parsed: ReturnType<typeof parse>): tls.ConnectionOptions | boolean | undefined {
   const ca = stringOption(parsed, 'tls-ca');
-  const cert = stringOption(parsed, 'tls-cert');
-  const key = stringOption(parsed, 'tls-key');
-  if ((cert === undefined) !== (key === undefined))
-    throw new UsageError('--tls-cert and --tls-key go together');
-  if (ca === undefined && cert === undefined) return flag(parsed, 'tls') ? true : undefined;
-  return {
-    ...(ca !== undefined ? { ca: readFile('--tls-ca', ca) } : {}),
-    ...(cert !== undefined ? { cert: readFile('--tls-cert', cert), key: readFile('--tls-key', key!) } : {}),
-  };
+  const certificate = certificateOptions(parsed);
+  if (ca === undefined && certificate === undefined) return flag(parsed, 'tls') ? true : undefined;
+  return { ...(ca !== undefined ? { ca: readOptionFile('--tls-ca', ca) } : {}), ...certificate };
 }
 
 function saslOptions(parsed: ReturnType<typeof parse>): MirrorOptions['sasl'] {
@@ -204,7 +190,7 @@ function saslOptions(parsed: ReturnType<typeof parse>): MirrorOptions['sasl'] {
     throw new UsageError(`--sasl-mechanism expects ${SASL_CLIENT_MECHANISMS.join(', ')}, got '${mechanism}'`);
   const password =
     file !== undefined
-      ? readFile('--sasl-password-file', file)
+      ? readOptionFile('--sasl-password-file', file)
           .toString('utf8')
           .replace(/\r?\n$/, '')
       : process.env.LOGSTORE_SASL_PASSWORD;

@@ -8,13 +8,13 @@
  * (--sasl-users) or the user accepts an open port (--insecure): the store would otherwise be
  * readable and writable by anyone who can reach it.
  */
-import fs from 'node:fs';
 import type { KafkaServer } from '../kafka/server.js';
 import { isLoopback } from '../kafka/server-options.js';
 import type { LogStore, ServeOptions } from '../index.js';
 import { CliError, flag, intOption, parse, printHelp, stringOption, UsageError } from './args.js';
 import type { Command } from './main.js';
 import { openWriter } from './open.js';
+import { certificateOptions, CERTIFICATE_OPTIONS, readOptionFile } from './option-files.js';
 import { Stopper } from './stop.js';
 
 const USAGE = `usage: logstore serve <dir> [options]
@@ -55,8 +55,7 @@ const OPTIONS = {
   'advertised-port': { type: 'string' },
   'auto-create-topics': { type: 'string' },
   'default-partitions': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
+  ...CERTIFICATE_OPTIONS,
   'sasl-users': { type: 'string' },
   insecure: { type: 'boolean' },
 } as const;
@@ -84,10 +83,7 @@ function serveOptions(parsed: ReturnType<typeof parse>): ServeOptions {
   if (autoCreate !== undefined && autoCreate !== 'true' && autoCreate !== 'false') {
     throw new UsageError(`--auto-create-topics expects true or false, got '${autoCreate}'`);
   }
-  const cert = stringOption(parsed, 'tls-cert');
-  const key = stringOption(parsed, 'tls-key');
-  if ((cert === undefined) !== (key === undefined))
-    throw new UsageError('--tls-cert and --tls-key go together');
+  const certificate = certificateOptions(parsed);
   const users = stringOption(parsed, 'sasl-users');
   const options: ServeOptions = {
     host: stringOption(parsed, 'host') ?? '127.0.0.1',
@@ -100,21 +96,12 @@ function serveOptions(parsed: ReturnType<typeof parse>): ServeOptions {
   if (advertised !== undefined) options.advertisedHost = advertised;
   const advertisedPort = intOption(parsed, 'advertised-port', 1, 65535);
   if (advertisedPort !== undefined) options.advertisedPort = advertisedPort;
-  if (cert !== undefined && key !== undefined)
-    options.tls = { cert: readOption('--tls-cert', cert), key: readOption('--tls-key', key) };
+  if (certificate !== undefined) options.tls = certificate;
   if (users !== undefined) {
-    readOption('--sasl-users', users); // a clear message for a missing file; the listener parses it
+    readOptionFile('--sasl-users', users); // a clear message for a missing file; the listener parses it
     options.sasl = { users };
   }
   return options;
-}
-
-function readOption(name: string, file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    throw new CliError(`${name} ${file}: ${(err as Error).message}`);
-  }
 }
 
 async function serve(dir: string, options: ServeOptions): Promise<number> {

@@ -5,7 +5,8 @@
 export { StoreFiles } from './store-files.js';
 export type { TopicRow, PartitionRow, SegmentRow, CommittedOffset } from './store-files.js';
 export { verifyStore } from './verify.js';
-export type { Finding, Severity, VerifyOptions, VerifyResult } from './verify.js';
+export type { VerifyOptions, VerifyResult } from './verify.js';
+export type { Finding, Severity } from './finding.js';
 export { dumpSegment } from './dump.js';
 export type { DumpedBatch, DumpEnd } from './dump.js';
 export type { BatchHeader } from '../format/batches.js';

@@ -12,7 +12,8 @@
  *   Stable. A member that stops heartbeating is removed after its session timeout and the group
  *   rebalances; one that does not rejoin in time is removed when the join phase ends.
  * Committed offsets live in the backend only (one source of truth with the store's own
- * consumers). Everything runs on the event loop; no locking is needed.
+ * consumers). Everything runs on the event loop; no locking is needed. A group's state and the
+ * answers built from it are group.ts's; ListGroups, DescribeGroups and DeleteGroups group-admin.ts's.
  *
  * Members in the serving process (the library's consumers, lib/kafka/local-member.ts) join through
  * the same calls with `local` hooks: they have no session timer (they leave when they close) and
@@ -21,90 +22,29 @@
 import crypto from 'node:crypto';
 import type { CommittedOffset, KafkaBackend } from './backend.js';
 import { KafkaError, type KafkaErrorCode } from './errors.js';
-
-export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
-
-export interface JoinRequest {
-  groupId: string;
-  memberId: string;
-  groupInstanceId: string | null;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: { name: string; metadata: Buffer }[];
-  clientId: string;
-  clientHost: string;
-  /** JoinGroup v4+: a member without an id gets one with MEMBER_ID_REQUIRED and must rejoin. */
-  requireKnownMemberId: boolean;
-  /** Set for a member in this process: no session timeout, and told at once of a rebalance. */
-  local?: LocalMemberHooks;
-}
-
-export interface LocalMemberHooks {
-  /** The group started a rebalance: revoke, then join again (called outside the coordinator's own call). */
-  onRebalance(): void;
-}
-
-export interface JoinResult {
-  errorCode: KafkaErrorCode;
-  generationId: number;
-  protocolType: string | null;
-  protocolName: string | null;
-  leader: string;
-  memberId: string;
-  members: { memberId: string; groupInstanceId: string | null; metadata: Buffer }[];
-}
-
-export interface SyncResult {
-  errorCode: KafkaErrorCode;
-  protocolType: string | null;
-  protocolName: string | null;
-  assignment: Buffer;
-}
-
-/** Reported after each completed rebalance (for logs and tests). */
-export interface GenerationEvent {
-  groupId: string;
-  generationId: number;
-  protocolName: string | null;
-  leader: string;
-  /** Member id -> the assignment the leader gave it. */
-  assignments: Map<string, Buffer>;
-}
-
-interface Member {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: { name: string; metadata: Buffer }[];
-  assignment: Buffer;
-  /** A pending JoinGroup answer, while the member waits in PreparingRebalance. */
-  awaitingJoin: ((r: JoinResult) => void) | undefined;
-  /** A pending SyncGroup answer, while the member waits for the leader. */
-  awaitingSync: ((r: SyncResult) => void) | undefined;
-  sessionTimer: NodeJS.Timeout | undefined;
-  local: LocalMemberHooks | undefined;
-}
-
-class Group {
-  state: GroupState = 'Empty';
-  generationId = 0;
-  protocolType: string | null = null;
-  protocolName: string | null = null;
-  leader: string | undefined;
-  readonly members = new Map<string, Member>();
-  /** Ids handed out with MEMBER_ID_REQUIRED, not yet joined: expire after the session timeout. */
-  readonly pending = new Map<string, NodeJS.Timeout>();
-  joinTimer: NodeJS.Timeout | undefined;
-  /** Whether the join phase started on an Empty group (then the initial delay applies). */
-  initialJoin = false;
-
-  constructor(readonly groupId: string) {}
-}
+import {
+  deleteGroup,
+  describeGroup,
+  listGroups,
+  type GroupDescription,
+  type GroupListing,
+} from './group-admin.js';
+import {
+  answerSync,
+  EMPTY,
+  Group,
+  joinError,
+  newMember,
+  sameProtocols,
+  syncAnswer,
+  timeout,
+  updateMember,
+  type GenerationEvent,
+  type JoinRequest,
+  type JoinResult,
+  type Member,
+  type SyncResult,
+} from './group.js';
 
 export interface CoordinatorOptions {
   initialRebalanceDelayMs: number;
@@ -113,10 +53,6 @@ export interface CoordinatorOptions {
   log: (message: string) => void;
   onGeneration?: (event: GenerationEvent) => void;
 }
-
-const EMPTY: Buffer = Buffer.alloc(0);
-/** Timeouts a client asks for, clamped to what setTimeout can wait (longer ones fire at once). */
-const timeout = (ms: number): number => Math.min(Math.max(0, ms), 2 ** 31 - 1);
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
@@ -137,7 +73,7 @@ export class GroupCoordinator {
 
   join(req: JoinRequest): Promise<JoinResult> {
     const fail = (errorCode: KafkaErrorCode, memberId = req.memberId): Promise<JoinResult> =>
-      Promise.resolve(this.joinError(memberId, errorCode));
+      Promise.resolve(joinError(memberId, errorCode));
     if (this.closed) return fail(KafkaError.COORDINATOR_NOT_AVAILABLE);
     if (req.groupId === '') return fail(KafkaError.INVALID_GROUP_ID);
     const { minSessionTimeoutMs: min, maxSessionTimeoutMs: max } = this.options;
@@ -150,17 +86,13 @@ export class GroupCoordinator {
     if (g.members.size > 0 && g.protocolType !== null && req.protocolType !== g.protocolType) {
       return fail(KafkaError.INCONSISTENT_GROUP_PROTOCOL);
     }
-    if (g.members.size > 0 && !this.sharesProtocol(g, req))
-      return fail(KafkaError.INCONSISTENT_GROUP_PROTOCOL);
+    if (g.members.size > 0 && !g.sharesProtocol(req)) return fail(KafkaError.INCONSISTENT_GROUP_PROTOCOL);
 
     let member: Member | undefined;
     let changed = true;
     if (req.memberId === '') {
       // Static members (group.instance.id) keep their place: a rejoin under a new id replaces the old.
-      const existing =
-        req.groupInstanceId !== null
-          ? [...g.members.values()].find((m) => m.groupInstanceId === req.groupInstanceId)
-          : undefined;
+      const existing = g.staticMember(req.groupInstanceId);
       const memberId = `${req.clientId || 'member'}-${crypto.randomUUID()}`;
       if (existing) {
         this.removeMember(g, existing, KafkaError.FENCED_INSTANCE_ID);
@@ -183,12 +115,12 @@ export class GroupCoordinator {
         member = this.addMember(g, req.memberId, req);
       } else {
         changed = !sameProtocols(member.protocols, req.protocols);
-        this.updateMember(member, req);
+        updateMember(member, req);
       }
     }
     if (member.awaitingJoin) {
       // A duplicate join from the same member (a retry): the older request gets superseded.
-      member.awaitingJoin(this.joinError(member.memberId, KafkaError.UNKNOWN_MEMBER_ID));
+      member.awaitingJoin(joinError(member.memberId, KafkaError.UNKNOWN_MEMBER_ID));
       member.awaitingJoin = undefined;
     }
     const result = new Promise<JoinResult>((resolve) => (member.awaitingJoin = resolve));
@@ -205,43 +137,8 @@ export class GroupCoordinator {
     return result;
   }
 
-  private joinError(memberId: string, errorCode: KafkaErrorCode): JoinResult {
-    return {
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: '',
-      memberId,
-      members: [],
-    };
-  }
-
-  private sharesProtocol(g: Group, req: JoinRequest): boolean {
-    const names = new Set(req.protocols.map((p) => p.name));
-    for (const m of g.members.values()) {
-      if (m.memberId === req.memberId) continue;
-      if (!m.protocols.some((p) => names.has(p.name))) return false;
-    }
-    return true;
-  }
-
   private addMember(g: Group, memberId: string, req: JoinRequest): Member {
-    const member: Member = {
-      memberId,
-      groupInstanceId: req.groupInstanceId,
-      clientId: req.clientId,
-      clientHost: req.clientHost,
-      sessionTimeoutMs: req.sessionTimeoutMs,
-      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
-      protocolType: req.protocolType,
-      protocols: copyProtocols(req.protocols),
-      assignment: EMPTY,
-      awaitingJoin: undefined,
-      awaitingSync: undefined,
-      sessionTimer: undefined,
-      local: req.local,
-    };
+    const member = newMember(memberId, req);
     g.members.set(memberId, member);
     if (g.protocolType === null) g.protocolType = req.protocolType;
     // A new member always needs a new generation.
@@ -250,25 +147,15 @@ export class GroupCoordinator {
     return member;
   }
 
-  private updateMember(member: Member, req: JoinRequest): void {
-    member.sessionTimeoutMs = req.sessionTimeoutMs;
-    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-    member.clientId = req.clientId;
-    member.clientHost = req.clientHost;
-    member.protocols = copyProtocols(req.protocols);
-  }
-
   private prepareRebalance(g: Group, reason: string): void {
     if (g.state === 'PreparingRebalance') return;
     if (g.state === 'CompletingRebalance') {
       // The generation being synced is abandoned: waiting followers are told to rejoin.
-      for (const m of g.members.values()) this.answerSync(m, KafkaError.REBALANCE_IN_PROGRESS);
+      for (const m of g.members.values()) answerSync(m, KafkaError.REBALANCE_IN_PROGRESS);
     }
     g.initialJoin = g.state === 'Empty';
     g.state = 'PreparingRebalance';
-    const wait = g.initialJoin
-      ? this.options.initialRebalanceDelayMs
-      : Math.max(0, ...[...g.members.values()].map((m) => m.rebalanceTimeoutMs));
+    const wait = g.initialJoin ? this.options.initialRebalanceDelayMs : g.rebalanceTimeoutMs();
     clearTimeout(g.joinTimer);
     g.joinTimer = setTimeout(() => this.joinDeadline(g), timeout(wait)).unref();
     this.options.log(`group ${g.groupId}: preparing rebalance (${reason})`);
@@ -285,9 +172,8 @@ export class GroupCoordinator {
     if (g.state !== 'PreparingRebalance') return;
     if (g.initialJoin) {
       g.initialJoin = false;
-      if (!this.allJoined(g)) {
-        const wait = Math.max(0, ...[...g.members.values()].map((m) => m.rebalanceTimeoutMs));
-        g.joinTimer = setTimeout(() => this.joinDeadline(g), timeout(wait)).unref();
+      if (!g.allJoined()) {
+        g.joinTimer = setTimeout(() => this.joinDeadline(g), timeout(g.rebalanceTimeoutMs())).unref();
         return;
       }
     }
@@ -297,13 +183,8 @@ export class GroupCoordinator {
     this.completeJoin(g);
   }
 
-  private allJoined(g: Group): boolean {
-    for (const m of g.members.values()) if (!m.awaitingJoin) return false;
-    return true;
-  }
-
   private maybeCompleteJoin(g: Group): void {
-    if (g.state !== 'PreparingRebalance' || g.initialJoin || !this.allJoined(g)) return;
+    if (g.state !== 'PreparingRebalance' || g.initialJoin || !g.allJoined()) return;
     clearTimeout(g.joinTimer);
     g.joinTimer = undefined;
     this.completeJoin(g);
@@ -311,15 +192,11 @@ export class GroupCoordinator {
 
   private completeJoin(g: Group): void {
     if (g.members.size === 0) {
-      g.generationId++;
-      g.state = 'Empty';
-      g.protocolName = null;
-      g.protocolType = null;
-      g.leader = undefined;
+      g.becomeEmpty();
       return;
     }
     g.generationId++;
-    g.protocolName = this.selectProtocol(g);
+    g.protocolName = g.selectProtocol();
     if (g.leader === undefined || !g.members.has(g.leader))
       g.leader = g.members.keys().next().value as string;
     g.state = 'CompletingRebalance';
@@ -330,42 +207,11 @@ export class GroupCoordinator {
     );
   }
 
-  /** The protocol every member supports that gets the most votes (each member's first choice). */
-  private selectProtocol(g: Group): string {
-    const members = [...g.members.values()];
-    const candidates = members[0]!.protocols
-      .map((p) => p.name)
-      .filter((name) => members.every((m) => m.protocols.some((p) => p.name === name)));
-    const votes = new Map<string, number>(candidates.map((c) => [c, 0]));
-    for (const m of members) {
-      const choice = m.protocols.find((p) => votes.has(p.name))!.name;
-      votes.set(choice, votes.get(choice)! + 1);
-    }
-    let best = candidates[0]!;
-    for (const c of candidates) if (votes.get(c)! > votes.get(best)!) best = c;
-    return best;
-  }
-
   private answerJoin(g: Group, m: Member): void {
     const resolve = m.awaitingJoin;
     if (!resolve) return;
     m.awaitingJoin = undefined;
-    const isLeader = m.memberId === g.leader;
-    resolve({
-      errorCode: KafkaError.NONE,
-      generationId: g.generationId,
-      protocolType: g.protocolType,
-      protocolName: g.protocolName,
-      leader: g.leader!,
-      memberId: m.memberId,
-      members: isLeader
-        ? [...g.members.values()].map((x) => ({
-            memberId: x.memberId,
-            groupInstanceId: x.groupInstanceId,
-            metadata: x.protocols.find((p) => p.name === g.protocolName)!.metadata,
-          }))
-        : [],
-    });
+    resolve(g.joinAnswer(m));
     this.touch(g, m);
   }
 
@@ -378,12 +224,7 @@ export class GroupCoordinator {
     assignments: { memberId: string; assignment: Buffer }[],
   ): Promise<SyncResult> {
     const reply = (errorCode: KafkaErrorCode, assignment = EMPTY, g?: Group): Promise<SyncResult> =>
-      Promise.resolve({
-        errorCode,
-        protocolType: g?.protocolType ?? null,
-        protocolName: g?.protocolName ?? null,
-        assignment,
-      });
+      Promise.resolve(syncAnswer(errorCode, assignment, g));
     if (this.closed) return reply(KafkaError.COORDINATOR_NOT_AVAILABLE);
     const g = this.group(groupId, false);
     const m = g?.members.get(memberId);
@@ -394,19 +235,14 @@ export class GroupCoordinator {
     if (g.state === 'Stable') return reply(KafkaError.NONE, m.assignment, g);
     // CompletingRebalance: the leader brings the assignments; followers wait for them.
     const result = new Promise<SyncResult>((resolve) => {
-      m.awaitingSync?.({
-        errorCode: KafkaError.REBALANCE_IN_PROGRESS,
-        protocolType: null,
-        protocolName: null,
-        assignment: EMPTY,
-      });
+      m.awaitingSync?.(syncAnswer(KafkaError.REBALANCE_IN_PROGRESS));
       m.awaitingSync = resolve;
     });
     if (memberId === g.leader) {
       const given = new Map(assignments.map((a) => [a.memberId, Buffer.from(a.assignment)]));
       for (const x of g.members.values()) x.assignment = given.get(x.memberId) ?? EMPTY;
       g.state = 'Stable';
-      for (const x of g.members.values()) this.answerSync(x, KafkaError.NONE, g);
+      for (const x of g.members.values()) answerSync(x, KafkaError.NONE, g);
       this.options.onGeneration?.({
         groupId,
         generationId: g.generationId,
@@ -416,18 +252,6 @@ export class GroupCoordinator {
       });
     }
     return result;
-  }
-
-  private answerSync(m: Member, errorCode: KafkaErrorCode, g?: Group): void {
-    const resolve = m.awaitingSync;
-    if (!resolve) return;
-    m.awaitingSync = undefined;
-    resolve({
-      errorCode,
-      protocolType: g?.protocolType ?? null,
-      protocolName: g?.protocolName ?? null,
-      assignment: errorCode === KafkaError.NONE ? m.assignment : EMPTY,
-    });
   }
 
   // ---- Heartbeat, LeaveGroup, session timeouts ----
@@ -447,11 +271,7 @@ export class GroupCoordinator {
   leave(groupId: string, members: { memberId: string; groupInstanceId: string | null }[]): KafkaErrorCode[] {
     const g = this.group(groupId, false);
     return members.map(({ memberId, groupInstanceId }) => {
-      const m =
-        g?.members.get(memberId) ??
-        (groupInstanceId !== null && g
-          ? [...g.members.values()].find((x) => x.groupInstanceId === groupInstanceId)
-          : undefined);
+      const m = g?.members.get(memberId) ?? g?.staticMember(groupInstanceId);
       if (!g || !m) return KafkaError.UNKNOWN_MEMBER_ID;
       this.removeMember(g, m, KafkaError.UNKNOWN_MEMBER_ID);
       this.options.log(`group ${groupId}: member ${m.memberId} left`);
@@ -480,8 +300,8 @@ export class GroupCoordinator {
     clearTimeout(m.sessionTimer);
     g.members.delete(m.memberId);
     if (answer !== undefined) {
-      if (m.awaitingJoin) m.awaitingJoin(this.joinError(m.memberId, answer));
-      this.answerSync(m, answer);
+      if (m.awaitingJoin) m.awaitingJoin(joinError(m.memberId, answer));
+      answerSync(m, answer);
     }
     m.awaitingJoin = undefined;
     m.awaitingSync = undefined;
@@ -491,11 +311,7 @@ export class GroupCoordinator {
   private rebalanceAfterRemoval(g: Group, reason: string): void {
     if (g.members.size === 0 && g.state !== 'PreparingRebalance') {
       clearTimeout(g.joinTimer);
-      g.state = 'Empty';
-      g.generationId++;
-      g.leader = undefined;
-      g.protocolName = null;
-      g.protocolType = null;
+      g.becomeEmpty();
       return;
     }
     if (g.state === 'Stable' || g.state === 'CompletingRebalance') this.prepareRebalance(g, reason);
@@ -533,62 +349,17 @@ export class GroupCoordinator {
 
   // ---- Admin ----
 
-  list(): { groupId: string; protocolType: string; state: GroupState }[] {
-    const out = new Map<string, { groupId: string; protocolType: string; state: GroupState }>();
-    for (const id of this.backend.listGroups())
-      out.set(id, { groupId: id, protocolType: 'consumer', state: 'Empty' });
-    for (const g of this.groups.values()) {
-      if (g.state === 'Empty' && !out.has(g.groupId)) continue;
-      out.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType ?? 'consumer', state: g.state });
-    }
-    return [...out.values()];
+  list(): GroupListing[] {
+    return listGroups(this.backend, this.groups.values());
   }
 
-  describe(groupId: string): {
-    state: GroupState;
-    protocolType: string;
-    protocolName: string;
-    members: {
-      memberId: string;
-      groupInstanceId: string | null;
-      clientId: string;
-      clientHost: string;
-      metadata: Buffer;
-      assignment: Buffer;
-    }[];
-  } {
-    const g = this.group(groupId, false);
-    if (!g || g.members.size === 0) {
-      const known = this.backend.listGroups().includes(groupId);
-      return {
-        state: known || g ? 'Empty' : 'Dead',
-        protocolType: known ? 'consumer' : '',
-        protocolName: '',
-        members: [],
-      };
-    }
-    return {
-      state: g.state,
-      protocolType: g.protocolType ?? '',
-      protocolName: g.state === 'Stable' || g.state === 'CompletingRebalance' ? (g.protocolName ?? '') : '',
-      members: [...g.members.values()].map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        metadata: m.protocols.find((p) => p.name === g.protocolName)?.metadata ?? EMPTY,
-        assignment: m.assignment,
-      })),
-    };
+  describe(groupId: string): GroupDescription {
+    return describeGroup(this.backend, groupId, this.group(groupId, false));
   }
 
   /** Deletes an empty group's offsets: NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND if unknown. */
   delete(groupId: string): KafkaErrorCode {
-    const g = this.group(groupId, false);
-    if (g && g.members.size > 0) return KafkaError.NON_EMPTY_GROUP;
-    const had = this.backend.deleteGroup(groupId);
-    if (g) this.groups.delete(groupId);
-    return had || g ? KafkaError.NONE : KafkaError.GROUP_ID_NOT_FOUND;
+    return deleteGroup(this.backend, this.groups, groupId);
   }
 
   /** Answers every waiting join and sync, stops every timer. */
@@ -599,25 +370,10 @@ export class GroupCoordinator {
       for (const t of g.pending.values()) clearTimeout(t);
       for (const m of g.members.values()) {
         clearTimeout(m.sessionTimer);
-        m.awaitingJoin?.(this.joinError(m.memberId, KafkaError.COORDINATOR_NOT_AVAILABLE));
+        m.awaitingJoin?.(joinError(m.memberId, KafkaError.COORDINATOR_NOT_AVAILABLE));
         m.awaitingJoin = undefined;
-        this.answerSync(m, KafkaError.COORDINATOR_NOT_AVAILABLE);
+        answerSync(m, KafkaError.COORDINATOR_NOT_AVAILABLE);
       }
     }
   }
-}
-
-function copyProtocols(
-  protocols: { name: string; metadata: Buffer }[],
-): { name: string; metadata: Buffer }[] {
-  return protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) }));
-}
-
-function sameProtocols(
-  a: { name: string; metadata: Buffer }[],
-  b: { name: string; metadata: Buffer }[],
-): boolean {
-  return (
-    a.length === b.length && a.every((p, i) => p.name === b[i]!.name && p.metadata.equals(b[i]!.metadata))
-  );
 }

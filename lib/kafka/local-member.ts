@@ -26,7 +26,8 @@ import {
   subscribedTopics,
 } from './consumer-protocol.js';
 import { KafkaError } from './errors.js';
-import type { GroupCoordinator, JoinResult } from './group-coordinator.js';
+import type { GroupCoordinator } from './group-coordinator.js';
+import type { JoinResult } from './group.js';
 
 /** How long a member waits before joining again after an unexpected refusal. */
 const RETRY_MS = 1000;

@@ -167,8 +167,10 @@ function enqueue(queue: MirrorEvent[], e: MirrorEvent): void {
 export function startMirror(options: MirrorOptions, local: () => LocalSide): Mirror {
   const resolved = normalizeMirrorOptions(options);
   return new Mirror(resolved, local, async (side, opts, emit) => {
-    if (opts.direction === 'to') return (await import('./out.js')).mirrorOut(side, opts, emit);
-    return (await import('./in.js')).mirrorIn(side, opts, emit);
+    const { runMirror } = await import('./run.js');
+    const direction =
+      opts.direction === 'to' ? (await import('./out.js')).OutMirror : (await import('./in.js')).InMirror;
+    return runMirror(direction, side, opts, emit);
   });
 }
 

@@ -31,7 +31,8 @@ import type { PartitionLoad, PartitionRow, SegmentRow } from './partition-catalo
 import type { PartitionLog } from './partition-log.js';
 import { ProducerStates } from './producer-state.js';
 import type { Quarantine } from './quarantine.js';
-import { Segment, type RecoverResult } from './segment.js';
+import type { RecoverResult } from './segment-recovery.js';
+import { Segment } from './segment.js';
 import { listPartitionDir, surveyOpen } from './unlisted-files.js';
 
 /** What recovery cut from one partition. */

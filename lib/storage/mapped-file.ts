@@ -5,7 +5,7 @@
  * What it costs (docs/many-partitions.md has the measurements): a mapping spans what the file
  * holds, never the segment's capacity, so V8 counts only that as external memory; no descriptor
  * is kept open; preallocation starts at 16 KiB and doubles, so a nearly empty file takes 16 KiB
- * of disk. Closed files are mapped on first use and may be unmapped again by the process's
+ * of disk (file-blocks.ts: growth, hole punching, syncs of an unmapped file). Closed files are mapped on first use and may be unmapped again by the process's
  * mapping cache (mapping-cache.ts); `buf` maps them again.
  *
  * Invariants:
@@ -27,31 +27,24 @@
  */
 import fs from 'node:fs';
 import { ioError, LogStoreError } from '../errors.js';
-import { mappingCache, type Evictable } from './mapping-cache.js';
+import {
+  allocateBlocks,
+  dataEnd,
+  datasyncFile,
+  datasyncFileAsync,
+  diskBytes,
+  INITIAL_ALLOCATION,
+  PAGE,
+  preallocationTarget,
+  releaseBlocksFrom,
+} from './file-blocks.js';
+import { mappingCache, mapMakingRoom, type Evictable } from './mapping-cache.js';
 import * as native from './native.js';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
-/** First preallocation of a new file: 4 pages, so that a nearly empty partition stays small. */
-export const INITIAL_ALLOCATION = 16 * KiB;
-/** Preallocation doubles the file, at most this much at a time. */
-export const MAX_ALLOCATION_STEP = 64 * MiB;
-const PAGE = 4096;
+const MiB = 1024 * 1024;
 /** Every this many bytes moved through the mapping, the pages behind are dropped from RSS. */
 const RESIDENT_TRIM_BYTES = 16 * MiB;
-const ZERO_PAGE = Buffer.alloc(PAGE);
 const EMPTY = Buffer.alloc(0);
-
-/**
- * The length a file of `fileSize` bytes grows to so that [0, end) is allocated: by a step of its
- * own size (16 KiB at first, at most 64 MiB), or to `end` if that is further, never past
- * `capacity`. Doubling keeps growth to about a dozen steps (new mappings) per 128 MiB segment
- * while a nearly empty file stays 16 KiB.
- */
-export function preallocationTarget(fileSize: number, end: number, capacity: number): number {
-  const step = Math.min(Math.max(fileSize, INITIAL_ALLOCATION), MAX_ALLOCATION_STEP);
-  return Math.min(capacity, Math.max(end, fileSize + step));
-}
 
 /** How the file is shared with other processes. */
 export interface Sharing {
@@ -195,7 +188,7 @@ export class MappedFile implements Evictable {
     if (this.fileSize === 0) return EMPTY; // nothing to read (and mmap cannot map 0 bytes)
     let mapping: Buffer;
     try {
-      mapping = this.mapWithRetry();
+      mapping = mapMakingRoom(this.path, this.writable);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (this.gone && code === 'ENOENT') throw this.gone();
@@ -223,31 +216,6 @@ export class MappedFile implements Evictable {
     // A follower may map more than it knew of: the writer preallocated further meanwhile.
     this.fileSize = mapping.length;
     return mapping;
-  }
-
-  /**
-   * mapPath; when the kernel refuses another mapping (ENOMEM: `vm.max_map_count`), unmaps half
-   * of the closed files mapped and tries once more.
-   */
-  private mapWithRetry(): Buffer {
-    try {
-      return native.mapPath(this.path, this.writable);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw err;
-      mappingCache.shrinkTo(Math.floor(mappingCache.size / 2));
-      try {
-        return native.mapPath(this.path, this.writable);
-      } catch (again) {
-        if ((again as NodeJS.ErrnoException).code !== 'ENOMEM') throw again;
-        throw new LogStoreError(
-          'LOGSTORE_IO',
-          `Cannot map ${this.path}: the kernel refused another memory mapping (ENOMEM). This process ` +
-            `has reached vm.max_map_count or its memory limit: raise vm.max_map_count (sysctl), or ` +
-            `set LOGSTORE_MAX_MAPPED_SEGMENTS lower than ${mappingCache.bound}.`,
-          { cause: again },
-        );
-      }
-    }
   }
 
   /** Whether the path still names the file opened (a follower's writer may have replaced it). */
@@ -304,11 +272,7 @@ export class MappedFile implements Evictable {
 
   /** Extends the file to `target` bytes of real blocks and maps all of it (before `fd` closes). */
   private grow(fd: number, target: number): void {
-    try {
-      native.fallocate(fd, this.fileSize, target - this.fileSize);
-    } catch (err) {
-      throw ioError(err, `Cannot extend ${this.path} to ${target} bytes`);
-    }
+    allocateBlocks(fd, this.path, this.fileSize, target);
     this.fileSize = target;
     this.replaceMapping(null); // unmapped before the new one: V8 never counts both
     try {
@@ -336,17 +300,7 @@ export class MappedFile implements Evictable {
 
   /** End of the non-zero bytes in [from, fileSize). */
   dataEnd(from: number): number {
-    const buf = this.buf;
-    let end = this.fileSize;
-    while (end > from) {
-      const pageStart = Math.max(from, Math.floor((end - 1) / PAGE) * PAGE);
-      if (buf.compare(ZERO_PAGE, 0, end - pageStart, pageStart, end) !== 0) {
-        while (buf[end - 1] === 0) end--;
-        return end;
-      }
-      end = pageStart;
-    }
-    return from;
+    return dataEnd(this.buf, from, this.fileSize);
   }
 
   /** Zeroes [from, dataEnd) in place (never shrinking the file); returns the bytes zeroed. */
@@ -358,28 +312,12 @@ export class MappedFile implements Evictable {
 
   /** Releases the preallocated blocks from `position` (page-aligned up) on, keeping the length. */
   releaseBlocksFrom(position: number): void {
-    const from = Math.ceil(position / PAGE) * PAGE;
-    if (from >= this.fileSize) return;
-    try {
-      const fd = fs.openSync(this.path, 'r+');
-      try {
-        native.punchHole(fd, from, this.fileSize - from);
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch {
-      // Only space is at stake; the zeros read the same either way.
-    }
+    releaseBlocksFrom(this.path, position, this.fileSize);
   }
 
   /** Blocks the file takes on disk, in bytes. */
   diskBytes(): number {
-    if (this.released) return 0;
-    try {
-      return fs.statSync(this.path).blocks * 512;
-    } catch (err) {
-      throw ioError(err, `Cannot stat ${this.path}`);
-    }
+    return this.released ? 0 : diskBytes(this.path);
   }
 
   /**
@@ -410,12 +348,7 @@ export class MappedFile implements Evictable {
       native.msync(this.mapping, 0, this.mapping.length);
       return;
     }
-    const fd = fs.openSync(this.path, 'r');
-    try {
-      fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    datasyncFile(this.path);
   }
 
   /** The same off the JS thread. A file released meanwhile (deleted, compacted) has nothing left to sync. */
@@ -426,12 +359,7 @@ export class MappedFile implements Evictable {
         await native.msyncAsync(this.mapping, 0, this.mapping.length);
         return;
       }
-      const handle = await fs.promises.open(this.path, 'r');
-      try {
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
+      await datasyncFileAsync(this.path);
     } catch (err) {
       if (!this.released) throw err;
     }

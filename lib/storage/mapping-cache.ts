@@ -14,6 +14,8 @@
  * (one increment per access), and eviction sorts once per batch of evictions, so a read pays
  * no list operation.
  */
+import { LogStoreError } from '../errors.js';
+import * as native from './native.js';
 
 /** Closed segments that may stay mapped at once in a process (see above for why 1,024). */
 export const DEFAULT_MAX_MAPPED_SEGMENTS = 1024;
@@ -86,3 +88,28 @@ export class MappingCache {
 
 /** The one cache of the process. */
 export const mappingCache = new MappingCache(boundFromEnvironment());
+
+/**
+ * Maps the whole file at `file`; when the kernel refuses another mapping (ENOMEM:
+ * `vm.max_map_count`), unmaps half of the closed files mapped and tries once more.
+ */
+export function mapMakingRoom(file: string, writable: boolean): Buffer {
+  try {
+    return native.mapPath(file, writable);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw err;
+    mappingCache.shrinkTo(Math.floor(mappingCache.size / 2));
+    try {
+      return native.mapPath(file, writable);
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== 'ENOMEM') throw again;
+      throw new LogStoreError(
+        'LOGSTORE_IO',
+        `Cannot map ${file}: the kernel refused another memory mapping (ENOMEM). This process ` +
+          `has reached vm.max_map_count or its memory limit: raise vm.max_map_count (sysctl), or ` +
+          `set LOGSTORE_MAX_MAPPED_SEGMENTS lower than ${mappingCache.bound}.`,
+        { cause: again },
+      );
+    }
+  }
+}

@@ -7,7 +7,8 @@
  */
 import type { Truncation } from './log-loader.js';
 import type { PartitionLog } from './partition-log.js';
-import type { RecoverResult, Segment } from './segment.js';
+import type { RecoverResult } from './segment-recovery.js';
+import type { Segment } from './segment.js';
 
 /** What an open did with a file or directory the catalog does not list. */
 export type FileActionKind = 'adopted' | 'quarantined' | 'removed';

@@ -1,7 +1,8 @@
 /**
  * The log of one partition: its ordered segments, the last one active (Kafka's `LocalLog`).
  * Appends go to the active segment and roll it at its capacity; reads find the segment by offset
- * and the position by the sparse index, and walk batches from there with a BatchWalker.
+ * and the position by the sparse index (index-lookup.ts), and walk batches from there with a
+ * BatchWalker.
  * Loading and recovery are log-loader.ts's; a read-only follower's catching up is follower.ts's;
  * retention and compaction are cleaner.ts's.
  *
@@ -17,11 +18,11 @@ import { decodeRecords } from '../format/record-decoder.js';
 import type { ResolvedTopicConfig } from '../options.js';
 import type { LogRecord } from '../record.js';
 import { crashPoint } from './faults.js';
+import { offsetForTimestamp, SEGMENT_START, walkFrom } from './index-lookup.js';
 import { fsyncDir } from './layout.js';
 import { ProducerStates } from './producer-state.js';
 import type { PartitionCatalog } from './partition-catalog.js';
 import { Segment } from './segment.js';
-import type { IndexEntry, SparseIndex } from './sparse-index.js';
 
 /** A reader's place in the log: the next offset and the batch walk it is in, if any. */
 export interface Cursor {
@@ -44,11 +45,6 @@ export interface Refresher {
   /** Only the active segment's new batches (no catalog read: cheap); true if it grew. */
   catchUp(): boolean;
 }
-
-/** scanForTimestamp: the index led the scan astray (a damaged cache). */
-const INDEX_WRONG = -2;
-/** A walk from a segment's first batch. */
-const SEGMENT_START: IndexEntry = Object.freeze({ position: 0, offset: -1 });
 
 export class PartitionLog {
   segments: Segment[] = [];
@@ -239,28 +235,9 @@ export class PartitionLog {
     // first read of every partition after an open builds none).
     cursor.walker =
       offset <= segment.baseOffset
-        ? this.walkFrom(segment, () => SEGMENT_START)
-        : this.walkFrom(segment, (index) => index.entryFor(offset));
+        ? walkFrom(segment, this.gaps, () => SEGMENT_START)
+        : walkFrom(segment, this.gaps, (index) => index.entryFor(offset));
     cursor.inBatch = false;
-  }
-
-  /**
-   * A walk of `segment` from the index entry `find` picks. The index files are a cache: an entry
-   * that does not name the batch at its position is dropped with its index (rebuilt by a walk),
-   * so a damaged entry neither hides intact batches nor leads a read to the wrong batch.
-   */
-  private walkFrom(segment: Segment, find: (index: SparseIndex) => IndexEntry): BatchWalker {
-    let entry = find(segment.index);
-    if (entry.position > 0) {
-      const probe = segment.walker(entry.position, -1, this.gaps);
-      if (!probe.next() || probe.lastOffset !== entry.offset) {
-        segment.dropIndex();
-        entry = find(segment.index);
-      }
-    }
-    // At an index entry only its batch's last offset is known; at the start, the segment's base.
-    const expected = entry.position > 0 || this.gaps ? -1 : segment.baseOffset;
-    return segment.walker(entry.position, expected, this.gaps);
   }
 
   /**
@@ -320,56 +297,9 @@ export class PartitionLog {
     return added;
   }
 
-  /**
-   * The first offset whose record has timestamp >= `timestamp` (the end offset if none), found
-   * as Kafka finds it: the time index names an offset before which every record is older, the
-   * offset index a position at or before it, and a scan from there finds the record.
-   */
+  /** The first offset whose record has timestamp >= `timestamp` (see index-lookup.ts). */
   offsetForTimestamp(timestamp: number): number {
-    for (const segment of this.segments) {
-      if (segment.maxTimestamp < timestamp || segment.size === 0) continue;
-      let hit = this.scanForTimestamp(segment, timestamp, true);
-      if (hit === INDEX_WRONG) {
-        segment.dropIndex(); // a damaged cache: walk the segment instead
-        hit = this.scanForTimestamp(segment, timestamp, false);
-      }
-      if (hit >= 0) return hit;
-    }
-    return this.endOffset;
-  }
-
-  /** The offset of the first record at or after `timestamp` in `segment`, -1 if none, or INDEX_WRONG. */
-  private scanForTimestamp(segment: Segment, timestamp: number, useIndex: boolean): number {
-    const { entry, time } = useIndex
-      ? segment.index.entryForTimestamp(timestamp)
-      : { entry: { position: 0, offset: -1 }, time: null };
-    const walker = this.walkFrom(segment, () => entry);
-    let timeChecked = time === null;
-    while (walker.next()) {
-      if (!timeChecked && walker.lastOffset >= time!.offset) {
-        // The time entry must name the batch that reached its timestamp, or the scan may have
-        // started too late.
-        if (walker.lastOffset !== time!.offset || walker.batchMaxTimestamp !== time!.timestamp)
-          return INDEX_WRONG;
-        timeChecked = true;
-      }
-      if (walker.batchMaxTimestamp < timestamp) continue;
-      const records: LogRecord[] = [];
-      decodeRecords(
-        segment.buf,
-        walker.position,
-        0,
-        Number.POSITIVE_INFINITY,
-        records,
-        this.topic,
-        this.partition,
-        segment.logPath,
-      );
-      const hit = records.find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
-      if (hit) return timeChecked ? hit.offset : INDEX_WRONG;
-    }
-    if (walker.stop !== 'end') throw walker.corruptError(segment.logPath);
-    return timeChecked ? -1 : INDEX_WRONG;
+    return offsetForTimestamp(this, timestamp);
   }
 
   /**

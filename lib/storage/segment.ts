@@ -1,7 +1,7 @@
 /**
  * One segment (Kafka's `LogSegment`): a `.log` file of record batches, memory-mapped
  * (mapped-file.ts), named by its 20-digit base offset, with its sparse `.index`/`.timeindex`
- * (sparse-index.ts).
+ * (sparse-index.ts, loaded or rebuilt by segment-index.ts).
  *
  * A segment costs what it holds: its file is mapped on first use (the active segment stays
  * mapped; closed ones may be unmapped again by the process's mapping cache), no descriptor is
@@ -18,12 +18,14 @@
  */
 import fs from 'node:fs';
 import { ioError, LogStoreError } from '../errors.js';
-import { BatchWalker, corruptAt, isTornTail, type StopKind } from '../format/batches.js';
+import { BatchWalker } from '../format/batches.js';
 import type { BatchEncoder } from '../format/batch-encoder.js';
 import { writeInt32, writeInt64 } from '../format/record-batch.js';
 import { segmentPath } from './layout.js';
 import { MappedFile, type Sharing } from './mapped-file.js';
-import { SparseIndex } from './sparse-index.js';
+import { SegmentIndex } from './segment-index.js';
+import { findRecoveredEnd, type RecoverFrom, type RecoverResult } from './segment-recovery.js';
+import type { SparseIndex } from './sparse-index.js';
 
 /** What a segment knows of its extent when opened (from the catalog, or to be found by recovery). */
 export interface SegmentState {
@@ -43,52 +45,14 @@ export interface SegmentState {
   follower?: { hold: boolean };
 }
 
-/** How `recover` walks: from a point known to be whole, to a limit, with the offsets expected. */
-export interface RecoverFrom {
-  /** Position, offset and max timestamp known to be right (the recovery point, or the start). */
-  position: number;
-  nextOffset: number;
-  maxTimestamp: number;
-  /** Where the batches must end: the size the catalog recorded (closed), or null (to the zeros). */
-  recordedSize: number | null;
-  /** Compacted topic: gaps allowed before `denseFrom` (what compaction rewrote), dense after. */
-  gaps: boolean;
-  denseFrom: number;
-  /** The next segment's base offset: no batch may reach it. */
-  maxNextOffset: number;
-  /** Everything before this position was synced: a stop before it is damage, not a torn tail. */
-  syncedTo: number;
-}
-
-/**
- * Where recovery stops a segment: a walk's stop, `short` (a closed segment's batches end before
- * its recorded size) or `segment-gap` (the next segment does not continue its offsets).
- */
-export type CutKind = StopKind | 'short' | 'segment-gap';
-
-/** What `recover` found: whether the data ran to its proper end, else where and why it stopped. */
-export interface RecoverResult {
-  complete: boolean;
-  stop: CutKind;
-  position: number;
-  detail: string;
-  bytesCut: number;
-}
-
 export class Segment {
   readonly logPath: string;
   /** Bytes of whole batches. */
   size: number;
   nextOffset: number;
   maxTimestamp: number;
-  /** null until first needed (built from the files or by walking the batches). */
-  private sparseIndex: SparseIndex | null = null;
-  /** True while the index files on disk may be used. */
-  private indexFilesTrusted: boolean;
-  /** Whether this process writes the index files (the writer does, a follower never). */
-  private readonly writesIndex: boolean;
-  /** Batches were added since the index files were last written or found trusted. */
-  private indexChanged = false;
+  /** Built on first use, from the index files or by walking the batches. */
+  private readonly indexes: SegmentIndex;
 
   private constructor(
     readonly dir: string,
@@ -101,8 +65,7 @@ export class Segment {
     this.size = state.size;
     this.nextOffset = state.nextOffset;
     this.maxTimestamp = state.maxTimestamp;
-    this.indexFilesTrusted = state.indexTrusted;
-    this.writesIndex = state.writesIndex ?? file.writable;
+    this.indexes = new SegmentIndex(dir, baseOffset, state.indexTrusted, state.writesIndex ?? file.writable);
   }
 
   /** Creates an empty segment file (the caller fsyncs the directory and records it). */
@@ -115,7 +78,7 @@ export class Segment {
       maxTimestamp: -1,
       indexTrusted: false,
     });
-    segment.sparseIndex = new SparseIndex(baseOffset);
+    segment.indexes.startEmpty();
     return segment;
   }
 
@@ -220,7 +183,7 @@ export class Segment {
     this.file.touch(bytes, position);
     if (encoder.lastMaxTimestamp > this.maxTimestamp) this.maxTimestamp = encoder.lastMaxTimestamp;
     index.onBatch(position, baseOffset + count - 1, encoder.lastMaxTimestamp);
-    this.indexChanged = true;
+    this.indexes.markChanged();
     this.size = position + bytes;
     this.nextOffset = baseOffset + count;
     return baseOffset;
@@ -249,7 +212,7 @@ export class Segment {
     this.file.touch(size, position);
     if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
     index.onBatch(position, baseOffset + lastOffsetDelta, maxTimestamp);
-    this.indexChanged = true;
+    this.indexes.markChanged();
     this.size = position + size;
     this.nextOffset = baseOffset + lastOffsetDelta + 1;
     return baseOffset;
@@ -273,47 +236,13 @@ export class Segment {
    * `bytesCut`. A stop before it is damage to synced data: LOGSTORE_CORRUPT, nothing changed.
    */
   recover(from: RecoverFrom): RecoverResult {
-    const limit = from.recordedSize === null ? this.fileSize : Math.min(from.recordedSize, this.fileSize);
-    const walker = new BatchWalker(
-      this.buf,
-      from.position,
-      {
-        limit,
-        nextOffset: from.nextOffset,
-        gaps: from.gaps && from.position < from.denseFrom,
-        minOffset: this.baseOffset,
-        maxNextOffset: from.maxNextOffset,
-      },
-      from.maxTimestamp,
-    );
-    while (walker.next()) {
-      if (walker.gaps && walker.end >= from.denseFrom) walker.gaps = false;
-    }
-    let stop: CutKind = walker.stop!;
-    let detail = walker.detail;
-    // A closed segment's batches end at its recorded size, a live one's at the zeros (but not
-    // before the recovery point: synced batches are missing there).
-    let complete =
-      stop === 'end' || (stop === 'zeros' && from.recordedSize === null && walker.end >= from.syncedTo);
-    if (stop === 'zeros' && from.recordedSize !== null) {
-      stop = 'short';
-      detail = `the batches end before the recorded size ${from.recordedSize}`;
-    }
-    const position = walker.end;
-    if (!complete && !isTornTail(walker.stop!, position, from.syncedTo)) {
-      throw corruptAt(
-        this.logPath,
-        position,
-        stop,
-        `${detail}, before the last recovery point (${from.syncedTo})`,
-        'Run `logstore verify` to see the damage and `logstore verify --repair` to cut the log there.',
-      );
-    }
+    const end = findRecoveredEnd(this, from);
+    let { complete, stop, detail } = end;
+    const position = end.position;
     this.size = position;
-    this.nextOffset = walker.nextOffset;
-    this.maxTimestamp = walker.maxTimestamp;
-    this.sparseIndex = null;
-    this.indexFilesTrusted = false;
+    this.nextOffset = end.nextOffset;
+    this.maxTimestamp = end.maxTimestamp;
+    this.indexes.forget();
     let bytesCut = 0;
     // Bytes after the last whole batch of the data still being written are a torn tail too.
     if (from.recordedSize === null || !complete) bytesCut = this.file.zeroFrom(position);
@@ -337,7 +266,7 @@ export class Segment {
       { limit, nextOffset: this.nextOffset, gaps, minOffset: this.baseOffset },
       this.maxTimestamp,
     );
-    const index = this.sparseIndex;
+    const index = this.indexes.built;
     while (walker.next()) index?.onBatch(walker.position, walker.lastOffset, walker.batchMaxTimestamp);
     if (walker.end === this.size) return false;
     this.size = walker.end;
@@ -352,8 +281,7 @@ export class Segment {
     this.size = position;
     this.nextOffset = nextOffset;
     this.maxTimestamp = maxTimestamp;
-    this.sparseIndex = null;
-    this.indexFilesTrusted = false;
+    this.indexes.forget();
     return cut;
   }
 
@@ -373,7 +301,7 @@ export class Segment {
   }
 
   get index(): SparseIndex {
-    return this.sparseIndex ?? this.loadIndex();
+    return this.indexes.load(this);
   }
 
   /**
@@ -381,54 +309,12 @@ export class Segment {
    * its files written again).
    */
   loadIndex(): SparseIndex {
-    if (this.sparseIndex) return this.sparseIndex;
-    if (this.indexFilesTrusted) {
-      try {
-        const index = fs.readFileSync(segmentPath(this.dir, this.baseOffset, 'index'));
-        const timeIndex = fs.readFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'));
-        this.sparseIndex = SparseIndex.load(
-          this.baseOffset,
-          index,
-          timeIndex,
-          this.size,
-          this.nextOffset - 1,
-          this.maxTimestamp,
-        );
-      } catch {
-        this.sparseIndex = null;
-      }
-    }
-    if (!this.sparseIndex) {
-      this.sparseIndex = this.walkIndex();
-      if (this.writesIndex) {
-        this.indexFilesTrusted = false; // what they hold was not usable: written again
-        this.saveIndex();
-      }
-    }
-    return this.sparseIndex;
+    return this.indexes.load(this);
   }
 
   /** Forgets the index and its files: the next use walks the log (a damaged index file). */
   dropIndex(): void {
-    this.sparseIndex = null;
-    this.indexFilesTrusted = false;
-  }
-
-  /**
-   * Builds the index by walking the batches. It stops at the first invalid batch: reads that get
-   * there report it.
-   */
-  private walkIndex(): SparseIndex {
-    const index = new SparseIndex(this.baseOffset);
-    const walker = new BatchWalker(this.buf, 0, {
-      limit: this.size,
-      nextOffset: -1,
-      gaps: true,
-      minOffset: this.baseOffset,
-    });
-    while (walker.next()) index.onBatch(walker.position, walker.lastOffset, walker.batchMaxTimestamp);
-    if (walker.maxTimestamp > this.maxTimestamp) this.maxTimestamp = walker.maxTimestamp;
-    return index;
+    this.indexes.forget();
   }
 
   /** Sets `maxTimestamp` from the batches (a catalog from before it was recorded). */
@@ -443,24 +329,9 @@ export class Segment {
     this.maxTimestamp = walker.maxTimestamp;
   }
 
-  /**
-   * Writes the index files (a cache; losing them costs a walk), with the segment's max timestamp
-   * as the time index's last entry, as Kafka does when it closes or recovers a segment.
-   */
+  /** Writes the index files (a cache), sealed with the segment's max timestamp, as Kafka does. */
   saveIndex(): void {
-    if (!this.writesIndex || this.released) return;
-    if (this.indexFilesTrusted && !this.indexChanged) return; // the files say it already
-    try {
-      const sparse = this.index;
-      sparse.seal();
-      const { index, timeIndex } = sparse.serialize();
-      fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'index'), index);
-      fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'), timeIndex);
-      this.indexFilesTrusted = true;
-      this.indexChanged = false;
-    } catch {
-      // The index is only a cache; the next open rebuilds it.
-    }
+    this.indexes.save(this);
   }
 
   /** After a roll: release the preallocated blocks past the data, keeping the file's length. */

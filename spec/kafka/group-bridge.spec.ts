@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { LogStore, type Consumer } from '../../lib/index.js';
 import { decodeAssignment } from '../../lib/kafka/consumer-protocol.js';
-import type { GenerationEvent } from '../../lib/kafka/group-coordinator.js';
+import type { GenerationEvent } from '../../lib/kafka/group.js';
 import type { KafkaServer } from '../../lib/kafka/server.js';
 import { splitLines } from '../helpers/child.js';
 import { expectCode, expectCodeAsync, removeTempDirs, tempDir } from '../helpers/temp.js';

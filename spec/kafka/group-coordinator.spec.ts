@@ -5,11 +5,8 @@
  */
 import { expect } from 'chai';
 import { KafkaError } from '../../lib/kafka/errors.js';
-import {
-  GroupCoordinator,
-  type GenerationEvent,
-  type JoinRequest,
-} from '../../lib/kafka/group-coordinator.js';
+import { GroupCoordinator } from '../../lib/kafka/group-coordinator.js';
+import type { GenerationEvent, JoinRequest } from '../../lib/kafka/group.js';
 import { testBackend, type TestBackend } from './test-store.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

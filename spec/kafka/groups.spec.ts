@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { GenerationEvent } from '../../lib/kafka/group-coordinator.js';
+import type { GenerationEvent } from '../../lib/kafka/group.js';
 import { splitLines } from '../helpers/child.js';
 import { batch } from './batches.js';
 import { PYTHON, requireClient, startBroker, type TestBroker } from './clients.js';

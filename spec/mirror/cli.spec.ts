@@ -85,6 +85,32 @@ describe('logstore mirror (command)', function () {
       await store.close();
     }
   });
+
+  it('should exit 1 naming an unreadable --tls-ca or --sasl-password-file (as serve does), creating nothing', async () => {
+    const parent = tempDir();
+    const dir = path.join(parent, 'new');
+    const missing = path.join(parent, 'no-such-file');
+    const ca = await cli(['mirror', dir, '--from', '127.0.0.1:1', '--tls-ca', missing]);
+    const password = await cli([
+      'mirror',
+      dir,
+      '--from',
+      '127.0.0.1:1',
+      '--sasl-mechanism',
+      'PLAIN',
+      '--sasl-username',
+      'u',
+      '--sasl-password-file',
+      missing,
+    ]);
+    expect(ca.code).to.equal(1);
+    expect(ca.stderr).to.match(/^error: LOGSTORE_INVALID_ARGUMENT: --tls-ca \S+no-such-file: ENOENT/);
+    expect(password.code).to.equal(1);
+    expect(password.stderr).to.match(
+      /^error: LOGSTORE_INVALID_ARGUMENT: --sasl-password-file \S+no-such-file: ENOENT/,
+    );
+    expect(fs.readdirSync(parent)).to.deep.equal([]);
+  });
 });
 
 describe('logstore mirror (command) on a terminal (librdkafka mock cluster)', function () {

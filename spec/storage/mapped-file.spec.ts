@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { LogStoreError } from '../../lib/errors.js';
 import {
   INITIAL_ALLOCATION,
-  MappedFile,
   MAX_ALLOCATION_STEP,
   preallocationTarget,
-} from '../../lib/storage/mapped-file.js';
+} from '../../lib/storage/file-blocks.js';
+import { MappedFile } from '../../lib/storage/mapped-file.js';
 import { mappingCache } from '../../lib/storage/mapping-cache.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 

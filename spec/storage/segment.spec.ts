@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import { encodeBatch, BatchEncoder } from '../../lib/format/batch-encoder.js';
 import type { LogStoreError } from '../../lib/errors.js';
-import { Segment, type RecoverFrom } from '../../lib/storage/segment.js';
+import type { RecoverFrom } from '../../lib/storage/segment-recovery.js';
+import { Segment } from '../../lib/storage/segment.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const record = (i: number) => ({ key: `k${i}`, value: `value-${i}`, timestamp: 1000 + i });
