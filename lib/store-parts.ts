@@ -43,8 +43,8 @@ export interface StoreParts {
 
 /**
  * Opens the store in `dir` (see LogStore.open); `repair` verifies every batch whether or not
- * the last close was clean. Whatever fails comes out as a LogStoreError, with the lock and the
- * catalog released.
+ * the last close was clean. Whatever fails comes out as a LogStoreError, with the logs, the
+ * catalog and the lock released.
  */
 export function openParts(dir: string, options: StoreOptions | undefined, repair: boolean): StoreParts {
   if (typeof dir !== 'string' || dir.length === 0) {

@@ -1,5 +1,5 @@
 /**
- * better-sqlite3 A against B on logstore's own catalog operations (lib/catalog/catalog.ts, run
+ * better-sqlite3 A against B on logstore's own catalog operations (lib/catalog/, run
  * unchanged: sqlite-redirect-hook.ts points its `better-sqlite3` import at each copy):
  *   open             Catalog.open of a 1,000-partition catalog plus every read LogStore.open does
  *   reads            those reads alone (2,001 statement calls) on an open catalog

@@ -42,12 +42,12 @@ export class StoreFiles {
     return this.catalog.getMeta('clean_shutdown') !== '0';
   }
 
-  /** Whether the index files have the meaning this logstore writes (see topics.ts). */
+  /** Whether the index files have the meaning this logstore writes (see unlisted-dirs.ts). */
   currentIndexFormat(): boolean {
     return this.catalog.getMeta('index_format') === '2';
   }
 
-  /** Topics whose deletion had not removed all their files yet (catalog `meta`, topics.ts). */
+  /** Topics whose deletion had not removed all their files yet (catalog `meta`, unlisted-dirs.ts). */
   deletingTopics(): string[] {
     try {
       const names: unknown = JSON.parse(this.catalog.getMeta('deleting_topics') ?? '[]');

@@ -1,7 +1,7 @@
 /**
  * What the storage layer may ask of the catalog about one partition: its segment list, log start
  * offset and recovery point, and the few changes storage makes to them. The catalog
- * (catalog/catalog.ts) implements it; storage never sees topics, groups or the database.
+ * (catalog/partitions.ts) implements it; storage never sees topics, groups or the database.
  *
  * Each change is one SQLite transaction: a crash leaves the old or the new state.
  */
