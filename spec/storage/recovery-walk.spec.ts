@@ -137,4 +137,44 @@ describe('Recovery walk', function () {
     });
     await reopened.close();
   });
+  it("should replay a producer's batch that lies past a closed segment's recorded size, once the segment is kept", async () => {
+    const dir = tempDir();
+    const store = LogStore.open(dir, { cleanupIntervalMs: 0 });
+    store.createTopic('t', { segmentBytes: 4096 });
+    const p = store.producerIds.init();
+    const now = Date.now();
+    const producerBatch = (sequence: number) =>
+      encodeBatch(0, [{ value: Buffer.alloc(300, sequence), timestamp: now + sequence }], 0, {
+        meta: {
+          partitionLeaderEpoch: 0,
+          flags: 0,
+          producerId: p.producerId,
+          producerEpoch: p.producerEpoch,
+          baseSequence: sequence,
+        },
+      });
+    const perSegment = Math.floor(4096 / producerBatch(0).length);
+    for (let s = 0; s < perSegment; s++) store.appendBatches('t', 0, producerBatch(s));
+    for (let i = 0; i < 30; i++) store.append('t', { value: Buffer.alloc(300, i) });
+    await store.close();
+    crashed(dir, { forgetProducers: true });
+    // A catalog older than the file: it records segment 0 without its last (the producer's) batch.
+    const db = new Database(path.join(dir, 'catalog.sqlite'));
+    db.prepare('UPDATE segments SET size = size - ?, end_offset = end_offset - 1 WHERE base_offset = 0').run(
+      producerBatch(0).length,
+    );
+    db.close();
+
+    const reopened = LogStore.open(dir);
+    expect(reopened.recovery.catalog.map((c) => c.code)).to.deep.equal(['extent-wrong']);
+    expect(reopened.recovery.truncated).to.deep.equal([]);
+    const last = perSegment - 1;
+    expect(reopened.appendBatches('t', 0, producerBatch(last))).to.deep.equal({
+      partition: 0,
+      baseOffset: last,
+      lastOffset: last,
+    });
+    expect(reopened.describeTopic('t').partitions[0]!.endOffset).to.equal(perSegment + 30);
+    await reopened.close();
+  });
 });
