@@ -26,6 +26,22 @@ function crashed(dir: string, options: { forgetProducers?: boolean } = {}): void
   db.close();
 }
 
+/** Single-record batches of one idempotent producer, by sequence, with recent timestamps (a
+ * producer idle for a day is forgotten when the state is saved). */
+function batchesOf(p: { producerId: number; producerEpoch: number }): (sequence: number) => Buffer {
+  const now = Date.now();
+  return (sequence) =>
+    encodeBatch(0, [{ value: Buffer.alloc(300, sequence), timestamp: now + sequence }], 0, {
+      meta: {
+        partitionLeaderEpoch: 0,
+        flags: 0,
+        producerId: p.producerId,
+        producerEpoch: p.producerEpoch,
+        baseSequence: sequence,
+      },
+    });
+}
+
 describe('Recovery walk', function () {
   this.timeout(120_000);
   after(removeTempDirs);
@@ -100,18 +116,7 @@ describe('Recovery walk', function () {
     const store = LogStore.open(dir, { cleanupIntervalMs: 0 });
     store.createTopic('t', { segmentBytes: 4096 });
     const p = store.producerIds.init();
-    // Recent timestamps: a producer idle for a day is forgotten when the state is saved.
-    const now = Date.now();
-    const producerBatch = (sequence: number) =>
-      encodeBatch(0, [{ value: Buffer.alloc(300, sequence), timestamp: now + sequence }], 0, {
-        meta: {
-          partitionLeaderEpoch: 0,
-          flags: 0,
-          producerId: p.producerId,
-          producerEpoch: p.producerEpoch,
-          baseSequence: sequence,
-        },
-      });
+    const producerBatch = batchesOf(p);
     for (let s = 0; s < 30; s++) store.appendBatches('t', 0, producerBatch(s));
     // Plain records after them: the producer's last batches lie in closed segments.
     for (let i = 0; i < 60; i++) store.append('t', { value: Buffer.alloc(300, i) });
@@ -142,17 +147,7 @@ describe('Recovery walk', function () {
     const store = LogStore.open(dir, { cleanupIntervalMs: 0 });
     store.createTopic('t', { segmentBytes: 4096 });
     const p = store.producerIds.init();
-    const now = Date.now();
-    const producerBatch = (sequence: number) =>
-      encodeBatch(0, [{ value: Buffer.alloc(300, sequence), timestamp: now + sequence }], 0, {
-        meta: {
-          partitionLeaderEpoch: 0,
-          flags: 0,
-          producerId: p.producerId,
-          producerEpoch: p.producerEpoch,
-          baseSequence: sequence,
-        },
-      });
+    const producerBatch = batchesOf(p);
     const perSegment = Math.floor(4096 / producerBatch(0).length);
     for (let s = 0; s < perSegment; s++) store.appendBatches('t', 0, producerBatch(s));
     for (let i = 0; i < 30; i++) store.append('t', { value: Buffer.alloc(300, i) });
