@@ -35,6 +35,9 @@ import { SparseIndex } from './sparse-index.js';
 export const WRITE_THROUGH_FILE_BYTES = 16 * 1024;
 /** The batches written with pwrite are encoded here first (one buffer, reused). */
 let scratch = Buffer.alloc(0);
+/** A raw batch's base offset, length and leader epoch: the bytes appendRaw rewrites. */
+const RAW_HEAD_BYTES = 16;
+const rawHead = Buffer.alloc(RAW_HEAD_BYTES);
 
 /** What a segment knows of its extent when opened (from the catalog, or to be found by recovery). */
 export interface SegmentState {
@@ -219,10 +222,12 @@ export class Segment {
     this.file.ensureAllocated(this.size + size);
     const baseOffset = this.nextOffset;
     const position = this.size;
-    const buf = this.buf;
-    buf.set(src.subarray(start, start + size), position);
-    writeInt64(buf, position, baseOffset);
-    writeInt32(buf, position + 12, 0);
+    if (size < WRITE_THROUGH_FILE_BYTES) {
+      const buf = this.buf;
+      buf.set(src.subarray(start, start + size), position);
+      writeInt64(buf, position, baseOffset);
+      writeInt32(buf, position + 12, 0);
+    } else this.writeRawThrough(src, start, size, baseOffset, position);
     this.file.touch(size, position);
     if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
     index.onBatch(position, baseOffset + lastOffsetDelta, maxTimestamp);
@@ -230,6 +235,26 @@ export class Segment {
     this.size = position + size;
     this.nextOffset = baseOffset + lastOffsetDelta + 1;
     return baseOffset;
+  }
+
+  /**
+   * appendRaw's large batch, written with pwrite (as `append` writes its large batches) straight
+   * from `src`, with no copy in between and `src` left as it is: its first 16 bytes (base offset,
+   * length, leader epoch) go from a small buffer with the new base offset and epoch 0, the rest
+   * as the producer sent it.
+   */
+  private writeRawThrough(
+    src: Uint8Array,
+    start: number,
+    size: number,
+    baseOffset: number,
+    position: number,
+  ): void {
+    rawHead.set(src.subarray(start, start + RAW_HEAD_BYTES));
+    writeInt64(rawHead, 0, baseOffset);
+    writeInt32(rawHead, 12, 0);
+    this.file.write(rawHead, position);
+    this.file.write(src.subarray(start + RAW_HEAD_BYTES, start + size), position + RAW_HEAD_BYTES);
   }
 
   /** A walker over this segment's batches from `position`, expecting `nextOffset` there (-1: any). */
