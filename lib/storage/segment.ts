@@ -24,8 +24,8 @@ import { writeInt32, writeInt64 } from '../format/record-batch.js';
 import { segmentPath } from './layout.js';
 import { MappedFile, type Sharing } from './mapped-file.js';
 import { SegmentIndex } from './segment-index.js';
-import { findRecoveredEnd, type RecoverFrom, type RecoverResult } from './segment-recovery.js';
-import type { SparseIndex } from './sparse-index.js';
+import { findRecoveredEnd, type OnBatch, type RecoverFrom, type RecoverResult } from './segment-recovery.js';
+import { SparseIndex } from './sparse-index.js';
 
 /**
  * A batch of at least this many bytes is encoded into a scratch buffer and written with pwrite
@@ -273,15 +273,20 @@ export class Segment {
    * at the last valid one. A stop at or after `from.syncedTo` is the torn tail of a crash: the
    * bytes from there to the end of the data are zeroed (the file keeps its length) and counted in
    * `bytesCut`. A stop before it is damage to synced data: LOGSTORE_CORRUPT, nothing changed.
+   * `onBatch` sees each batch the walk accepted; with `index`, the walk also builds the sparse
+   * index (as Kafka's recover does), so the segment that will be appended to needs no second walk.
    */
-  recover(from: RecoverFrom): RecoverResult {
-    const end = findRecoveredEnd(this, from);
+  recover(from: RecoverFrom, walk: { onBatch?: OnBatch; index?: boolean } = {}): RecoverResult {
+    const index = walk.index && from.position === 0 ? new SparseIndex(this.baseOffset) : null;
+    const { onBatch } = walk;
+    const end = findRecoveredEnd(this, from, (walker) => {
+      index?.onBatch(walker.position, walker.lastOffset, walker.batchMaxTimestamp);
+      onBatch?.(walker);
+    });
     let { complete, stop, detail } = end;
     const position = end.position;
-    this.size = position;
-    this.nextOffset = end.nextOffset;
-    this.maxTimestamp = end.maxTimestamp;
-    this.indexes.forget();
+    this.keepWalked(end);
+    if (index !== null) this.indexes.install(index);
     let bytesCut = 0;
     // Bytes after the last whole batch of the data still being written are a torn tail too.
     if (from.recordedSize === null || !complete) bytesCut = this.file.zeroFrom(position);
@@ -291,6 +296,17 @@ export class Segment {
       detail = 'bytes after the last whole batch';
     }
     return { complete, stop, position, detail, bytesCut };
+  }
+
+  /**
+   * The segment ends where a walk of it found its valid batches end (`recover`'s, or the caller's
+   * own walk of a closed segment it found whole: nothing to zero then). Its index is built again.
+   */
+  keepWalked(end: { position: number; nextOffset: number; maxTimestamp: number }): void {
+    this.size = end.position;
+    this.nextOffset = end.nextOffset;
+    this.maxTimestamp = end.maxTimestamp;
+    this.indexes.forget();
   }
 
   /**
