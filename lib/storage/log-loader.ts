@@ -226,6 +226,9 @@ function recover(
   const segments = log.segments;
   for (let i = recoveryIndex; i < segments.length; i++) {
     const segment = segments[i]!;
+    // What the dead writer wrote after its last sync may be only in the page cache: the recovery
+    // points the open records past it must not claim it is on the disk, so the open syncs it.
+    log.unsynced.add(segment);
     const isLast = i === segments.length - 1;
     const onBatch = (walker: BatchWalker) => {
       producers.feed(walker);
