@@ -356,19 +356,24 @@ export class MappedFile implements Evictable {
   }
 
   /**
-   * Makes what was written through the mapping durable: msync of the mapping (on Linux the same
-   * vfs_fsync_range(datasync) as fdatasync), or fdatasync of the file opened for the call when
-   * the cache unmapped it meanwhile.
+   * Makes what was written through the mapping durable: msync of [0, end) of the mapping (all of
+   * it by default) and any zeros a cut wrote past it (on Linux the same vfs_fsync_range(datasync)
+   * as fdatasync), or fdatasync of the file opened for the call when the cache unmapped it
+   * meanwhile. Pages past that which `prepareWrite` or `prefault` dirtied (zeros) stay dirty and
+   * writable: a durable append would otherwise write them all back at every sync.
    */
-  syncSync(): void {
+  syncSync(end = Number.POSITIVE_INFINITY): void {
     if (this.released) return;
-    this.zeroedTo = 0;
-    this.writableTo = 0; // the sync cleans every page, and a clean page faults at its next store
+    const zeroed = this.zeroedTo;
     if (this.mapping !== null && this.mapping.length > 0) {
-      native.msync(this.mapping, 0, this.mapping.length);
-      return;
+      const synced = Math.min(Math.max(end, zeroed), this.mapping.length);
+      native.msync(this.mapping, 0, synced);
+      // The pages it cleaned fault at their next store; the ones past it stay writable.
+      this.writableTo = Math.min(this.writableTo, Math.floor(synced / PAGE) * PAGE);
+    } else {
+      datasyncFile(this.path);
     }
-    datasyncFile(this.path);
+    this.zeroedTo = 0;
   }
 
   /**

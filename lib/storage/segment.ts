@@ -366,9 +366,12 @@ export class Segment {
     return this.file.refreshSize();
   }
 
-  /** msync (or fdatasync when unmapped): makes the batches written through the mapping durable. */
+  /**
+   * msync of [0, size) (or fdatasync when unmapped): makes the batches durable, however written
+   * (mapping or pwrite); pages prepared past the data stay writable.
+   */
   syncSync(): void {
-    this.file.syncSync();
+    this.file.syncSync(this.size);
   }
 
   /**
