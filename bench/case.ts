@@ -62,6 +62,12 @@ export interface Goal {
   atLeast?: number;
   /** Met when the figure is < this. */
   below?: number;
+  /**
+   * Met when logstore's median is at least this many times each named peer's median, both from
+   * the same run (with `atLeast`/`below`, all parts must hold). A peer without a figure in that
+   * run leaves the goal unmet: a ratio that was not measured is not a pass.
+   */
+  vsPeers?: Record<SubjectName, number>;
 }
 
 export interface BenchCase<P extends Params = Params> {

@@ -10,6 +10,7 @@
  * largest max and the target.
  */
 import { CEILING, LOGSTORE, type Goal, type Unit } from './case.js';
+import { judge } from './goal.js';
 import type { Machine } from './machine.js';
 import type { Summary } from './summary.js';
 import { figure, number } from './table.js';
@@ -192,14 +193,13 @@ function targetLine(bench: ChartInput['bench'], ours: Summary | undefined): stri
   if (goal === undefined || target === undefined) return undefined;
   if (ours === undefined || ours.error !== undefined || Number.isNaN(ours.median))
     return `target ${target}: no figure`;
-  const value = goal.of === 'median' ? ours.median : ours.peakRssMiB;
-  const met =
-    (goal.atLeast === undefined || value >= goal.atLeast) && (goal.below === undefined || value < goal.below);
+  const { value, met, shortfalls } = judge(goal, ours);
   const measured =
     goal.of === 'median'
       ? `median ${figure(bench.unit, value)}`
       : `peak RSS ${value.toFixed(0)} MiB (largest run)`;
-  return `target ${target}: ${measured}, ${met ? 'met' : 'NOT met'}`;
+  const why = shortfalls.length > 0 ? ` (${shortfalls.join(', ')})` : '';
+  return `target ${target}: ${measured}, ${met ? 'met' : 'NOT met'}${why}`;
 }
 
 /** logstore first, the ceiling last, the other peers in between in the order given. */

@@ -8,6 +8,8 @@ import { loadLogStore, partitionSize } from './logstore.js';
 
 export interface ProbeReply {
   seconds: number;
+  /** CPU time (user + system) of the open: what it costs, whatever the machine's load. */
+  cpuSeconds: number;
   peakRssBytes: number;
   /** Not timed: what the open found, so that a fast open cannot be an empty or unclean one. */
   endOffset: number;
@@ -35,13 +37,16 @@ export function openInFreshProcess(dir: string): Promise<ProbeReply> {
 
 async function probe(dir: string, send: (reply: ProbeReply) => void): Promise<void> {
   const LogStore = await loadLogStore();
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const store = LogStore.open(dir);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const { user, system } = process.cpuUsage(cpu);
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   const { bytes, segments, endOffset } = partitionSize(store);
   const reply: ProbeReply = {
     seconds,
+    cpuSeconds: (user + system) / 1e6,
     peakRssBytes,
     endOffset,
     clean: store.recovery.clean,

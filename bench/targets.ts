@@ -1,9 +1,11 @@
 /**
  * The targets summary: for each case with a performance target, the measured figure, the
  * ratio to the best peer (the fs-framing ceiling aside) and to the ceiling, and whether the
- * target is met, with the command that reproduces it.
+ * target is met (goal.ts: the absolute figure and any ratio to a named peer), with the command
+ * that reproduces it.
  */
 import { CEILING, LOGSTORE, type BenchCase } from './case.js';
+import { judge } from './goal.js';
 import { type Summary } from './summary.js';
 import { figure } from './table.js';
 
@@ -39,10 +41,7 @@ export function targetRows(cases: BenchCase[], summaries: Summary[], quick: bool
       if (peer === CEILING || ratio === undefined) continue;
       if (bestPeer === undefined || ratio < bestPeer.ratio) bestPeer = { peer, ratio };
     }
-    const met = failed
-      ? false
-      : (c.goal.atLeast === undefined || value >= c.goal.atLeast) &&
-        (c.goal.below === undefined || value < c.goal.below);
+    const { met } = judge(c.goal, ours);
     rows.push({
       case: c.name,
       target: c.target,

@@ -15,7 +15,8 @@
  * After a sync, the recovery points (per partition: the segment, position, offset and max
  * timestamp that sync made durable) are recorded in the catalog, at most every
  * `flushIntervalMs`, for every partition a sync covered since the last record: an open after a
- * crash verifies only what follows them.
+ * crash verifies only what follows them. That record is not synced itself (it reaches the disk
+ * with the catalog's next synced write): losing it costs a longer verification, never data.
  *
  * A failed sync poisons the writer: nothing is acknowledged after it (every later write and
  * flush gets the same LOGSTORE_IO) until the store is reopened and recovers.
@@ -246,7 +247,9 @@ export class Durability {
     // rewritten (compaction) or deleted meanwhile, the position means nothing now: keep the old point.
     const open = new Set(this.topics().map((t) => t.name));
     const valid = points.filter((p) => open.has(p.topic) && !p.source.released);
-    this.catalog.transaction(() => {
+    // Not synced: the data they point past is, and a point lost to a power loss only means an open
+    // verifies from the one before it.
+    this.catalog.unsyncedTransaction(() => {
       this.catalog.setRecoveryPoints(
         valid.map(({ topic, partition, segment, position, offset, maxTimestamp }) => ({
           topic,

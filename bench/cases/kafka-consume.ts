@@ -15,6 +15,7 @@ export default defineCase({
   name: 'kafka-consume',
   measures: 'kcat -C of a 4-partition topic of 100-byte messages, beginning to end, start to exit',
   target: '>= 1x the mock broker',
+  goal: { of: 'median', vsPeers: { 'librdkafka-mock': 1 } },
   unit: 'rec/s',
   sizes: { quick: { perPartition: 40_000 }, full: { perPartition: 40_000 } },
   requires: ['kcat'],

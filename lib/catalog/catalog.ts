@@ -107,6 +107,24 @@ export class Catalog {
     return inTransaction(this.db, fn);
   }
 
+  /**
+   * `transaction` whose commit is written to the WAL but not synced (synchronous=NORMAL for this
+   * one): it survives a crash of the process at once, and power loss once the next synced commit
+   * or checkpoint syncs the WAL. For records whose loss only costs work, never data (recovery
+   * points): a synced commit holds the event loop, and every request of a Kafka client with it,
+   * for a whole fsync.
+   */
+  unsyncedTransaction<T>(fn: () => T): T {
+    // Inside another transaction (a clean close), that one's commit decides.
+    if (this.db.inTransaction) return inTransaction(this.db, fn);
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return inTransaction(this.db, fn);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
   getMeta(key: string): string | undefined {
     return (this.stmts.meta.get(key) as { value: string } | undefined)?.value;
   }

@@ -92,9 +92,18 @@ export interface KafkaBackend {
   appendBatches(topic: string, partition: number, batches: Buffer): AppendResult;
   /**
    * Stored batches from the one holding `offset` (see ReadResult). `offset` below the log start or
-   * beyond the end is LOGSTORE_OFFSET_OUT_OF_RANGE.
+   * beyond the end is LOGSTORE_OFFSET_OUT_OF_RANGE. With `copy`, a backend may hand the bytes to it
+   * as a view valid only during the call and return what it returns (the listener copies them
+   * into memory it reuses once the response is written); without it, or if it ignores it, the
+   * bytes must stay valid.
    */
-  readBatches(topic: string, partition: number, offset: number, maxBytes: number): ReadResult;
+  readBatches(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    copy?: (view: Buffer) => Buffer,
+  ): ReadResult;
   /** Log start and end (high watermark) of a partition, without reading. */
   offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number };
   /**

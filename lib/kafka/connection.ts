@@ -125,15 +125,21 @@ export class KafkaConnection {
     if (this.draining && this.queue.length === 0 && !this.busy) this.socket.end();
   }
 
-  private async write(chunks: Buffer[]): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Writes one response; `sent` runs once the socket is done with its bytes (written, or the
+   * connection gone): the memory they are in may then be reused.
+   */
+  private async write(chunks: Buffer[], sent?: () => void): Promise<void> {
+    if (this.closed) return sent?.();
     const framed = frame(chunks);
+    const last = framed.length - 1;
+    const done = sent && ((): void => sent());
     let ok = true;
     if (framed.length === 1) {
-      ok = this.socket.write(framed[0]!);
+      ok = this.socket.write(framed[0]!, done);
     } else {
       this.socket.cork();
-      for (const c of framed) ok = this.socket.write(c);
+      framed.forEach((c, i) => (ok = this.socket.write(c, i === last ? done : undefined)));
       this.socket.uncork();
     }
     // Backpressure: a slow reader holds up its own connection, not the process's memory.
@@ -169,11 +175,16 @@ export class KafkaConnection {
       );
       return this.write(unsupportedResponse(api, header.apiVersion, header.correlationId));
     }
+    const afterResponse: (() => void)[] = [];
+    const responded = (): void => {
+      for (const done of afterResponse.splice(0)) done();
+    };
     const ctx: RequestContext = {
       broker: this.broker,
       connection: this.state,
       header,
       version: header.apiVersion,
+      afterResponse: (done) => afterResponse.push(done),
     };
     let response;
     try {
@@ -187,16 +198,17 @@ export class KafkaConnection {
     // Produce copies the records into the log (or refuses them) and answers with numbers and
     // messages only: the request's bytes are free for the next large frame.
     if (api.key === ApiKey.Produce) this.splitter.recycle(raw);
-    if (response === undefined) return;
+    if (response === undefined) return responded();
     let chunks;
     try {
       chunks = encodeResponse(api, header.apiVersion, header.correlationId, response);
     } catch (err) {
+      responded();
       return this.abort(
         `cannot encode the ${api.name} v${header.apiVersion} response: ${(err as Error).message}`,
       );
     }
-    return this.write(chunks);
+    return this.write(chunks, responded);
   }
 
   private async handleRawToken(token: Buffer): Promise<void> {

@@ -108,10 +108,16 @@ export class StoreBackend implements KafkaBackend {
     return { baseOffset, lastOffset, logStartOffset: log.logStartOffset, logAppendTime: -1 };
   }
 
-  readBatches(topic: string, partition: number, offset: number, maxBytes: number): ReadResult {
+  readBatches(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    copy: (view: Buffer) => Buffer = (view) => Buffer.from(view),
+  ): ReadResult {
     const log = this.internals.log(topic, partition);
     return {
-      bytes: log.readBatches(offset, maxBytes),
+      bytes: copy(log.batchesView(offset, maxBytes)),
       highWatermark: log.endOffset,
       logStartOffset: log.logStartOffset,
     };

@@ -21,7 +21,7 @@
 import fs from 'node:fs';
 import type { ProducerStateRow } from './partition-catalog.js';
 import { LogStoreError } from '../errors.js';
-import { batchBaseSequence, batchProducerEpoch, batchProducerId } from '../format/record-batch.js';
+import type { BatchWalker } from '../format/batches.js';
 import { adopt, settleCleaned, settleUnlisted } from './adoption.js';
 import { checkLogStart, dropMissing, recordedEndProblem } from './catalog-checks.js';
 import { finishSwaps } from './compaction.js';
@@ -29,7 +29,7 @@ import { segmentPath } from './layout.js';
 import { truncation, type OpenReport } from './open-report.js';
 import type { PartitionLoad, PartitionRow, SegmentRow } from './partition-catalog.js';
 import type { PartitionLog } from './partition-log.js';
-import { ProducerStates } from './producer-state.js';
+import { ProducerReplay } from './producer-replay.js';
 import type { Quarantine } from './quarantine.js';
 import type { RecoverResult } from './segment-recovery.js';
 import { Segment } from './segment.js';
@@ -93,13 +93,14 @@ export function loadLog(
   // Segment files past the catalog's last one: it is behind them, so its recorded end is not
   // trusted and the last segment it lists is closed in fact (verified as such).
   const trusted = clean && !repair && beyond.length === 0 && !dropped;
-  let loaded = openSegments(log, row, rows, trusted, repair, beyond.length > 0, report);
+  const saved = preloaded?.producers ?? log.catalog.producerStates();
+  let loaded = openSegments(log, row, rows, trusted, repair, beyond.length > 0, report, saved);
   if (trusted) {
     const found = recordedEndProblem(log, row);
     if (found) report.catalog.push(found.problem);
     if (found?.recover) {
       releaseAll(log);
-      loaded = openSegments(log, row, rows, false, repair, false, report);
+      loaded = openSegments(log, row, rows, false, repair, false, report, saved);
     }
   }
   try {
@@ -113,7 +114,7 @@ export function loadLog(
         fs.rmSync(segmentPath(log.dir, base, kind), { force: true });
     }
     log.active.setActive(true);
-    loadProducers(log, preloaded?.producers ?? log.catalog.producerStates(), loaded.replayFrom);
+    log.producers = loaded.producers.finish(log.segments);
   } catch (err) {
     releaseAll(log);
     throw err;
@@ -129,7 +130,8 @@ function releaseAll(log: PartitionLog): void {
  * Opens the listed segments; after an unclean stop (`clean` false) verifies them from the
  * recovery point and cuts the torn tail. `closedInFact`: segment files follow the last listed
  * segment, so it was rolled (and may have been compacted since) though the catalog lists it as
- * active. Returns the cut, if any, and where idempotent producers' state is replayed from.
+ * active. Returns the cut, if any, and idempotent producers' state (`saved`, the catalog's) as far
+ * as recovery's walk moved it.
  */
 function openSegments(
   log: PartitionLog,
@@ -139,7 +141,8 @@ function openSegments(
   repair: boolean,
   closedInFact: boolean,
   report: OpenReport,
-): { cut: Truncation | null; replayFrom: number } {
+  saved: readonly ProducerStateRow[],
+): { cut: Truncation | null; producers: ProducerReplay } {
   log.logStartOffset = row.logStartOffset;
   let recoveryIndex = rows.findIndex((r) => r.baseOffset === row.recoverySegment);
   let recoveryPosition = row.recoveryPosition;
@@ -153,6 +156,8 @@ function openSegments(
     const r = rows[recoveryIndex]!;
     if (r.endOffset !== null && r.size !== null && recoveryPosition > r.size) recoveryPosition = 0;
   }
+  const replayFrom = recoveryIndex === 0 && recoveryPosition === 0 ? log.logStartOffset : row.recoveryOffset;
+  const producers = new ProducerReplay(log.name, saved, replayFrom);
   try {
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
@@ -180,11 +185,9 @@ function openSegments(
       // A catalog from before the max timestamp was recorded: walk the segment for it.
       if (active.maxTimestamp < 0 && active.size > 0) active.walkMaxTimestamp();
     } else {
-      cut = recover(log, rows, recoveryIndex, recoveryPosition, closedInFact, report);
+      cut = recover(log, rows, recoveryIndex, recoveryPosition, closedInFact, report, producers);
     }
-    const replayFrom =
-      recoveryIndex === 0 && recoveryPosition === 0 ? log.logStartOffset : row.recoveryOffset;
-    return { cut, replayFrom };
+    return { cut, producers };
   } catch (err) {
     releaseAll(log);
     throw err;
@@ -206,6 +209,10 @@ export function openClosed(log: PartitionLog, r: SegmentRow): Segment {
  * Verifies the segments from `recoveryIndex` on; cuts at the torn tail. A closed segment whose
  * batches are whole and continue into the next segment is kept whatever its recorded extent says
  * (a catalog older than a compaction, or damaged): the row is corrected and reported.
+ *
+ * Each segment is read once, in order: that walk also feeds idempotent producers' replay (and
+ * builds the index of the segment that ends the log), and the pages behind it are dropped as it
+ * goes (`touch`), so recovering a log of any size keeps about 16 MiB of it resident, not all of it.
  */
 function recover(
   log: PartitionLog,
@@ -214,13 +221,18 @@ function recover(
   recoveryPosition: number,
   closedInFact: boolean,
   report: OpenReport,
+  producers: ProducerReplay,
 ): Truncation | null {
   const segments = log.segments;
   for (let i = recoveryIndex; i < segments.length; i++) {
     const segment = segments[i]!;
     const isLast = i === segments.length - 1;
-    if (!isLast && keepWhole(log, segment, rows[i]!, segments[i + 1]!.baseOffset, report)) {
-      segment.dropResident(); // a long recovery must not keep every verified page mapped
+    const onBatch = (walker: BatchWalker) => {
+      producers.feed(walker);
+      segment.touch(walker.size, walker.end);
+    };
+    if (!isLast && keepWhole(log, segment, rows[i]!, segments[i + 1]!.baseOffset, report, producers)) {
+      segment.dropResident();
       continue;
     }
     const recorded = isLast ? null : (rows[i]!.size ?? null);
@@ -234,18 +246,23 @@ function recover(
         : i === recoveryIndex
           ? Math.min(recoveryPosition, limit)
           : 0;
-    const result = segment.recover({
-      position: 0,
-      nextOffset: segment.baseOffset,
-      maxTimestamp: -1,
-      recordedSize: recorded,
-      gaps: log.gaps,
-      denseFrom,
-      maxNextOffset: isLast ? Number.POSITIVE_INFINITY : segments[i + 1]!.baseOffset,
-      syncedTo: i === recoveryIndex ? recoveryPosition : 0,
-    });
+    const result = segment.recover(
+      {
+        position: 0,
+        nextOffset: segment.baseOffset,
+        maxTimestamp: -1,
+        recordedSize: recorded,
+        gaps: log.gaps,
+        denseFrom,
+        maxNextOffset: isLast ? Number.POSITIVE_INFINITY : segments[i + 1]!.baseOffset,
+        syncedTo: i === recoveryIndex ? recoveryPosition : 0,
+      },
+      { onBatch, index: isLast },
+    );
+    producers.fedAll(segment); // the walk fed every batch up to where the segment now ends
     if (isLast) {
-      segment.loadIndex();
+      segment.saveIndex(); // built by the walk; its files written again, as a rebuild does
+      segment.dropResident();
       return result.bytesCut > 0 ? cutReport(log, segment, result) : null;
     }
     const next = segments[i + 1]!.baseOffset;
@@ -274,8 +291,17 @@ function keepWhole(
   row: SegmentRow,
   next: number,
   report: OpenReport,
+  producers: ProducerReplay,
 ): boolean {
-  const survey = surveyOpen(segment, log.gaps, next);
+  // The survey's batches up to the recorded size are the ones the ordinary recovery would accept
+  // too, whatever is decided here: they are fed to the replay at once. One past it is fed only if
+  // the segment is kept as surveyed; else the replay walks the segment again at the end.
+  let missed = false;
+  const survey = surveyOpen(segment, log.gaps, next, (walker) => {
+    if (row.size === null || walker.end <= row.size) producers.feed(walker);
+    else if (producers.wants(walker)) missed = true;
+    segment.touch(walker.size, walker.end);
+  });
   const continues = log.gaps ? survey.nextOffset <= next : survey.nextOffset === next;
   if (!survey.whole || !continues || survey.firstOffset < 0) return false;
   // A compacted segment ending early with fewer bytes than recorded may have lost its last batches
@@ -296,17 +322,14 @@ function keepWhole(
       maxTimestamp: survey.maxTimestamp,
     });
   }
-  // The same walk as the survey's, to the end it found: complete, so nothing is zeroed.
-  segment.recover({
-    position: 0,
-    nextOffset: segment.baseOffset,
-    maxTimestamp: -1,
-    recordedSize: survey.end,
-    gaps: log.gaps,
-    denseFrom: survey.end,
-    maxNextOffset: next,
-    syncedTo: 0,
+  // What `recover` would find walking to the end the survey found (the same checks, complete):
+  // taken from the survey rather than walked again.
+  segment.keepWalked({
+    position: survey.end,
+    nextOffset: survey.nextOffset,
+    maxTimestamp: survey.maxTimestamp,
   });
+  if (!missed) producers.fedAll(segment);
   if (survey.end !== row.size || endOffset !== recordedEnd) {
     report.catalog.push({
       code: 'extent-wrong',
@@ -320,31 +343,6 @@ function keepWhole(
     });
   }
   return true;
-}
-
-/**
- * Idempotent producers' state: the catalog's (as of the recovery point), moved forward by the
- * producer batches after `from` (none after a clean close).
- */
-function loadProducers(log: PartitionLog, saved: ProducerStateRow[], from: number): void {
-  log.producers = ProducerStates.from(log.name, saved);
-  if (from >= log.endOffset) return;
-  for (const segment of log.segments) {
-    if (segment.nextOffset <= from) continue;
-    const buf = segment.buf;
-    const walker = segment.walker(0, -1, true);
-    while (walker.next()) {
-      const producerId = batchProducerId(buf, walker.position);
-      if (walker.lastOffset < from || producerId < 0) continue;
-      const batch = {
-        producerId,
-        epoch: batchProducerEpoch(buf, walker.position),
-        firstSequence: batchBaseSequence(buf, walker.position),
-        count: walker.lastOffset - walker.baseOffset + 1,
-      };
-      log.producers.replay(batch, walker.baseOffset, walker.lastOffset, walker.batchMaxTimestamp);
-    }
-  }
 }
 
 /** Segment i ends the log now: the segments after it go (catalog first), it becomes active. */

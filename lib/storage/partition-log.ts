@@ -58,6 +58,8 @@ export interface Refresher {
  * again, one 4 KiB page at a time.
  */
 const READ_TRIM_LAG = 16 * 1024 * 1024;
+/** What batchesView returns where there is nothing to read. */
+const EMPTY_VIEW = Buffer.alloc(0);
 
 export class PartitionLog {
   segments: Segment[] = [];
@@ -325,9 +327,18 @@ export class PartitionLog {
    * fetch), within one segment. Empty at the end offset; LOGSTORE_OFFSET_OUT_OF_RANGE outside the log.
    */
   readBatches(offset: number, maxBytes: number): Buffer {
+    return Buffer.from(this.batchesView(offset, maxBytes));
+  }
+
+  /**
+   * readBatches' bytes as a view of the mapping, not copied: valid only until the next append
+   * (growth may replace the mapping), so the caller copies them before anything else runs (the
+   * Kafka listener copies them into memory it reuses once the response is written).
+   */
+  batchesView(offset: number, maxBytes: number): Buffer {
     const cursor = newCursor();
     this.seek(cursor, offset);
-    if (offset === this.endOffset) return Buffer.alloc(0);
+    if (offset === this.endOffset) return EMPTY_VIEW;
     this.locate(cursor);
     let segment = cursor.segment!;
     let walker = cursor.walker!;
@@ -337,7 +348,7 @@ export class PartitionLog {
       if (!walker.next()) {
         if (walker.stop !== 'end') throw walker.corruptError(segment.logPath);
         const i = this.segments.indexOf(segment);
-        if (i < 0 || i === this.segments.length - 1) return Buffer.alloc(0);
+        if (i < 0 || i === this.segments.length - 1) return EMPTY_VIEW;
         segment = this.segments[i + 1]!;
         walker = segment.walker(0, this.gaps ? -1 : segment.baseOffset, this.gaps);
         continue;
@@ -352,7 +363,7 @@ export class PartitionLog {
       end = walker.end;
     }
     segment.touch(end - start, start);
-    return Buffer.from(segment.buf.subarray(start, end));
+    return segment.buf.subarray(start, end);
   }
 
   /** Per-partition figures for describeTopic. */

@@ -45,6 +45,12 @@ export class SegmentIndex {
     this.sparse = new SparseIndex(this.baseOffset);
   }
 
+  /** An index built by a walk of the segment's batches as they now are (recovery's own walk). */
+  install(sparse: SparseIndex): void {
+    this.sparse = sparse;
+    this.filesTrusted = false; // the files are written again at the next roll or clean close
+  }
+
   /** The index if it was built already (a follower extends only a built one). */
   get built(): SparseIndex | null {
     return this.sparse;

@@ -57,10 +57,22 @@ export interface RecoveringSegment {
 }
 
 /**
- * Validates every batch from `from` on. A stop at or after `from.syncedTo` is a torn tail (the
- * caller cuts it); a stop before it is damage to synced data: LOGSTORE_CORRUPT.
+ * What a recovery walk does with each batch it accepted, while its pages are resident: the
+ * segment's index, idempotent producers' state and dropping the pages behind are all fed from
+ * the one walk (a second walk of a large log costs a page fault per page all over again).
  */
-export function findRecoveredEnd(segment: RecoveringSegment, from: RecoverFrom): RecoveredEnd {
+export type OnBatch = (walker: BatchWalker) => void;
+
+/**
+ * Validates every batch from `from` on. A stop at or after `from.syncedTo` is a torn tail (the
+ * caller cuts it); a stop before it is damage to synced data: LOGSTORE_CORRUPT. `onBatch` sees
+ * every batch accepted, in order: all of them lie before the end returned.
+ */
+export function findRecoveredEnd(
+  segment: RecoveringSegment,
+  from: RecoverFrom,
+  onBatch?: OnBatch,
+): RecoveredEnd {
   const limit = from.recordedSize === null ? segment.fileSize : Math.min(from.recordedSize, segment.fileSize);
   const walker = new BatchWalker(
     segment.buf,
@@ -76,6 +88,7 @@ export function findRecoveredEnd(segment: RecoveringSegment, from: RecoverFrom):
   );
   while (walker.next()) {
     if (walker.gaps && walker.end >= from.denseFrom) walker.gaps = false;
+    onBatch?.(walker);
   }
   let stop: CutKind = walker.stop!;
   let detail = walker.detail;

@@ -24,8 +24,8 @@ import { writeInt32, writeInt64 } from '../format/record-batch.js';
 import { segmentPath } from './layout.js';
 import { MappedFile, type Sharing } from './mapped-file.js';
 import { SegmentIndex } from './segment-index.js';
-import { findRecoveredEnd, type RecoverFrom, type RecoverResult } from './segment-recovery.js';
-import type { SparseIndex } from './sparse-index.js';
+import { findRecoveredEnd, type OnBatch, type RecoverFrom, type RecoverResult } from './segment-recovery.js';
+import { SparseIndex } from './sparse-index.js';
 
 /**
  * A batch of at least this many bytes is encoded into a scratch buffer and written with pwrite
@@ -35,6 +35,9 @@ import type { SparseIndex } from './sparse-index.js';
 export const WRITE_THROUGH_FILE_BYTES = 16 * 1024;
 /** The batches written with pwrite are encoded here first (one buffer, reused). */
 let scratch = Buffer.alloc(0);
+/** A raw batch's base offset, length and leader epoch: the bytes appendRaw rewrites. */
+const RAW_HEAD_BYTES = 16;
+const rawHead = Buffer.alloc(RAW_HEAD_BYTES);
 
 /** What a segment knows of its extent when opened (from the catalog, or to be found by recovery). */
 export interface SegmentState {
@@ -222,10 +225,12 @@ export class Segment {
     this.file.ensureAllocated(this.size + size);
     const baseOffset = this.nextOffset;
     const position = this.size;
-    const buf = this.buf;
-    buf.set(src.subarray(start, start + size), position);
-    writeInt64(buf, position, baseOffset);
-    writeInt32(buf, position + 12, 0);
+    if (size < WRITE_THROUGH_FILE_BYTES) {
+      const buf = this.buf;
+      buf.set(src.subarray(start, start + size), position);
+      writeInt64(buf, position, baseOffset);
+      writeInt32(buf, position + 12, 0);
+    } else this.writeRawThrough(src, start, size, baseOffset, position);
     this.file.touch(size, position);
     if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
     index.onBatch(position, baseOffset + lastOffsetDelta, maxTimestamp);
@@ -233,6 +238,26 @@ export class Segment {
     this.size = position + size;
     this.nextOffset = baseOffset + lastOffsetDelta + 1;
     return baseOffset;
+  }
+
+  /**
+   * appendRaw's large batch, written with pwrite (as `append` writes its large batches) straight
+   * from `src`, with no copy in between and `src` left as it is: its first 16 bytes (base offset,
+   * length, leader epoch) go from a small buffer with the new base offset and epoch 0, the rest
+   * as the producer sent it.
+   */
+  private writeRawThrough(
+    src: Uint8Array,
+    start: number,
+    size: number,
+    baseOffset: number,
+    position: number,
+  ): void {
+    rawHead.set(src.subarray(start, start + RAW_HEAD_BYTES));
+    writeInt64(rawHead, 0, baseOffset);
+    writeInt32(rawHead, 12, 0);
+    this.file.write(rawHead, position);
+    this.file.write(src.subarray(start + RAW_HEAD_BYTES, start + size), position + RAW_HEAD_BYTES);
   }
 
   /** A walker over this segment's batches from `position`, expecting `nextOffset` there (-1: any). */
@@ -251,15 +276,20 @@ export class Segment {
    * at the last valid one. A stop at or after `from.syncedTo` is the torn tail of a crash: the
    * bytes from there to the end of the data are zeroed (the file keeps its length) and counted in
    * `bytesCut`. A stop before it is damage to synced data: LOGSTORE_CORRUPT, nothing changed.
+   * `onBatch` sees each batch the walk accepted; with `index`, the walk also builds the sparse
+   * index (as Kafka's recover does), so the segment that will be appended to needs no second walk.
    */
-  recover(from: RecoverFrom): RecoverResult {
-    const end = findRecoveredEnd(this, from);
+  recover(from: RecoverFrom, walk: { onBatch?: OnBatch; index?: boolean } = {}): RecoverResult {
+    const index = walk.index && from.position === 0 ? new SparseIndex(this.baseOffset) : null;
+    const { onBatch } = walk;
+    const end = findRecoveredEnd(this, from, (walker) => {
+      index?.onBatch(walker.position, walker.lastOffset, walker.batchMaxTimestamp);
+      onBatch?.(walker);
+    });
     let { complete, stop, detail } = end;
     const position = end.position;
-    this.size = position;
-    this.nextOffset = end.nextOffset;
-    this.maxTimestamp = end.maxTimestamp;
-    this.indexes.forget();
+    this.keepWalked(end);
+    if (index !== null) this.indexes.install(index);
     let bytesCut = 0;
     // Bytes after the last whole batch of the data still being written are a torn tail too.
     if (from.recordedSize === null || !complete) bytesCut = this.file.zeroFrom(position);
@@ -269,6 +299,17 @@ export class Segment {
       detail = 'bytes after the last whole batch';
     }
     return { complete, stop, position, detail, bytesCut };
+  }
+
+  /**
+   * The segment ends where a walk of it found its valid batches end (`recover`'s, or the caller's
+   * own walk of a closed segment it found whole: nothing to zero then). Its index is built again.
+   */
+  keepWalked(end: { position: number; nextOffset: number; maxTimestamp: number }): void {
+    this.size = end.position;
+    this.nextOffset = end.nextOffset;
+    this.maxTimestamp = end.maxTimestamp;
+    this.indexes.forget();
   }
 
   /**

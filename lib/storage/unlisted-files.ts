@@ -18,7 +18,7 @@
  * Index files are a cache: those of a segment that is not kept go with it.
  */
 import fs from 'node:fs';
-import type { StopKind } from '../format/batches.js';
+import type { BatchWalker, StopKind } from '../format/batches.js';
 import { parseSegmentFileName, segmentPath } from './layout.js';
 import { Segment } from './segment.js';
 
@@ -84,8 +84,16 @@ export function surveySegment(
   }
 }
 
-/** surveySegment of a segment already open (its mapping is read, never written). */
-export function surveyOpen(segment: Segment, gaps: boolean, maxNextOffset: number): SegmentSurvey {
+/**
+ * surveySegment of a segment already open (its mapping is read, never written). `onBatch` sees
+ * each valid batch the walk accepts (the loader's recovery feeds what it needs from this one walk).
+ */
+export function surveyOpen(
+  segment: Segment,
+  gaps: boolean,
+  maxNextOffset: number,
+  onBatch?: (walker: BatchWalker) => void,
+): SegmentSurvey {
   const base = segment.baseOffset;
   if (segment.fileSize === 0) {
     return {
@@ -101,7 +109,10 @@ export function surveyOpen(segment: Segment, gaps: boolean, maxNextOffset: numbe
   const walker = segment.walker(0, gaps ? -1 : base, gaps, segment.fileSize);
   walker.maxNextOffset = maxNextOffset;
   let firstOffset = -1;
-  while (walker.next()) if (firstOffset < 0) firstOffset = walker.baseOffset;
+  while (walker.next()) {
+    if (firstOffset < 0) firstOffset = walker.baseOffset;
+    onBatch?.(walker);
+  }
   const stop = walker.stop!;
   const end = walker.end;
   const dataEnd = segment.dataEnd(end);

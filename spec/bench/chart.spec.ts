@@ -134,6 +134,30 @@ describe('bench chart (renderChart)', () => {
     ]);
   });
 
+  it('should say which peer a ratio target falls short of, even when the absolute part is met', () => {
+    const rows = summaries(
+      subject('kafka-produce', 'rec/s', 'logstore', [950e3, 962e3, 980e3]),
+      subject('kafka-produce', 'rec/s', 'librdkafka-mock', [1.3e6, 1.31e6, 1.32e6]),
+    );
+    const svg = parseXml(
+      renderChart({
+        bench: {
+          ...BATCHED,
+          name: 'kafka-produce',
+          target: '>= 800k msg/s and >= 1x the mock broker',
+          goal: { of: 'median', atLeast: 800e3, vsPeers: { 'librdkafka-mock': 1 } },
+        },
+        summaries: rows,
+        machine: MACHINE,
+        quick: false,
+      }),
+    );
+    expect(texts(svg)).to.include(
+      'target >= 800k msg/s and >= 1x the mock broker: median 962.0k rec/s, NOT met ' +
+        '(0.73× librdkafka-mock, needs >= 1×)',
+    );
+  });
+
   it('should state a peak-RSS target in words, without a line on the throughput scale', () => {
     const rows = summaries(subject('streaming-rss', 'rec/s', 'logstore', [2e6, 3e6, 2.5e6], [180, 300, 200]));
     const svg = parseXml(

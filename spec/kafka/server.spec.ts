@@ -342,6 +342,39 @@ describe('Kafka listener (protocol level)', () => {
       expect((r.records as Buffer).length).to.equal(one * 3);
     });
 
+    it("keeps a response's bytes its own while it waits behind a consumer that does not read", async () => {
+      // Responses of 600 KB, more than the kernel's socket buffers hold, wait in the server while
+      // one consumer does not read; another consumer fetches meanwhile. The memory the waiting
+      // records were copied into must not serve the other's responses before the socket sent them.
+      const stored = Array.from({ length: 12 }, (_, i) =>
+        batch(
+          Array.from({ length: 6 }, (_, j) => ({ value: Buffer.alloc(100_000, 65 + ((i * 6 + j) % 26)) })),
+        ),
+      );
+      for (const one of stored) b.backend.appendBatches('t', 0, one);
+      const slow = await rawConnection(b.port);
+      slow.socket.pause();
+      stored.forEach((_, i) =>
+        slow.send('Fetch', 11, i + 1, fetchBody('t', [[0, i * 6]], { partitionMaxBytes: 1 })),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < stored.length; i++) {
+        const other = fetched(
+          await client.request('Fetch', 11, fetchBody('t', [[0, (11 - i) * 6]], { partitionMaxBytes: 1 })),
+        )[0]!;
+        expect((other.records as Buffer).subarray(16).equals(stored[11 - i]!.subarray(16))).to.equal(true);
+      }
+      slow.socket.resume();
+      const frames = await slow.until(stored.length);
+      const api = apiByKey(ApiKey.Fetch)!;
+      const records = frames.map((f) => fetched(decodeResponse(api, 11, f).body)[0]!.records as Buffer);
+      expect(records.map((r, i) => r.subarray(16).equals(stored[i]!.subarray(16)))).to.deep.equal(
+        stored.map(() => true),
+      );
+      expect(records.map((r) => Number(r.readBigInt64BE(0)))).to.deep.equal(stored.map((_, i) => i * 6));
+      slow.socket.destroy();
+    });
+
     it('gives the first partition one whole batch beyond maxBytes, and nothing more (KIP-74)', async () => {
       const big = batch(values(50, 'x'.repeat(100)));
       await produce(client, 't', 0, big);

@@ -98,6 +98,59 @@ describe('store.appendBatches()', function () {
     await store.close();
   });
 
+  it('should store batches of 16 KiB and more (written with pwrite) the same way, leaving the input as it is', async () => {
+    const dir = tempDir();
+    let store = LogStore.open(dir, { cleanupIntervalMs: 0 });
+    store.createTopic('t');
+    const big = (sequence: number) =>
+      encodeBatch(
+        0,
+        Array.from({ length: 40 }, (_, i) => ({ value: Buffer.alloc(1000, 97 + ((sequence + i) % 26)) })),
+        0,
+        { meta: { partitionLeaderEpoch: 7, flags: 0, producerId: -1, producerEpoch: -1, baseSequence: -1 } },
+      );
+    const small = producerBatch(-1, -1, -1, 2);
+    const input = [small, big(0), small, big(40)];
+    expect(input.map((b) => b.length >= 16 * 1024)).to.deep.equal([false, true, false, true]);
+    const copies = input.map((b) => Buffer.from(b));
+    const results = input.map((b) => store.appendBatches('t', 0, b));
+    expect(results.map((r) => [r.baseOffset, r.lastOffset])).to.deep.equal([
+      [0, 1],
+      [2, 41],
+      [42, 43],
+      [44, 83],
+    ]);
+    expect(input.every((b, i) => b.equals(copies[i]!))).to.equal(true);
+    const expectStored = (s: LogStore) => {
+      const stored = s.readBatches('t', 0, 0, 1 << 20);
+      let at = 0;
+      input.forEach((b, i) => {
+        const one = stored.subarray(at, at + b.length);
+        expect([Number(one.readBigInt64BE(0)), one.readInt32BE(12)]).to.deep.equal([
+          results[i]!.baseOffset,
+          0,
+        ]);
+        expect(
+          one.subarray(16).equals(b.subarray(16)) && one.subarray(8, 12).equals(b.subarray(8, 12)),
+        ).to.equal(true);
+        at += b.length;
+      });
+      expect(at).to.equal(stored.length);
+      const values = s
+        .reader('t')
+        .read(1000)
+        .map((r) => [r.offset, r.value!.length, r.value![0]]);
+      expect(values.length).to.equal(84);
+      expect(values[2]).to.deep.equal([2, 1000, 97]);
+      expect(values[83]).to.deep.equal([83, 1000, 97 + (79 % 26)]);
+    };
+    expectStored(store);
+    await store.close();
+    store = LogStore.open(dir, { cleanupIntervalMs: 0 });
+    expectStored(store);
+    await store.close();
+  });
+
   for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
     it(`should keep kafka-python's ${codec} batch as it is and read its records exactly`, async () => {
       const store = storeWith();

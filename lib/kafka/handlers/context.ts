@@ -41,6 +41,11 @@ export interface RequestContext {
   connection: ConnectionState;
   header: RequestHeader;
   version: number;
+  /**
+   * Runs `done` once the response is written to the socket (or will never be: no response, the
+   * connection closed): memory the response refers to may then be reused.
+   */
+  afterResponse(done: () => void): void;
 }
 
 /** A handler returns the response body, or undefined for "no response" (Produce with acks=0). */

@@ -9,6 +9,7 @@
  */
 import { KafkaError, kafkaErrorOf } from '../errors.js';
 import type { Struct } from '../schema/types.js';
+import { ResponseMemory } from '../response-memory.js';
 import type { RequestContext } from './context.js';
 
 interface FetchPartition {
@@ -30,6 +31,7 @@ function collect(
   ctx: RequestContext,
   topics: FetchTopic[],
   maxBytes: number,
+  memory: ResponseMemory,
 ): { body: Struct[]; bytes: number; error: boolean } {
   const { backend } = ctx.broker;
   let bytes = 0;
@@ -53,7 +55,13 @@ function collect(
         let hw: number;
         let start: number;
         if (budget > 0 || bytes === 0) {
-          const r = backend.readBatches(t.topic, p.partition, p.fetchOffset, Math.max(budget, 1));
+          const r = backend.readBatches(
+            t.topic,
+            p.partition,
+            p.fetchOffset,
+            Math.max(budget, 1),
+            memory.copy,
+          );
           // Only the first partition with data may exceed its budget (one whole batch).
           records = bytes === 0 || r.bytes.length <= budget ? r.bytes : EMPTY;
           hw = r.highWatermark;
@@ -91,12 +99,16 @@ export async function handleFetch(ctx: RequestContext, req: Struct): Promise<Str
     responses,
   });
   if ((req.sessionId as number) !== 0) return answer([], KafkaError.FETCH_SESSION_ID_NOT_FOUND);
-  let result = collect(ctx, topics, maxBytes);
+  // The records of the response are copied into memory reused once the socket has sent them.
+  const memory = new ResponseMemory();
+  ctx.afterResponse(() => memory.release());
+  let result = collect(ctx, topics, maxBytes, memory);
   const minBytes = Math.max(1, req.minBytes as number);
   const maxWaitMs = Math.min(req.maxWaitMs as number, MAX_TIMER_MS);
   if (result.bytes >= minBytes || result.error || maxWaitMs <= 0 || ctx.broker.isClosing()) {
     return answer(result.body);
   }
+  memory.release(); // the reads until the wait ends only count bytes: nothing keeps their copies
   await new Promise<void>((resolve) => {
     const cancels: (() => void)[] = [];
     let done = false;
@@ -111,7 +123,8 @@ export async function handleFetch(ctx: RequestContext, req: Struct): Promise<Str
     const wake = (): void => {
       // Re-reading happens below, once; here only decide whether enough arrived.
       if (done) return;
-      result = collect(ctx, topics, maxBytes);
+      result = collect(ctx, topics, maxBytes, memory);
+      memory.release();
       if (result.bytes >= minBytes || result.error) finish();
     };
     for (const t of topics) {
@@ -126,6 +139,6 @@ export async function handleFetch(ctx: RequestContext, req: Struct): Promise<Str
     void ctx.broker.closing.then(finish);
     void ctx.connection.gone.then(finish);
   });
-  result = collect(ctx, topics, maxBytes);
+  result = collect(ctx, topics, maxBytes, memory);
   return answer(result.body);
 }
