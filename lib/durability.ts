@@ -99,6 +99,11 @@ export class Durability {
     this.dirty.add(log);
   }
 
+  /** afterAppend of one partition (no array: it runs for every single-record append). */
+  afterAppendTo(log: PartitionLog): void {
+    if (this.options.durability === 'always') this.afterAppend([log]);
+  }
+
   /** In `'always'` mode, syncs what `logs` just got before the append returns. */
   afterAppend(logs: readonly PartitionLog[]): void {
     if (this.options.durability !== 'always') return;

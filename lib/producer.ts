@@ -23,12 +23,15 @@ export interface AppendOptions {
 export type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 const CODECS: readonly Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 const NO_OPTIONS: MeasureOptions = {};
+const NO_RECORD: AppendRecord = { value: null };
 
 /** @internal */
 export class Producer {
   private readonly encoder = new BatchEncoder();
   /** The codec of the call being appended. */
   private codec: CompressionId = 0;
+  /** The array a single-record append is measured and written from (reused). */
+  private readonly one: AppendRecord[] = [NO_RECORD];
 
   constructor(private readonly durability: Durability) {}
 
@@ -39,31 +42,39 @@ export class Producer {
     options?: AppendOptions,
   ): AppendResult | AppendResult[] {
     let explicit: number | undefined;
-    let compression = state.config.compressionType === 'producer' ? 'none' : state.config.compressionType;
+    const topicCodec = state.config.compressionType;
+    let compression = topicCodec === 'producer' ? 'none' : topicCodec;
     if (options !== undefined) {
       checkKeys(options, ['partition', 'compression'], 'append option');
       if (options.partition !== undefined) explicit = checkPartition(state, options.partition);
       if (options.compression !== undefined)
         compression = checkOneOf('compression', options.compression, CODECS);
     }
-    this.codec = compressionId(compression);
+    this.codec = compression === 'none' ? 0 : compressionId(compression);
     const now = Date.now();
     if (!Array.isArray(input)) {
-      const records = [input as AppendRecord];
-      checkRecord(records[0], 0, state.config);
-      const partition = explicit ?? partitionOf(state, records[0]!, 0);
-      if (explicit === undefined && records[0]!.key == null && records[0]!.partition === undefined)
+      // One record: no array of one, no share map (this path runs once per record).
+      const record = input as AppendRecord;
+      checkRecord(record, 0, state.config);
+      const partition = explicit ?? partitionOf(state, record, 0);
+      if (explicit === undefined && record.key == null && record.partition === undefined)
         rotateKeyless(state);
-      const result = this.writeBatch(state, partition, records, null, now);
-      this.durability.afterAppend([state.logs[partition]!]);
-      return result;
+      const one = this.one;
+      one[0] = record;
+      try {
+        const result = this.writeBatch(state, partition, one, null, now);
+        this.durability.afterAppendTo(state.logs[partition]!);
+        return result;
+      } finally {
+        one[0] = NO_RECORD; // the caller's record is not kept alive
+      }
     }
     const records = input as readonly AppendRecord[];
     if (records.length === 0) throw invalidArgument('append() needs at least one record.');
     for (let i = 0; i < records.length; i++) checkRecord(records[i], i, state.config);
     if (explicit !== undefined || state.logs.length === 1) {
       const result = this.writeBatch(state, explicit ?? 0, records, null, now);
-      this.durability.afterAppend([state.logs[result.partition]!]);
+      this.durability.afterAppendTo(state.logs[result.partition]!);
       return [result];
     }
     // Spread by partition; measure every share before writing any, so a bad record writes nothing.

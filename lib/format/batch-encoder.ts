@@ -137,7 +137,7 @@ export class BatchEncoder {
       this.timestamps[i] = ts;
       total += recordBytes;
     }
-    if (!anyHeaders) this.headers.length = 0;
+    if (!anyHeaders && this.headers.length > 0) this.headers.length = 0;
     this.records = records;
     this.indices = indices;
     this.offsetDeltas = offsetDeltas;

@@ -1,8 +1,8 @@
 /**
  * The disk blocks behind a mapped file (mapped-file.ts): how far a file is preallocated when it
  * grows, releasing the preallocation a rolled segment will not use, what the file takes on disk,
- * a data sync of a file that is not mapped, a write with pwrite, and where the data ends before
- * the zeros.
+ * a data sync of a file that is not mapped, and where the data ends before the zeros (the pwrite
+ * of large appends is write-handle.ts's).
  *
  * None of these keeps a descriptor: each opens the file for its one call and closes it, so a
  * store of many segments holds no descriptor per segment.
@@ -96,27 +96,4 @@ export function dataEnd(buf: Buffer, from: number, end: number): number {
     end = pageStart;
   }
   return from;
-}
-
-/**
- * Writes `data` at `position` with pwrite, the file opened for the call: the kernel copies it into
- * the page cache, which every mapping of the file shows, without the page fault a store through
- * a mapping takes at each page it reaches first (what large appends spend most of their time on).
- */
-export function writeAt(file: string, data: Uint8Array, position: number): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r+');
-  } catch (err) {
-    throw ioError(err, `Cannot open ${file} to write to it`);
-  }
-  try {
-    for (let done = 0; done < data.length;) {
-      done += fs.writeSync(fd, data, done, data.length - done, position + done);
-    }
-  } catch (err) {
-    throw ioError(err, `Cannot write ${data.length} bytes to ${file} at ${position}`);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -15,8 +15,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** What madvise() accepts. */
-export type Advice = 'sequential' | 'random' | 'willneed' | 'dontneed';
+/**
+ * What madvise() accepts. 'populate-write' (Linux 5.14+; EINVAL on older kernels, TypeError on
+ * other systems) takes the write faults of every page of the range in one call.
+ */
+export type Advice = 'sequential' | 'random' | 'willneed' | 'dontneed' | 'populate-write';
 
 interface Binding {
   mapFile(fd: number, length: number, writable: boolean): ArrayBuffer;

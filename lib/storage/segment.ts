@@ -191,8 +191,11 @@ export class Segment {
     this.file.ensureAllocated(this.size + bytes);
     const baseOffset = this.nextOffset;
     const position = this.size;
-    if (bytes < WRITE_THROUGH_FILE_BYTES) encoder.write(this.buf, position, baseOffset);
-    else {
+    if (bytes < WRITE_THROUGH_FILE_BYTES) {
+      const buf = this.buf;
+      this.file.prepareWrite(position, position + bytes);
+      encoder.write(buf, position, baseOffset);
+    } else {
       if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, 2 * scratch.length));
       encoder.write(scratch, 0, baseOffset);
       this.file.write(scratch.subarray(0, bytes), position);
@@ -404,9 +407,12 @@ export class Segment {
     return this.file.refreshSize();
   }
 
-  /** msync (or fdatasync when unmapped): makes the batches written through the mapping durable. */
+  /**
+   * msync of [0, size) (or fdatasync when unmapped): makes the batches durable, however written
+   * (mapping or pwrite); pages prepared past the data stay writable.
+   */
   syncSync(): void {
-    this.file.syncSync();
+    this.file.syncSync(this.size);
   }
 
   /**

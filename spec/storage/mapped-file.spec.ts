@@ -299,12 +299,48 @@ describe('MappedFile', () => {
       expect(Math.min(...prefaulted)).to.be.at.most(4);
     });
 
+    it('should prepare the pages an append is about to write, as far ahead as the file holds data', () => {
+      const prepared: number[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const file = MappedFile.create(path.join(memoryDir(), `p${attempt}.log`), CAPACITY);
+        file.ensureAllocated(512 * KiB);
+        file.buf[100 * KiB + 5] = 7;
+        // An append of 170 bytes at 100 KiB: the pages from 100 KiB to 200 KiB + 170 bytes.
+        file.prepareWrite(100 * KiB, 100 * KiB + 170);
+        file.prepareWrite(100 * KiB + 170, 100 * KiB + 340); // within them: nothing to do
+        expect(file.buf[100 * KiB + 5]).to.equal(7);
+        prepared.push(faultsStoring(file, 100 * KiB + PAGE, 24));
+        expect(faultsStoring(file, 204 * KiB, 32)).to.be.at.least(32); // past what was prepared
+        expect(fs.readFileSync(file.path)[100 * KiB + 5]).to.equal(7);
+        file.release();
+      }
+      expect(Math.min(...prepared)).to.be.at.most(4);
+    });
+
+    it('should leave the pages prepared past the synced range writable (a durable append writes no zeros back)', () => {
+      // On a disk: there a sync write-protects the pages it cleans. The fewest of three tries
+      // counts, as above (background writeback may clean a page at any time).
+      const faults: number[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const file = MappedFile.create(path.join(tempDir(), `s${attempt}.log`), CAPACITY);
+        file.ensureAllocated(512 * KiB);
+        file.buf[10] = 1;
+        file.prefault(PAGE, 256 * KiB);
+        file.syncSync(100);
+        faults.push(faultsStoring(file, 2 * PAGE, 32));
+        expect(fs.readFileSync(file.path)[10]).to.equal(1);
+        file.release();
+      }
+      expect(Math.min(...faults)).to.be.at.most(4);
+    });
+
     it('should never store into a read-only or closed file', () => {
       const dir = tempDir();
       const writer = MappedFile.create(path.join(dir, 'a.log'), CAPACITY);
       writer.ensureAllocated(128 * KiB);
       const follower = MappedFile.open(writer.path, CAPACITY, false, missing, { gone });
       follower.prefault(0, 128 * KiB); // a store here would be SIGSEGV
+      follower.prepareWrite(0, 128 * KiB);
       expect(follower.buf[PAGE]).to.equal(0);
       writer.setActive(false);
       writer.prefault(0, 128 * KiB);

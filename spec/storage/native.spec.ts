@@ -900,6 +900,25 @@ describe('native.madvise()', () => {
     native.unmap(map);
   });
 
+  it("should take a writable mapping's write faults with 'populate-write', keeping its bytes", function () {
+    if (process.platform !== 'linux') this.skip(); // MADV_POPULATE_WRITE is Linux's
+    const file = tmpFile(Buffer.alloc(64 * 1024, 1));
+    const fd = open(file, 'r+');
+    const map = native.mapFile(fd, 64 * 1024, true);
+    native.madvise(map, 4096, 32 * 1024, 'populate-write');
+    expect(map[4096]).to.equal(1);
+    map[5000] = 2;
+    native.msync(map, 0, 64 * 1024);
+    expect(
+      fs
+        .readFileSync(file)
+        .subarray(0, 4096)
+        .every((b) => b === 1),
+    ).to.equal(true);
+    expect(fs.readFileSync(file)[5000]).to.equal(2);
+    native.unmap(map);
+  });
+
   it('should throw TypeError for an unknown advice or a non-mapping, RangeError for a bad range', () => {
     const fd = open(tmpFile(Buffer.alloc(4096)));
     const map = native.mapFile(fd, 4096, false);
