@@ -97,7 +97,13 @@ const sequentialReadZeroCopy = defineCase({
 
 export default [sequentialRead, sequentialReadZeroCopy];
 
-/** Fills a store, reopens it and reads it back in `read(10000)` calls (only the reads are timed). */
+/**
+ * Fills a store, reopens it and reads it back in `read()` calls of the reader's default size, 1000
+ * records (what `for...of` reads), timing only the reads. The records a call returns stay alive
+ * until the caller drops them, and V8's young-generation collector copies every live one: returned
+ * 10000 at a time, 1M records cost about 1.6-1.9x the CPU time of 1000 at a time, most of it
+ * collection (bench/micro/read-path.ts, `--chunk`). The peers hand out one value at a time.
+ */
 async function readBack(records: number, dir: string, copy: boolean): Promise<Measurement> {
   const { openStore, TOPIC } = await import('../logstore.js');
   await fillApart('logstore', dir, records);
@@ -108,7 +114,7 @@ async function readBack(records: number, dir: string, copy: boolean): Promise<Me
   let lastOffset = -1;
   const start = process.hrtime.bigint();
   for (;;) {
-    const recs = reader.read(10_000);
+    const recs = reader.read();
     if (recs.length === 0) break;
     for (const rec of recs) bytes += rec.value!.length;
     ops += recs.length;
