@@ -27,6 +27,7 @@ import { Follower } from './storage/follower.js';
 import { fsyncDir, partitionDir, syncDirs } from './storage/layout.js';
 import { loadLog } from './storage/log-loader.js';
 import { emptyOpenReport, type OpenReport } from './storage/open-report.js';
+import type { PartitionLoad } from './storage/partition-catalog.js';
 import { PartitionLog } from './storage/partition-log.js';
 import { Quarantine } from './storage/quarantine.js';
 import { Segment } from './storage/segment.js';
@@ -93,7 +94,9 @@ export class Topics {
     const report = emptyOpenReport();
     const quarantine = new Quarantine(this.dir);
     if (!this.options.readOnly) settleDirectories(this.dir, this.catalog, rows, report, quarantine, repair);
-    for (const row of rows) this.load(row, clean, repair, report, quarantine);
+    // The writer reads every partition's catalog rows up front, one query per table.
+    const loads = this.options.readOnly ? undefined : this.catalog.partitions.loadTopics(rows);
+    for (const row of rows) this.load(row, clean, repair, report, quarantine, loads?.get(row.name));
     if (!this.options.readOnly) this.checkCommittedOffsets(report);
     return report;
   }
@@ -104,11 +107,14 @@ export class Topics {
     repair: boolean,
     report: OpenReport = emptyOpenReport(),
     quarantine = new Quarantine(this.dir),
+    preloaded?: PartitionLoad[],
   ): TopicState {
     const state: TopicState = { name: row.name, config: row.config, logs: [], nextKeyless: 0 };
     const writable = !this.options.readOnly;
     try {
-      const loads = writable ? this.catalog.partitions.loadTopic(row.name, row.partitions) : [];
+      const loads = writable
+        ? (preloaded ?? this.catalog.partitions.loadTopic(row.name, row.partitions))
+        : [];
       for (let p = 0; p < row.partitions; p++) {
         const log = this.partitionLog(row, p, writable);
         state.logs.push(log);

@@ -20,7 +20,8 @@ import { valueAt, valuePool, VALUE_BYTES } from '../values.js';
  *   disk     partition directories, per partition             <= 128 KiB
  *
  * Each is given as wall time and, in brackets, CPU time (user + system), which a machine shared
- * with other jobs inflates much less. Plus the clean close, the full (major) GCs of the whole run
+ * with other jobs inflates much less. Plus the clean close (wall [CPU]; its cost per partition must
+ * not grow with the count), the full (major) GCs of the whole run
  * and the descriptors open at its end. `nofile` > 0 lowers the process's limit of open
  * descriptors to that (`prlimit`, as `ulimit -n` would) before the store opens: the store must
  * work under a common default of 1024.
@@ -88,8 +89,10 @@ function manyPartitions(partitions: number, nofile: number): BenchCase {
         const appendCpu = cpuSince(cpu);
 
         start = process.hrtime.bigint();
+        cpu = process.cpuUsage();
         await store.close();
         const closeSeconds = since(start);
+        const closeCpu = cpuSince(cpu);
         const disk = partitionDiskBytes(dir);
 
         start = process.hrtime.bigint();
@@ -136,7 +139,7 @@ function manyPartitions(partitions: number, nofile: number): BenchCase {
           note:
             `create ${perPartitionMs(createSeconds)} [${perPartitionMs(createCpu)}] ms/partition; ` +
             `append ${perRecordUs(appendSeconds)} [${perRecordUs(appendCpu)}] µs/record; ` +
-            `close ${(closeSeconds * 1000).toFixed(0)} ms; ` +
+            `close ${(closeSeconds * 1000).toFixed(0)} [${(closeCpu * 1000).toFixed(0)}] ms; ` +
             `reopen ${(reopenSeconds * 1000).toFixed(0)} [${(reopenCpu * 1000).toFixed(0)}] ms; ` +
             `first read ${(readSeconds * 1000).toFixed(0)} [${(readCpu * 1000).toFixed(0)}] ms ` +
             `(${perPartitionMs(readSeconds)} ms/partition); ` +

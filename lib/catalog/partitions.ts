@@ -44,6 +44,17 @@ export class PartitionTables {
       topicSwaps: db.prepare(
         'SELECT partition, base_offset FROM pending_swaps WHERE topic = ? ORDER BY partition, base_offset',
       ),
+      allPartitions: db.prepare(
+        `SELECT topic, partition, log_start_offset, recovery_segment, recovery_position, recovery_offset,
+         recovery_max_timestamp FROM partitions`,
+      ),
+      allSegments: db.prepare(
+        `SELECT topic, partition, base_offset, capacity, end_offset, size, max_timestamp FROM segments
+         ORDER BY topic, partition, base_offset`,
+      ),
+      allSwaps: db.prepare(
+        'SELECT topic, partition, base_offset FROM pending_swaps ORDER BY topic, partition, base_offset',
+      ),
       insertPartition: db.prepare('INSERT INTO partitions (topic, partition) VALUES (?, ?)'),
       insertSegment: db.prepare(
         'INSERT INTO segments (topic, partition, base_offset, capacity) VALUES (?, ?, ?, ?)',
@@ -108,13 +119,8 @@ export class PartitionTables {
    */
   loadTopic(topic: string, partitions: number): PartitionLoad[] {
     return inTransaction(this.db, () => {
-      const loads: PartitionLoad[] = Array.from({ length: partitions }, () => ({
-        row: undefined,
-        segments: [],
-        swaps: [],
-        producers: [],
-      }));
-      const at = (p: number) => loads[p] ?? { row: undefined, segments: [], swaps: [], producers: [] };
+      const loads = emptyLoads(partitions);
+      const at = (p: number) => loads[p] ?? emptyLoad();
       for (const r of this.stmts.topicPartitions.all(topic) as (RawPartition & { partition: number })[])
         at(r.partition).row = partitionRow(r);
       for (const r of this.stmts.topicSegments.all(topic) as (RawSegment & { partition: number })[])
@@ -122,6 +128,27 @@ export class PartitionTables {
       for (const r of this.stmts.topicSwaps.all(topic) as { partition: number; base_offset: number }[])
         at(r.partition).swaps.push(r.base_offset);
       for (const [p, rows] of this.producers.topicStates(topic)) at(p).producers = rows;
+      return loads;
+    });
+  }
+
+  /**
+   * The same for every topic of the store at once (an open): one query per table, in one read
+   * transaction, whatever the number of topics. Rows of partitions or topics not in `topics` are
+   * left out.
+   */
+  loadTopics(topics: readonly { name: string; partitions: number }[]): Map<string, PartitionLoad[]> {
+    return inTransaction(this.db, () => {
+      const loads = new Map(topics.map((t) => [t.name, emptyLoads(t.partitions)]));
+      const at = (topic: string, p: number) => loads.get(topic)?.[p] ?? emptyLoad();
+      type Keyed = { topic: string; partition: number };
+      for (const r of this.stmts.allPartitions.all() as (RawPartition & Keyed)[])
+        at(r.topic, r.partition).row = partitionRow(r);
+      for (const r of this.stmts.allSegments.all() as (RawSegment & Keyed)[])
+        at(r.topic, r.partition).segments.push(segmentRow(r));
+      for (const r of this.stmts.allSwaps.all() as (Keyed & { base_offset: number })[])
+        at(r.topic, r.partition).swaps.push(r.base_offset);
+      for (const r of this.producers.allStates()) at(r.topic, r.partition).producers = r.rows;
       return loads;
     });
   }
@@ -206,6 +233,14 @@ export class PartitionTables {
         this.stmts.setRecovery.run(p.segment, p.position, p.offset, p.maxTimestamp, p.topic, p.partition);
     });
   }
+}
+
+function emptyLoad(): PartitionLoad {
+  return { row: undefined, segments: [], swaps: [], producers: [] };
+}
+
+function emptyLoads(partitions: number): PartitionLoad[] {
+  return Array.from({ length: partitions }, emptyLoad);
 }
 
 interface RawPartition {

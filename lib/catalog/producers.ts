@@ -46,6 +46,9 @@ export class ProducerCatalog {
       topicStates: db.prepare(
         'SELECT partition, producer_id, epoch, last_timestamp, batches FROM producer_state WHERE topic = ?',
       ),
+      allStates: db.prepare(
+        'SELECT topic, partition, producer_id, epoch, last_timestamp, batches FROM producer_state ORDER BY topic, partition',
+      ),
       clearStates: db.prepare('DELETE FROM producer_state WHERE topic = ? AND partition = ?'),
       insertState: db.prepare(
         'INSERT INTO producer_state (topic, partition, producer_id, epoch, last_timestamp, batches) VALUES (?, ?, ?, ?, ?, ?)',
@@ -85,6 +88,20 @@ export class ProducerCatalog {
       let rows = out.get(r.partition);
       if (!rows) out.set(r.partition, (rows = []));
       rows.push(stateRow(r));
+    }
+    return out;
+  }
+
+  /** The states of every partition of every topic (partitions without any are absent). */
+  allStates(): { topic: string; partition: number; rows: ProducerStateRow[] }[] {
+    const out: { topic: string; partition: number; rows: ProducerStateRow[] }[] = [];
+    let last: (typeof out)[number] | undefined;
+    for (const r of this.stmts.allStates.all() as (RawState & { topic: string; partition: number })[]) {
+      if (last?.topic !== r.topic || last.partition !== r.partition) {
+        last = { topic: r.topic, partition: r.partition, rows: [] };
+        out.push(last);
+      }
+      last.rows.push(stateRow(r));
     }
     return out;
   }

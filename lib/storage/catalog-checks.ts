@@ -21,6 +21,7 @@ import type { CatalogProblem, OpenReport } from './open-report.js';
 import type { PartitionRow, SegmentRow } from './partition-catalog.js';
 import type { PartitionLog } from './partition-log.js';
 import { segmentPath } from './layout.js';
+import { INDEX_INTERVAL_BYTES } from './sparse-index.js';
 import { surveySegment, type DirListing } from './unlisted-files.js';
 
 /** 12 zero bytes where a batch header would start end the data (docs/format.md). */
@@ -140,7 +141,12 @@ export function recordedEndProblem(
     );
   }
   const end = row.recoveryPosition;
-  const entry = active.nextOffset > active.baseOffset ? active.index.entryFor(active.nextOffset - 1) : null;
+  // A segment of at most INDEX_INTERVAL_BYTES has no index entry: read from its start, without
+  // building an index (which would map the segment).
+  const entry =
+    active.nextOffset > active.baseOffset && end > INDEX_INTERVAL_BYTES
+      ? active.index.entryFor(active.nextOffset - 1)
+      : null;
   // The index is a cache: an entry that does not name the batch at its position is ignored.
   let walk = walkTo(log, active.logPath, entry && entry.position <= end ? entry : null, end);
   if (!walk) walk = walkTo(log, active.logPath, null, end)!;
@@ -199,9 +205,18 @@ function walkTo(
   return { walker, tail: bytes.subarray(end - from) };
 }
 
-/** `length` bytes of `file` from `position` (zeros past its end). */
+/**
+ * Where readAt reads: one buffer for every partition of an open (the bytes are looked at before
+ * the next read), not an allocation each that the collector then has to sweep.
+ */
+const scratch = Buffer.alloc(64 * 1024);
+
+/**
+ * `length` bytes of `file` from `position` (zeros past its end); up to 64 KiB in a buffer the
+ * next call reuses.
+ */
 function readAt(file: string, position: number, length: number): Buffer {
-  const bytes = Buffer.alloc(length);
+  const bytes = length <= scratch.length ? scratch.subarray(0, length).fill(0) : Buffer.alloc(length);
   const fd = fs.openSync(file, 'r');
   try {
     let done = 0;

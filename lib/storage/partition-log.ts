@@ -250,7 +250,7 @@ export class PartitionLog {
     // first read of every partition after an open builds none).
     cursor.walker =
       offset <= segment.baseOffset
-        ? walkFrom(segment, this.gaps, () => SEGMENT_START)
+        ? segment.walker(SEGMENT_START.position, this.gaps ? -1 : segment.baseOffset, this.gaps)
         : walkFrom(segment, this.gaps, (index) => index.entryFor(offset));
     cursor.inBatch = false;
   }

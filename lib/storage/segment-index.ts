@@ -6,11 +6,17 @@
  * The files are a cache: losing or distrusting them costs one walk of the segment. They are
  * trusted only when written at a roll or a clean close, and forgotten whenever the segment's
  * extent changes other than by an append (recovery, truncation).
+ *
+ * An index without offset entries (a segment whose batches all start within its first
+ * INDEX_INTERVAL_BYTES: every nearly empty partition's) has no files: a walk of those few KiB
+ * rebuilds it for less than reading two files costs, and creating two files per partition at
+ * every close is what made closing thousands of partitions slow (file creation in thousands of
+ * directories costs more the more there are).
  */
 import fs from 'node:fs';
 import { BatchWalker } from '../format/batches.js';
 import { segmentPath } from './layout.js';
-import { SparseIndex } from './sparse-index.js';
+import { INDEX_INTERVAL_BYTES, SparseIndex } from './sparse-index.js';
 
 /** What the index reads of its segment: the mapping and the extent of its whole batches. */
 export interface IndexedSegment {
@@ -36,6 +42,8 @@ export class SegmentIndex {
     filesTrusted: boolean,
     /** Whether this process writes the index files (the writer does, a follower never). */
     private readonly writesFiles: boolean,
+    /** Whether index files may exist on disk (false: known to be absent, nothing to read or remove). */
+    private filesPresent = true,
   ) {
     this.filesTrusted = filesTrusted;
   }
@@ -73,7 +81,7 @@ export class SegmentIndex {
    */
   load(segment: IndexedSegment): SparseIndex {
     if (this.sparse) return this.sparse;
-    if (this.filesTrusted) {
+    if (this.filesTrusted && this.filesPresent && segment.size > INDEX_INTERVAL_BYTES) {
       try {
         const index = fs.readFileSync(segmentPath(this.dir, this.baseOffset, 'index'));
         const timeIndex = fs.readFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'));
@@ -118,17 +126,27 @@ export class SegmentIndex {
 
   /**
    * Writes the index files (a cache; losing them costs a walk), with the segment's max timestamp
-   * as the time index's last entry, as Kafka does when it closes or recovers a segment.
+   * as the time index's last entry, as Kafka does when it closes or recovers a segment. An index
+   * without offset entries gets no files (see above); older ones are removed.
    */
   save(segment: IndexedSegment): void {
     if (!this.writesFiles || segment.released) return;
     if (this.filesTrusted && !this.changed) return; // the files say it already
     try {
       const sparse = this.load(segment);
-      sparse.seal();
-      const { index, timeIndex } = sparse.serialize();
-      fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'index'), index);
-      fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'), timeIndex);
+      if (sparse.offsets.count === 0) {
+        if (this.filesPresent) {
+          for (const kind of ['index', 'timeindex'] as const)
+            fs.rmSync(segmentPath(this.dir, this.baseOffset, kind), { force: true });
+          this.filesPresent = false;
+        }
+      } else {
+        sparse.seal();
+        const { index, timeIndex } = sparse.serialize();
+        this.filesPresent = true; // from the first write on: a failure may leave one of them
+        fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'index'), index);
+        fs.writeFileSync(segmentPath(this.dir, this.baseOffset, 'timeindex'), timeIndex);
+      }
       this.filesTrusted = true;
       this.changed = false;
     } catch {

@@ -46,6 +46,8 @@ export interface SegmentState {
   maxTimestamp: number;
   /** Whether the index files on disk may be used (written at roll or clean close). */
   indexTrusted: boolean;
+  /** Whether index files may exist (false: the directory listing has none). Default true. */
+  indexFiles?: boolean;
   /** Whether this process may write the index files (the writer's; default: a writable segment). */
   writesIndex?: boolean;
   /**
@@ -77,7 +79,13 @@ export class Segment {
     this.size = state.size;
     this.nextOffset = state.nextOffset;
     this.maxTimestamp = state.maxTimestamp;
-    this.indexes = new SegmentIndex(dir, baseOffset, state.indexTrusted, state.writesIndex ?? file.writable);
+    this.indexes = new SegmentIndex(
+      dir,
+      baseOffset,
+      state.indexTrusted,
+      state.writesIndex ?? file.writable,
+      state.indexFiles ?? true,
+    );
   }
 
   /** Creates an empty segment file (the caller fsyncs the directory and records it). */
@@ -89,6 +97,7 @@ export class Segment {
       nextOffset: baseOffset,
       maxTimestamp: -1,
       indexTrusted: false,
+      indexFiles: false, // a new base offset: the loader removed the index files of segments it did not keep
     });
     segment.indexes.startEmpty();
     return segment;

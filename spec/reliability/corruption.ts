@@ -136,6 +136,10 @@ export async function buildBases(root: string, seed = 1): Promise<Bases> {
     fill(store, 't', 0, 150, rand);
     fill(store, 't', 1, 8, rand);
     fill(store, 'c', 0, 50, rand);
+    // Segments of 4 KiB hold no index entry (one per 4 KiB of log), so they have no index files:
+    // a topic of 16 KiB segments gives the damage index files to hit (closed and active ones).
+    store.createTopic('i', { segmentBytes: 4 * SEGMENT_BYTES });
+    fill(store, 'i', 0, 300, rand);
     if (crashed) {
       // What a kill -9 leaves: the files as they are now, the catalog with its -wal.
       fs.cpSync(dir, `${dir}.copy`, { recursive: true });

@@ -124,7 +124,7 @@ describe('Many partitions', function () {
     });
   });
 
-  it('should take 16 KiB of log file (real blocks) and one block of time index for a nearly empty partition', async () => {
+  it('should take 16 KiB of log file (real blocks) and no index files for a nearly empty partition', async () => {
     const dir = tempDir();
     const store = LogStore.open(dir);
     store.createTopic('t', { partitions: 10 });
@@ -137,9 +137,56 @@ describe('Many partitions', function () {
       const log = fs.statSync(path.join(partitionDir, '00000000000000000000.log'));
       expect(log.size).to.equal(16 * KiB);
       expect(log.blocks * 512).to.equal(16 * KiB);
-      expect(fs.statSync(path.join(partitionDir, '00000000000000000000.index')).size).to.equal(0);
-      expect(diskBytes(partitionDir)).to.be.at.most(28 * KiB);
+      // 10 batches in 1,300 bytes: no index entry (one per 4 KiB of log), so no index files.
+      expect(fs.readdirSync(partitionDir)).to.deep.equal(['00000000000000000000.log']);
+      expect(diskBytes(partitionDir)).to.be.at.most(20 * KiB); // the directory's block and the log's
     }
+  });
+
+  it('should write index files at close only for a segment with index entries, and remove older empty ones', async () => {
+    const dir = tempDir();
+    let store = LogStore.open(dir);
+    store.createTopic('t', { partitions: 2 });
+    // Partition 0: 10 records of ~100 bytes (no entry); partition 1: 100 (an entry per 4 KiB).
+    for (let i = 0; i < 100; i++) {
+      if (i < 10) store.append('t', { value: value(0, 0, i) }, { partition: 0 });
+      store.append('t', { value: value(0, 1, i) }, { partition: 1 });
+    }
+    await store.close();
+    const p0 = path.join(dir, 't-0');
+    const p1 = path.join(dir, 't-1');
+    expect(fs.readdirSync(p0)).to.deep.equal(['00000000000000000000.log']);
+    expect(fs.readdirSync(p1).sort()).to.deep.equal([
+      '00000000000000000000.index',
+      '00000000000000000000.log',
+      '00000000000000000000.timeindex',
+    ]);
+    // Kafka's rule: an entry at the first batch starting more than 4 KiB after the last entry.
+    const log = fs.readFileSync(path.join(p1, '00000000000000000000.log'));
+    let entries = 0;
+    for (let at = 0, last = 0; log.readInt32BE(at + 8) > 0; at += 12 + log.readInt32BE(at + 8)) {
+      if (at - last > 4096) [entries, last] = [entries + 1, at];
+    }
+    expect(entries).to.be.greaterThan(1);
+    expect(fs.statSync(path.join(p1, '00000000000000000000.index')).size).to.equal(8 * entries);
+
+    // What an older logstore left for partition 0: an empty .index and a one-entry .timeindex.
+    fs.writeFileSync(path.join(p0, '00000000000000000000.index'), Buffer.alloc(0));
+    fs.writeFileSync(path.join(p0, '00000000000000000000.timeindex'), Buffer.alloc(12));
+    store = LogStore.open(dir);
+    expect(store.recovery.clean).to.equal(true);
+    expect(
+      store
+        .reader('t', { partition: 0, from: 5 })
+        .read(10)
+        .map((r) => r.value!.toString()),
+    ).to.deep.equal([5, 6, 7, 8, 9].map((i) => value(0, 0, i)));
+    expect(store.reader('t', { partition: 1, from: 77 }).read(1)[0]!.value!.toString()).to.equal(
+      value(0, 1, 77),
+    );
+    store.append('t', { value: value(0, 0, 10) }, { partition: 0 });
+    await store.close();
+    expect(fs.readdirSync(p0)).to.deep.equal(['00000000000000000000.log']);
   });
 
   it('should map nothing at open, and only what a read reads', async () => {
