@@ -152,11 +152,13 @@ function openBatch(
   pos: number,
   where: string,
   maxBytes: number,
+  origin: number,
 ): { records: Uint8Array; compressed: boolean; context: BatchContext } {
   const end = pos + batchSize(buf, pos);
   const attributes = batchAttributes(buf, pos);
+  const position = origin + pos; // the batch's position in the file, for errors
   const fail = (at: number, what: string) =>
-    new LogStoreError('LOGSTORE_CORRUPT', `${where} at position ${at}: ${what} in the batch at ${pos}`, {
+    new LogStoreError('LOGSTORE_CORRUPT', `${where} at position ${at}: ${what} in the batch at ${position}`, {
       details: { file: where, position: at, kind: 'bad-records' },
     });
   // The records section: in place for a plain batch, the decompressed block for a compressed one
@@ -168,8 +170,8 @@ function openBatch(
     } catch (err) {
       throw new LogStoreError(
         'LOGSTORE_CORRUPT',
-        `${where} at position ${pos}: the compressed records of the batch cannot be read: ${(err as Error).message}`,
-        { details: { file: where, position: pos, kind: 'bad-compression' } },
+        `${where} at position ${position}: the compressed records of the batch cannot be read: ${(err as Error).message}`,
+        { details: { file: where, position, kind: 'bad-compression' } },
       );
     }
   }
@@ -184,7 +186,7 @@ function openBatch(
       lastOffsetDelta: readInt32(buf, pos + 23),
       count: readInt32(buf, pos + 57),
       fail,
-      at: (p: number) => (compressed ? pos + BATCH_HEADER_BYTES : pos + BATCH_HEADER_BYTES + p),
+      at: (p: number) => (compressed ? position + BATCH_HEADER_BYTES : position + BATCH_HEADER_BYTES + p),
     },
   };
 }
@@ -234,7 +236,7 @@ export function checkRecords(
   maxBytes = MAX_DECOMPRESSED_BYTES,
 ): number {
   if ((batchAttributes(buf, pos) & CONTROL_FLAG) !== 0) return 0;
-  const { records, context } = openBatch(buf, pos, where, maxBytes);
+  const { records, context } = openBatch(buf, pos, where, maxBytes, 0);
   // Every record is checked (none skipped), the way decodeRecords reads from the batch's start.
   const { first, i, previousDelta } = skipRecords(records, Number.NEGATIVE_INFINITY, context);
   return walkRecords(records, first, i, previousDelta, context, Number.POSITIVE_INFINITY, null).keyless;
@@ -249,7 +251,8 @@ export function checkRecords(
  * batch's record bytes (or into the decompressed block), so they stay valid after the segment is
  * unmapped. Without it they are views into `buf` itself (a compressed batch's records are still
  * views into its decompressed block): the caller keeps `buf` mapped for as long as it promised
- * (lib/read/view-lease.ts).
+ * (lib/read/view-lease.ts). `origin` is the file position of `buf[0]` when `buf` holds a window of
+ * the file rather than all of it (errors name positions in the file).
  */
 export function decodeRecords(
   buf: Uint8Array,
@@ -262,9 +265,10 @@ export function decodeRecords(
   where: string,
   maxBytes = MAX_DECOMPRESSED_BYTES,
   copy = true,
+  origin = 0,
 ): number {
   if ((batchAttributes(buf, pos) & CONTROL_FLAG) !== 0) return 0;
-  const { records, compressed, context: b } = openBatch(buf, pos, where, maxBytes);
+  const { records, compressed, context: b } = openBatch(buf, pos, where, maxBytes, origin);
   const { first, i, previousDelta } = skipRecords(records, fromOffset, b);
   if (!copy || compressed) {
     // In place: the mapping's bytes, or the decompressed block (already a copy of its own).
