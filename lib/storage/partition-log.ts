@@ -39,10 +39,12 @@ export interface Cursor {
    * read from is lent to it (pinned). Null: records are copies.
    */
   lease: { lend(segment: Segment): void } | null;
+  /** A copying reader's bytes read from the file (read-window.ts); made at its first read. */
+  window: ReadWindow | null;
 }
 
 export function newCursor(lease: Cursor['lease'] = null): Cursor {
-  return { offset: 0, segment: null, walker: null, inBatch: false, lease };
+  return { offset: 0, segment: null, walker: null, inBatch: false, lease, window: null };
 }
 
 /** Something that catches a read-only log up with its writer (follower.ts). */
@@ -279,7 +281,8 @@ export class PartitionLog {
    */
   read(cursor: Cursor, max: number, out: LogRecord[]): number {
     if (cursor.segment === null || cursor.segment.released) this.locate(cursor);
-    let window = cursor.lease === null && this.writable ? new ReadWindow() : null;
+    const own = cursor.lease === null && this.writable ? (cursor.window ??= new ReadWindow()) : null;
+    let window = own; // null from the first file that cannot be opened on: the mapping instead
     try {
       let added = 0;
       while (added < max) {
@@ -342,7 +345,7 @@ export class PartitionLog {
       }
       return added;
     } finally {
-      window?.close();
+      own?.release();
     }
   }
 

@@ -88,6 +88,25 @@ describe('Copying reads (pread into a reused buffer)', () => {
     expect(kept.map((r) => r.value!.toString())).to.deep.equal([...Array(next).keys()].map(valueOf));
   });
 
+  it('should keep readers taking turns apart, though they share one buffer', () => {
+    const { store } = storeOfBatches(30);
+    const readers = [store.reader('t'), store.reader('t', { from: 150 }), store.reader('t', { from: 7 })];
+    const seen: number[][] = [[], [], []];
+    for (let round = 0; round < 40; round++) {
+      readers.forEach((reader, i) => {
+        for (const r of reader.read(3 + i * 4)) {
+          expect(r.value!.toString()).to.equal(`v${r.offset}`.padEnd(100, '.'));
+          seen[i]!.push(r.offset);
+        }
+      });
+      if (round === 20) store.append('t', [{ value: 'v300'.padEnd(100, '.') }]);
+    }
+    expect(seen[0]).to.deep.equal([...Array(120).keys()]);
+    expect(seen[1]).to.deep.equal([...Array(151).keys()].map((i) => i + 150));
+    expect(seen[2]).to.deep.equal([...Array(294).keys()].map((i) => i + 7));
+    store.close();
+  });
+
   it('should refuse a batch damaged on disk after the store opened, naming its position in the file', () => {
     const { store, file, bytes } = storeOfBatches(4);
     const second = batchBytes(bytes, 0);
