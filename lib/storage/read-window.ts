@@ -29,8 +29,9 @@ const MIN_READ = 512 * 1024;
 const KEPT_BYTES = 1024 * 1024;
 
 let kept: Buffer | null = null;
-/** The window whose bytes `kept` holds now. */
-let keptFor: ReadWindow | null = null;
+/** The `id` of the window whose bytes `kept` holds now. */
+let keptFor = 0;
+let windows = 0;
 
 /** Something whose file can be read: a segment. */
 export interface WindowSource {
@@ -46,6 +47,7 @@ export class ReadWindow {
   end = 0;
   private source: WindowSource | null = null;
   private fd = -1;
+  private readonly id = ++windows;
 
   /**
    * Makes the file's bytes [from, to) of `source` available in `buf` (to <= source.size). False
@@ -54,7 +56,7 @@ export class ReadWindow {
    * `to`; the walker then stops at a truncated batch.
    */
   cover(source: WindowSource, from: number, to: number): boolean {
-    if (this.buf === kept && keptFor !== this) this.end = this.origin; // another reader's bytes now
+    if (this.buf === kept && keptFor !== this.id) this.end = this.origin; // another reader's bytes now
     if (source === this.source && from >= this.origin && to <= this.end) return true;
     if (source !== this.source) {
       this.closeFile();
@@ -70,7 +72,7 @@ export class ReadWindow {
     }
     const length = Math.min(Math.max(to - from, MIN_READ), source.size - from);
     this.buf = length > KEPT_BYTES ? Buffer.allocUnsafeSlow(length) : kept!;
-    if (this.buf === kept) keptFor = this;
+    if (this.buf === kept) keptFor = this.id;
     let read = 0;
     try {
       while (read < length) {
