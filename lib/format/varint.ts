@@ -55,23 +55,25 @@ export function writeVarint(buf: Uint8Array, pos: number, n: number): number {
  * arithmetic on doubles, exact to 2^53.
  */
 export function readVarint(buf: Uint8Array, pos: number, end: number): number {
-  if (pos + 1 < end) {
+  if (pos < end) {
     const b0 = buf[pos]!;
     if (b0 < 0x80) {
       varintEnd = pos + 1;
       return (b0 >>> 1) ^ -(b0 & 1);
     }
-    const b1 = buf[pos + 1]!;
-    if (b1 < 0x80) {
-      varintEnd = pos + 2;
-      const z = (b0 & 0x7f) | (b1 << 7);
-      return (z >>> 1) ^ -(z & 1);
+    if (pos + 1 < end) {
+      const b1 = buf[pos + 1]!;
+      if (b1 < 0x80) {
+        varintEnd = pos + 2;
+        const z = (b0 & 0x7f) | (b1 << 7);
+        return (z >>> 1) ^ -(z & 1);
+      }
     }
   }
   return readLongVarint(buf, pos, end);
 }
 
-/** readVarint's general case: any length up to 8 bytes, and the last byte before `end`. */
+/** readVarint's general case: any length up to 8 bytes, and bytes that run out before `end`. */
 function readLongVarint(buf: Uint8Array, pos: number, end: number): number {
   let z = 0;
   let scale = 1;
