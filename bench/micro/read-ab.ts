@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { fillApart } from '../fill-apart.js';
+import { readEvery } from '../logstore.js';
 import { describeMachine } from '../machine.js';
 import { framesPath, readAll } from '../peers/fs-framing.js';
 import { median } from '../stats.js';
@@ -48,17 +49,7 @@ async function pass(checkout: string, dir: string, copy: boolean, chunk: number)
     };
     const store = lib.LogStore.open(dir);
     const reader = store.reader(TOPIC, { partition: 0, from: 'earliest', copy });
-    read = () => {
-      let seen = 0;
-      let sum = 0;
-      for (;;) {
-        const recs = reader.read(chunk);
-        if (recs.length === 0) break;
-        for (const rec of recs) sum += rec.value!.length;
-        seen += recs.length;
-      }
-      return sum > 0 ? seen : -1;
-    };
+    read = () => readEvery(reader, chunk);
   }
   const faults = minorFaults();
   const start = process.cpuUsage();
