@@ -107,6 +107,23 @@ describe('Copying reads (pread into a reused buffer)', () => {
     store.close();
   });
 
+  it('should read through the mapping when the segment file cannot be opened', () => {
+    const { store, file } = storeOfBatches(5);
+    // The file's name is gone; the store's mapping still holds the file (as when no descriptor is left).
+    fs.renameSync(file, `${file}.away`);
+    try {
+      const reader = store.reader('t');
+      const got = reader.read(1000);
+      expect(got.map((r) => r.offset)).to.deep.equal([...Array(50).keys()]);
+      expect(got.map((r) => r.value!.toString())).to.deep.equal(
+        [...Array(50).keys()].map((i) => `v${i}`.padEnd(100, '.')),
+      );
+    } finally {
+      fs.renameSync(`${file}.away`, file);
+    }
+    store.close();
+  });
+
   it('should refuse a batch damaged on disk after the store opened, naming its position in the file', () => {
     const { store, file, bytes } = storeOfBatches(4);
     const second = batchBytes(bytes, 0);
