@@ -16,9 +16,12 @@
  * reader.
  *
  * Only the writer's process reads this way: there the file under a segment's path is the
- * segment's own for as long as the segment is (compaction and retention release the segment
- * before its file is renamed over or deleted). A read-only follower's files may be replaced by
- * the writer at any time, so it reads through the mapping, which holds the file it mapped.
+ * segment's own for as long as the segment is in the log (retention releases a segment before it
+ * deletes its file; compaction renames a rewritten file over a segment's in the same synchronous
+ * call that swaps in a new Segment, whose window starts empty; should that call fail in between,
+ * the walker still refuses bytes that are not the next valid batch). A file that cannot be opened
+ * is read through the mapping. A read-only follower's files may be replaced by the writer at any
+ * time, so it reads through the mapping, which holds the file it mapped.
  */
 import fs from 'node:fs';
 import { ioError } from '../errors.js';
