@@ -578,6 +578,34 @@ describe('native.descriptorsExhausted()', () => {
   });
 });
 
+describe('native.keepFreedMemory()', () => {
+  it("should apply glibc's trim threshold and top pad, and say whether it could", () => {
+    // The allocator setting is process-wide: it is made in a child, not in the spec runner.
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { keepFreedMemory } from ${JSON.stringify(pathToFileURL(nativeJs).href)};
+         process.stdout.write(String(keepFreedMemory(32 * 1024 * 1024, 8 * 1024 * 1024)));`,
+      ],
+      { encoding: 'utf8', timeout: 15000 },
+    );
+    expect(child.stderr).to.equal('');
+    const header = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header;
+    expect(child.stdout).to.equal(String(header.glibcVersionRuntime !== undefined));
+  });
+
+  it('should refuse what mallopt cannot take, before changing anything', () => {
+    const call = native.keepFreedMemory as (...args: unknown[]) => boolean;
+    expect(() => call(-1, 0)).to.throw(RangeError);
+    expect(() => call(2 ** 31, 0)).to.throw(RangeError);
+    expect(() => call(0, 1.5)).to.throw(RangeError);
+    expect(() => call('1', 0)).to.throw(TypeError);
+    expect(() => call(1)).to.throw(TypeError);
+  });
+});
+
 describe('native.unmap()', () => {
   it('should detach the Buffer and every view over it: length 0, reads give undefined', () => {
     const f = tmpFile(Buffer.alloc(4096, 0x41));
