@@ -579,21 +579,30 @@ describe('native.descriptorsExhausted()', () => {
 });
 
 describe('native.keepFreedMemory()', () => {
-  it("should apply glibc's trim threshold and top pad, and say whether it could", () => {
-    // The allocator setting is process-wide: it is made in a child, not in the spec runner.
+  it("should apply glibc's trim threshold and top pad, fault the heap in, and say whether it could", () => {
+    // The allocator setting is process-wide: it is made in a child, not in the spec runner. The
+    // prefaulted 32 MiB stay resident only if the trim threshold took effect (glibc's default
+    // gives a free top of the heap above 128 KiB back at once).
     const child = spawnSync(
       process.execPath,
       [
         '--input-type=module',
         '-e',
-        `import { keepFreedMemory } from ${JSON.stringify(pathToFileURL(nativeJs).href)};
-         process.stdout.write(String(keepFreedMemory(32 * 1024 * 1024, 8 * 1024 * 1024)));`,
+        `import { readFileSync } from 'node:fs';
+         import { keepFreedMemory } from ${JSON.stringify(pathToFileURL(nativeJs).href)};
+         const rss = () => Number(/VmRSS:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+         const before = rss();
+         const applied = keepFreedMemory(64 * 1024 * 1024, 8 * 1024 * 1024, 32 * 1024 * 1024);
+         process.stdout.write(JSON.stringify({ applied, grew: rss() - before }));`,
       ],
       { encoding: 'utf8', timeout: 15000 },
     );
     expect(child.stderr).to.equal('');
+    const { applied, grew } = JSON.parse(child.stdout) as { applied: boolean; grew: number };
     const header = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header;
-    expect(child.stdout).to.equal(String(header.glibcVersionRuntime !== undefined));
+    const glibc = header.glibcVersionRuntime !== undefined;
+    expect(applied).to.equal(glibc);
+    expect(grew >= 30 * MiB, `resident memory grew by ${grew} bytes`).to.equal(glibc);
   });
 
   it('should refuse what mallopt cannot take, before changing anything', () => {
@@ -603,6 +612,8 @@ describe('native.keepFreedMemory()', () => {
     expect(() => call(0, 1.5)).to.throw(RangeError);
     expect(() => call('1', 0)).to.throw(TypeError);
     expect(() => call(1)).to.throw(TypeError);
+    expect(() => call(1024, 0, 2048)).to.throw(RangeError); // more than the heap may keep
+    expect(() => call(1024, 0, -1)).to.throw(RangeError);
   });
 });
 
