@@ -19,7 +19,7 @@ import { LogStoreError } from '../errors.js';
 import { checkInteger, checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
 import { newCursor, type Cursor, type PartitionLog } from '../storage/partition-log.js';
-import { keepProcessAlive, waitForData } from './data-wait.js';
+import { checkSignal, keepProcessAlive, waitForData } from './data-wait.js';
 import type { GroupMembers } from './groups.js';
 import { checkCopy } from './reader.js';
 import { ViewLease } from './view-lease.js';
@@ -223,9 +223,7 @@ export class Consumer implements AsyncIterable<LogRecord> {
    */
   waitForRecords(signal?: AbortSignal): Promise<void> {
     this.checkOpen();
-    if (signal !== undefined && !(signal instanceof AbortSignal))
-      throw invalidArgument('`signal` must be an AbortSignal.');
-    return this.waitForData(signal);
+    return this.waitForData(checkSignal(signal));
   }
 
   private waitForData(signal?: AbortSignal): Promise<void> {
@@ -381,7 +379,6 @@ export function checkConsumerOptions(options: unknown): ConsumerOptions {
     throw invalidArgument(`Expected \`autoCommit\` to be a boolean, got ${JSON.stringify(o.autoCommit)}.`);
   }
   if (o.autoCommitIntervalMs !== undefined) checkInteger('autoCommitIntervalMs', o.autoCommitIntervalMs, 1);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
-    throw invalidArgument('`signal` must be an AbortSignal.');
+  checkSignal(o.signal);
   return o as unknown as ConsumerOptions;
 }

@@ -5,6 +5,8 @@
  * (a listener on the next append, a file-system watch, a timer) is undone when it resolves.
  */
 
+import { invalidArgument } from '../options.js';
+
 /** Registers something to undo when the wait ends (at once if it has ended already). */
 export type OnDone = (cleanup: () => void) => void;
 
@@ -12,6 +14,13 @@ export type OnDone = (cleanup: () => void) => void;
 export interface Waiting {
   readonly waiters: Set<() => void>;
   readonly closed: boolean;
+}
+
+/** `signal` as given to `waitForRecords`: an AbortSignal or undefined. */
+export function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw invalidArgument('`signal` must be an AbortSignal.');
+  return signal;
 }
 
 /** The longest a Node timer waits: the keep-alive of a live wait. */

@@ -16,7 +16,7 @@ import { LogStoreError } from '../errors.js';
 import { checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
 import { newCursor, type Cursor, type PartitionLog } from '../storage/partition-log.js';
-import { keepProcessAlive, waitForData, type OnDone } from './data-wait.js';
+import { checkSignal, keepProcessAlive, waitForData, type OnDone } from './data-wait.js';
 import { watchStore, type StoreChange } from './store-watch.js';
 import { ViewLease } from './view-lease.js';
 
@@ -174,9 +174,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
    */
   waitForRecords(signal?: AbortSignal): Promise<void> {
     this.checkOpen();
-    if (signal !== undefined && !(signal instanceof AbortSignal))
-      throw invalidArgument('`signal` must be an AbortSignal.');
-    return this.waitForData(signal);
+    return this.waitForData(checkSignal(signal));
   }
 
   /** Resolves when the log may have grown past the position, or on close/abort. */
