@@ -14,6 +14,9 @@
  *   syncFileSystem(path)                           syncfs() of the filesystem holding path
  *   syncFileSystemAsync(path) -> Promise           the same on the libuv thread pool
  *   crc32c(buf, start, end, seed?) -> uint32       Castagnoli, SSE4.2 when available
+ *   keepFreedMemory(trimThreshold, topPad, prefault?) -> bool
+ *                                                  glibc's mallopt(M_TRIM_THRESHOLD, M_TOP_PAD),
+ *                                                  heap pages faulted in now; false if not glibc
  *
  * Plain N-API (NAPI_VERSION 8). Every argument is validated here: a wrong call throws
  * TypeError/RangeError and never crashes the process. The TS wrapper is lib/storage/native.ts.
@@ -37,6 +40,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* mallopt() */
+#endif
 
 /* -DLOGSTORE_NO_HW_CRC builds what non-x86 machines get: the portable code only. */
 #if (defined(__x86_64__) || defined(__i386__)) && !defined(LOGSTORE_NO_HW_CRC)
@@ -804,6 +810,51 @@ static napi_value Crc32c(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* keepFreedMemory(trimThreshold, topPad, prefault?): glibc hands the top of its heap back to the
+ * kernel (brk shrink) once more than M_TRIM_THRESHOLD bytes are free there, and grows it again by
+ * M_TOP_PAD past each request. A server that frees and reallocates megabytes of socket buffers
+ * per request pays that churn in system time and page faults; raising both keeps the freed memory
+ * for the next request. `prefault` bytes (below trimThreshold) of heap are then allocated in
+ * pieces below the mmap threshold, written and freed: the heap's pages are faulted in now rather
+ * than by the first burst of requests, and stay (as a JVM's AlwaysPreTouch). Process-wide, so only
+ * a caller that owns the process (the CLI) should call it. Returns false, changing nothing, where
+ * the C library is not glibc. */
+#define PREFAULT_PIECE (64 * 1024)
+static napi_value KeepFreedMemory(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  uint64_t trim, pad, prefault = 0;
+  napi_valuetype t;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (!get_uint(env, argv[0], "trimThreshold", (double)INT_MAX, &trim)) return NULL;
+  if (!get_uint(env, argv[1], "topPad", (double)INT_MAX, &pad)) return NULL;
+  if (argc > 2 && (napi_typeof(env, argv[2], &t) != napi_ok || t != napi_undefined) &&
+      !get_uint(env, argv[2], "prefault", (double)trim, &prefault))
+    return NULL;
+  bool done = false;
+#ifdef __GLIBC__
+  done = mallopt(M_TRIM_THRESHOLD, (int)trim) == 1 && mallopt(M_TOP_PAD, (int)pad) == 1;
+  size_t pieces = done ? (size_t)(prefault / PREFAULT_PIECE) : 0;
+  void **held = pieces > 0 ? malloc(pieces * sizeof *held) : NULL;
+  if (held != NULL) {
+    size_t n = 0;
+    for (; n < pieces; n++) {
+      held[n] = malloc(PREFAULT_PIECE);
+      if (held[n] == NULL) break;
+      memset(held[n], 0, PREFAULT_PIECE);
+    }
+    while (n > 0) free(held[--n]);
+    free(held);
+  }
+#else
+  (void)trim;
+  (void)pad;
+  (void)prefault;
+#endif
+  napi_get_boolean(env, done, &out);
+  return out;
+}
+
 #ifdef LOGSTORE_TEST_HOOKS
 /* testHook(name, on): lets the tests reach the code paths this machine would not take.
  *   'zeroFill'    fallocate() acts as if the filesystem answered EOPNOTSUPP
@@ -862,6 +913,7 @@ NAPI_MODULE_INIT() {
       {"syncFileSystem", NULL, SyncFileSystem, NULL, NULL, NULL, napi_enumerable, NULL},
       {"syncFileSystemAsync", NULL, SyncFileSystemAsync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"crc32c", NULL, Crc32c, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"keepFreedMemory", NULL, KeepFreedMemory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"crc32cImpl", NULL, NULL, NULL, NULL, impl, napi_enumerable, NULL},
 #ifdef LOGSTORE_TEST_HOOKS
       {"testHook", NULL, TestHook, NULL, NULL, NULL, napi_enumerable, NULL},

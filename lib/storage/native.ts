@@ -33,6 +33,7 @@ interface Binding {
   syncFileSystem(path: string): void;
   syncFileSystemAsync(path: string): Promise<void>;
   crc32c(buf: Uint8Array, start: number, end: number, seed?: number): number;
+  keepFreedMemory(trimThreshold: number, topPad: number, prefault?: number): boolean;
   readonly crc32cImpl: 'sse4.2' | 'slicing-by-8';
 }
 
@@ -184,6 +185,19 @@ export const syncFileSystemAsync: (path: string) => Promise<void> = binding.sync
  * 32-bit number. Works on any byte view, including views over a mapping.
  */
 export const crc32c: (buf: Uint8Array, start: number, end: number, seed?: number) => number = binding.crc32c;
+
+/**
+ * glibc's mallopt(M_TRIM_THRESHOLD, trimThreshold) and mallopt(M_TOP_PAD, topPad), in bytes (at
+ * most 2^31 - 1): the C heap keeps up to `trimThreshold` freed bytes at its top instead of giving
+ * them back to the kernel at each free, and grows by `topPad` beyond each request. Then `prefault`
+ * bytes (at most `trimThreshold`; default 0) of heap are allocated in 64 KiB pieces, written and
+ * freed, so that their page faults are taken now, not by the first requests that need the memory.
+ * It changes the whole process's allocator (like GLIBC_TUNABLES=glibc.malloc.trim_threshold=...),
+ * so only code that owns the process calls it (`logstore serve`), never the library on its own.
+ * Returns false, changing nothing, where the C library is not glibc.
+ */
+export const keepFreedMemory: (trimThreshold: number, topPad: number, prefault?: number) => boolean =
+  binding.keepFreedMemory;
 
 /** Which CRC32C code the addon chose at load time. */
 export const crc32cImpl: 'sse4.2' | 'slicing-by-8' = binding.crc32cImpl;

@@ -578,6 +578,45 @@ describe('native.descriptorsExhausted()', () => {
   });
 });
 
+describe('native.keepFreedMemory()', () => {
+  it("should apply glibc's trim threshold and top pad, fault the heap in, and say whether it could", () => {
+    // The allocator setting is process-wide: it is made in a child, not in the spec runner. The
+    // prefaulted 32 MiB stay resident only if the trim threshold took effect (glibc's default
+    // gives a free top of the heap above 128 KiB back at once).
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { readFileSync } from 'node:fs';
+         import { keepFreedMemory } from ${JSON.stringify(pathToFileURL(nativeJs).href)};
+         const rss = () => Number(/VmRSS:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+         const before = rss();
+         const applied = keepFreedMemory(64 * 1024 * 1024, 8 * 1024 * 1024, 32 * 1024 * 1024);
+         process.stdout.write(JSON.stringify({ applied, grew: rss() - before }));`,
+      ],
+      { encoding: 'utf8', timeout: 15000 },
+    );
+    expect(child.stderr).to.equal('');
+    const { applied, grew } = JSON.parse(child.stdout) as { applied: boolean; grew: number };
+    const header = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header;
+    const glibc = header.glibcVersionRuntime !== undefined;
+    expect(applied).to.equal(glibc);
+    expect(grew >= 30 * MiB, `resident memory grew by ${grew} bytes`).to.equal(glibc);
+  });
+
+  it('should refuse what mallopt cannot take, before changing anything', () => {
+    const call = native.keepFreedMemory as (...args: unknown[]) => boolean;
+    expect(() => call(-1, 0)).to.throw(RangeError);
+    expect(() => call(2 ** 31, 0)).to.throw(RangeError);
+    expect(() => call(0, 1.5)).to.throw(RangeError);
+    expect(() => call('1', 0)).to.throw(TypeError);
+    expect(() => call(1)).to.throw(TypeError);
+    expect(() => call(1024, 0, 2048)).to.throw(RangeError); // more than the heap may keep
+    expect(() => call(1024, 0, -1)).to.throw(RangeError);
+  });
+});
+
 describe('native.unmap()', () => {
   it('should detach the Buffer and every view over it: length 0, reads give undefined', () => {
     const f = tmpFile(Buffer.alloc(4096, 0x41));

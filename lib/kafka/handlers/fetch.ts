@@ -6,11 +6,16 @@
  * `partitionMaxBytes` per partition, except that the first batch of the first partition with data
  * is always whole, even when larger, so a consumer can never get stuck behind a big batch.
  * Fetch sessions (KIP-227) are not kept: sessionId 0 tells clients to send full requests.
+ *
+ * Unlike a Kafka broker, the listener checks the CRC of every batch it serves (the walk of the
+ * log does): most clients do not (kafkajs never, kafka-python 2.0 not for v2 batches, librdkafka
+ * only with check.crcs=true). A batch damaged at rest is answered with KAFKA_STORAGE_ERROR, which
+ * clients retry, so the listener's log says once what is damaged and where.
  */
 import { KafkaError, kafkaErrorOf } from '../errors.js';
 import type { Struct } from '../schema/types.js';
 import { ResponseMemory } from '../response-memory.js';
-import type { RequestContext } from './context.js';
+import type { Broker, RequestContext } from './context.js';
 
 interface FetchPartition {
   partition: number;
@@ -24,6 +29,19 @@ interface FetchTopic {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
+/** Read failures each listener has logged: clients retry them, the log says each once. */
+const reported = new WeakMap<Broker, Set<string>>();
+const MAX_REPORTED = 1000;
+
+/** Logs a failed read the client cannot be told about beyond an error code, once per message. */
+function reportReadFailure(broker: Broker, where: string, err: unknown): void {
+  const message = `fetch from ${where} failed: ${err instanceof Error ? err.message : String(err)}`;
+  let seen = reported.get(broker);
+  if (!seen) reported.set(broker, (seen = new Set()));
+  if (seen.has(message) || seen.size >= MAX_REPORTED) return;
+  seen.add(message);
+  broker.options.log(message);
+}
 /** setTimeout's largest delay; a longer maxWaitMs would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -82,7 +100,10 @@ function collect(
         };
       } catch (err) {
         error = true;
-        return { ...base, errorCode: kafkaErrorOf(err, 'fetch') };
+        const errorCode = kafkaErrorOf(err, 'fetch');
+        if (errorCode === KafkaError.KAFKA_STORAGE_ERROR || errorCode === KafkaError.UNKNOWN_SERVER_ERROR)
+          reportReadFailure(ctx.broker, `${t.topic}-${p.partition}`, err);
+        return { ...base, errorCode };
       }
     }),
   }));
