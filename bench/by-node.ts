@@ -65,12 +65,13 @@ export function byNodeTables(unordered: NodeRun[]): ByNodeTables {
     }),
   ];
 
-  const targetCases = unique(runs.flatMap((r) => r.json.targets.map((t) => t.case)));
+  // A case may have several targets (its headline and further goals): one row per (case, target).
+  const targetKeys = unique(runs.flatMap((r) => r.json.targets.map((t) => `${t.case}\u0000${t.target}`)));
   const targets = [
     ['target', 'case', ...columns],
-    ...targetCases.map((name) => {
-      const rows = runs.map((r) => r.json.targets.find((t) => t.case === name));
-      const target = rows.find((t) => t !== undefined)!.target;
+    ...targetKeys.map((key) => {
+      const [name, target] = key.split('\u0000') as [string, string];
+      const rows = runs.map((r) => r.json.targets.find((t) => t.case === name && t.target === target));
       return [
         target,
         name,

@@ -47,6 +47,11 @@ export interface Measurement {
   peakRssBytes?: number;
   /** A short fact shown beside the figures, e.g. the bytes on disk. */
   note?: string;
+  /**
+   * Named figures beside the headline, for the case's `goals` (e.g. `appendUsPerRecord`): a
+   * case that promises several things reports each, and each is judged on its median of the runs.
+   */
+  figures?: Record<string, number>;
 }
 
 /** Runs inside the child, in a fresh temp directory that the child removes afterwards. */
@@ -70,6 +75,19 @@ export interface Goal {
   vsPeers?: Record<SubjectName, number>;
 }
 
+/**
+ * A further goal of a case, judged on the median of the runs of one of its `figures`
+ * (`Measurement.figures`), each in a row of its own in the targets summary:
+ * - `figure` with `below` / `atLeast`: an absolute bound (met when < `below`, >= `atLeast`);
+ * - `growth`: each of `figures` (a short label for each figure's name) is at most `atMost` times
+ *   the same figure's median in the case `vsCase` of the same run (a cost that must not grow
+ *   with the size, e.g. per partition). A figure missing from either case (that case not run,
+ *   or failed) leaves it unmet.
+ */
+export type FigureGoal =
+  | { target: string; figure: string; unit: string; below?: number; atLeast?: number }
+  | { target: string; growth: { figures: Record<string, string>; vsCase: string; atMost: number } };
+
 export interface BenchCase<P extends Params = Params> {
   name: string;
   /** One sentence: the work done and what is timed. */
@@ -78,6 +96,8 @@ export interface BenchCase<P extends Params = Params> {
   target?: string;
   /** `target` as a check, for the targets summary (met or not). */
   goal?: Goal;
+  /** More goals on the figures the runs report, each a row of the targets summary. */
+  goals?: FigureGoal[];
   unit: Unit;
   sizes: { quick: P; full: P };
   /**

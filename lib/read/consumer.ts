@@ -19,12 +19,10 @@ import { LogStoreError } from '../errors.js';
 import { checkInteger, checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
 import { newCursor, type Cursor, type PartitionLog } from '../storage/partition-log.js';
+import { checkSignal, keepProcessAlive, waitForData } from './data-wait.js';
 import type { GroupMembers } from './groups.js';
 import { checkCopy } from './reader.js';
 import { ViewLease } from './view-lease.js';
-
-/** The longest a Node timer waits: the keep-alive of a live wait. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type ResetPolicy = 'earliest' | 'latest';
 
@@ -225,38 +223,21 @@ export class Consumer implements AsyncIterable<LogRecord> {
    */
   waitForRecords(signal?: AbortSignal): Promise<void> {
     this.checkOpen();
-    if (signal !== undefined && !(signal instanceof AbortSignal))
-      throw invalidArgument('`signal` must be an AbortSignal.');
-    return this.waitForData(signal);
+    return this.waitForData(checkSignal(signal));
   }
 
   private waitForData(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const cleanups: (() => void)[] = [];
-      let settled = false;
-      const done = () => {
-        if (settled) return;
-        settled = true;
-        this.waiters.delete(done);
-        for (const cleanup of cleanups) cleanup();
-        resolve();
-      };
-      if (this.closed || this.signal?.aborted || signal?.aborted) return done();
-      this.waiters.add(done);
-      for (const s of [this.signal, signal]) {
-        if (s === undefined) continue;
-        s.addEventListener('abort', done, { once: true });
-        cleanups.push(() => s.removeEventListener('abort', done));
-      }
-      for (const a of this.assigned.values()) {
-        if (a.cursor.offset < a.log.endOffset) return done();
-        cleanups.push(a.log.onNextAppend(done));
-      }
-      // A live wait is a pending operation: it keeps the process alive, as a socket does (the
-      // wake-up comes from an append in this process; this timer only holds the event loop open).
-      const keepAlive = setTimeout(done, MAX_TIMER_MS);
-      cleanups.push(() => clearTimeout(keepAlive));
-    });
+    return waitForData(
+      { waiters: this.waiters, closed: this.closed },
+      [this.signal, signal],
+      (done, onDone) => {
+        for (const a of this.assigned.values()) {
+          if (a.cursor.offset < a.log.endOffset) return done();
+          onDone(a.log.onNextAppend(done));
+        }
+        keepProcessAlive(done, onDone);
+      },
+    );
   }
 
   private wake(): void {
@@ -398,7 +379,6 @@ export function checkConsumerOptions(options: unknown): ConsumerOptions {
     throw invalidArgument(`Expected \`autoCommit\` to be a boolean, got ${JSON.stringify(o.autoCommit)}.`);
   }
   if (o.autoCommitIntervalMs !== undefined) checkInteger('autoCommitIntervalMs', o.autoCommitIntervalMs, 1);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
-    throw invalidArgument('`signal` must be an AbortSignal.');
+  checkSignal(o.signal);
   return o as unknown as ConsumerOptions;
 }

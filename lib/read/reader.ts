@@ -16,6 +16,7 @@ import { LogStoreError } from '../errors.js';
 import { checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
 import { newCursor, type Cursor, type PartitionLog } from '../storage/partition-log.js';
+import { checkSignal, keepProcessAlive, waitForData, type OnDone } from './data-wait.js';
 import { watchStore, type StoreChange } from './store-watch.js';
 import { ViewLease } from './view-lease.js';
 
@@ -55,8 +56,6 @@ export interface LogSource {
  * thousands of times a second wakes it on every commit, and most commits change nothing it reads.
  */
 const CATALOG_LOOK_MS = 10;
-/** The longest a Node timer waits: the keep-alive of a live wait in the writer's process. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const ITERATION_CHUNK = 1000;
 
 export function checkStartSpec(spec: unknown, name = 'from'): StartSpec {
@@ -175,45 +174,27 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
    */
   waitForRecords(signal?: AbortSignal): Promise<void> {
     this.checkOpen();
-    if (signal !== undefined && !(signal instanceof AbortSignal))
-      throw invalidArgument('`signal` must be an AbortSignal.');
-    return this.waitForData(signal);
+    return this.waitForData(checkSignal(signal));
   }
 
   /** Resolves when the log may have grown past the position, or on close/abort. */
   private waitForData(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const cleanups: (() => void)[] = [];
-      let settled = false;
-      const done = () => {
-        if (settled) return;
-        settled = true;
-        this.waiters.delete(done);
-        for (const cleanup of cleanups) cleanup();
-        resolve();
-      };
-      const onDone = (cleanup: () => void) => (settled ? cleanup() : cleanups.push(cleanup));
-      if (this.closed || this.signal?.aborted || signal?.aborted) return done();
-      this.waiters.add(done);
-      for (const s of [this.signal, signal]) {
-        if (s === undefined) continue;
-        s.addEventListener('abort', done, { once: true });
-        onDone(() => s.removeEventListener('abort', done));
-      }
-      let log: PartitionLog;
-      try {
-        log = this.source.log();
-      } catch {
-        return done(); // the store or topic is gone: the next read reports it
-      }
-      if (this.cursor.offset < log.endOffset) return done();
-      if (this.source.follower) return this.followWriter(log, done, onDone);
-      onDone(log.onNextAppend(done));
-      // A live wait is a pending operation: it keeps the process alive, as a socket does
-      // (appends in this process wake it; this timer only holds the event loop open).
-      const keepAlive = setTimeout(done, MAX_TIMER_MS);
-      onDone(() => clearTimeout(keepAlive));
-    });
+    return waitForData(
+      { waiters: this.waiters, closed: this.closed },
+      [this.signal, signal],
+      (done, onDone) => {
+        let log: PartitionLog;
+        try {
+          log = this.source.log();
+        } catch {
+          return done(); // the store or topic is gone: the next read reports it
+        }
+        if (this.cursor.offset < log.endOffset) return done();
+        if (this.source.follower) return this.followWriter(log, done, onDone);
+        onDone(log.onNextAppend(done));
+        keepProcessAlive(done, onDone);
+      },
+    );
   }
 
   /**
@@ -221,7 +202,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
    * (store-watch.ts). An append event costs a look at the active segment only; a catalog event
    * (a roll, retention, compaction, a poll) a catalog read, at most every CATALOG_LOOK_MS.
    */
-  private followWriter(log: PartitionLog, done: () => void, onDone: (cleanup: () => void) => void): void {
+  private followWriter(log: PartitionLog, done: () => void, onDone: OnDone): void {
     const watch = watchStore(path.dirname(log.dir));
     let deferred: NodeJS.Timeout | undefined;
     /** Looks for new records after `change`; true if it woke the waiter. */

@@ -24,11 +24,16 @@ const ZERO_PAGE = Buffer.alloc(PAGE);
  * The length a file of `fileSize` bytes grows to so that [0, end) is allocated: by a step of its
  * own size (16 KiB at first, at most 64 MiB), or to `end` if that is further, never past
  * `capacity`. Doubling keeps growth to about a dozen steps (new mappings) per 128 MiB segment
- * while a nearly empty file stays 16 KiB.
+ * while a nearly empty file stays 16 KiB. A step that would leave less room than itself before
+ * the capacity goes to the capacity: a last short step would make every reader of the file map
+ * it once more (a 43 MiB file went to 107 MiB, then to 128: a reader ~110 MB behind the writer
+ * mapped each segment twice, and V8 counts each mapping's length as external memory, which
+ * starts its collections).
  */
 export function preallocationTarget(fileSize: number, end: number, capacity: number): number {
   const step = Math.min(Math.max(fileSize, INITIAL_ALLOCATION), MAX_ALLOCATION_STEP);
-  return Math.min(capacity, Math.max(end, fileSize + step));
+  const target = Math.max(end, fileSize + step);
+  return capacity - target < step ? capacity : target;
 }
 
 /** Backs [from, target) of the open file with real blocks; a full disk is LOGSTORE_DISK_FULL. */

@@ -23,8 +23,8 @@
  *   or `release`. Views stay correct either way: both mappings show the same page cache.
  * - `release()` unmaps at once, detaching every view of every mapping of the file, so the file's
  *   blocks are free when a deleted file is released, whatever still refers to the mapping.
- * - Pages read or written are dropped from the process's resident set now and then (madvise
- *   DONTNEED keeps a shared file mapping's data, dirty pages included, in the page cache).
+ * - Pages read or written are dropped from the process's resident set now and then, and pages
+ *   about to be written made writable ahead (resident-pages.ts).
  */
 import fs from 'node:fs';
 import { ioError, LogStoreError } from '../errors.js';
@@ -35,42 +35,22 @@ import {
   datasyncFileAsync,
   diskBytes,
   INITIAL_ALLOCATION,
-  PAGE,
   preallocationTarget,
   releaseBlocksFrom,
 } from './file-blocks.js';
+import { currentSize, OpenedFile, type Sharing } from './file-sharing.js';
 import { mappingCache, mapMakingRoom, type Evictable } from './mapping-cache.js';
 import * as native from './native.js';
+import { ResidentPages } from './resident-pages.js';
+import { missingSegment, shortSegment } from './segment-file-errors.js';
 import { forgetWriteHandle, writeThrough } from './write-handle.js';
 
-const MiB = 1024 * 1024;
-/** Every this many bytes moved through the mapping, the pages behind are dropped from RSS. */
-const RESIDENT_TRIM_BYTES = 16 * MiB;
 const EMPTY = Buffer.alloc(0);
-/**
- * The most an append prepares ahead of itself (see `prepareWrite`): 64 pages, one call every
- * ~1,500 single appends of 170 bytes.
- */
-const PREPARE_AHEAD_MAX = 256 * 1024;
-/** Whether madvise(MADV_POPULATE_WRITE) works here (Linux 5.14+); cleared at its first EINVAL. */
-let populateWorks = process.platform === 'linux';
-
-/** How the file is shared with other processes. */
-export interface Sharing {
-  /**
-   * Another process may delete the file or rename another over it (a follower's view): every
-   * mapping made after `open` checks that the path still names the file that was opened, and
-   * `gone()` makes the error when it does not.
-   */
-  gone?: () => LogStoreError;
-  /** Map at `open` and never let the cache unmap it: the mapping keeps the file as it was. */
-  hold?: boolean;
-}
 
 export class MappedFile implements Evictable {
   private mapping: Buffer | null = null;
-  /** Bytes moved through the mapping since the pages behind were last dropped. */
-  private touched = 0;
+  /** Which pages of the mapping are resident, and which are writable without a fault. */
+  private readonly pages = new ResidentPages();
   /** The end of zeros written past the data (a cut) since the last sync: a ranged sync covers them. */
   private zeroedTo = 0;
   released = false;
@@ -82,15 +62,9 @@ export class MappedFile implements Evictable {
   private retired: WeakRef<ArrayBuffer>[] = [];
   /** Active (being written): never unmapped by the cache. */
   private active = false;
-  /** Device and inode at open, for `Sharing.gone`. */
-  private identity: { dev: number; ino: number } | null = null;
-  private gone: (() => LogStoreError) | null = null;
+  /** The file at open, for `Sharing.gone`. */
+  private opened: OpenedFile | null = null;
   private held = false;
-  /**
-   * Pages of the mapping below this position that appends write take no page fault: `prepareWrite`
-   * or `prefault` made them writable, and no sync has cleaned them since (0: none known).
-   */
-  private writableTo = 0;
 
   private constructor(
     readonly path: string,
@@ -147,10 +121,7 @@ export class MappedFile implements Evictable {
       throw ioError(err, `Cannot open ${file}`);
     }
     const mapped = new MappedFile(file, Math.max(capacity, stat.size), writable, stat.size);
-    if (sharing.gone) {
-      mapped.identity = { dev: stat.dev, ino: stat.ino };
-      mapped.gone = sharing.gone;
-    }
+    if (sharing.gone) mapped.opened = new OpenedFile(file, stat, sharing.gone);
     if (sharing.hold) {
       mapped.held = true;
       if (stat.size > 0) mapped.map();
@@ -207,26 +178,19 @@ export class MappedFile implements Evictable {
       mapping = mapMakingRoom(this.path, this.writable);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (this.gone && code === 'ENOENT') throw this.gone();
+      if (this.opened && code === 'ENOENT') throw this.opened.gone();
       if (code === 'ENOENT') {
-        throw new LogStoreError('LOGSTORE_CORRUPT', `Segment ${this.path} is missing on disk.`, {
-          cause: err,
-          details: { file: this.path, kind: 'missing-segment' },
-        });
+        throw missingSegment(this.path, false, err);
       }
       throw ioError(err, `Cannot map ${this.path}`);
     }
-    if (this.identity && !this.isOpenedFile()) {
+    if (this.opened && !this.opened.stillNamed()) {
       native.unmap(mapping);
-      throw this.gone!();
+      throw this.opened.gone();
     }
     if (mapping.length < this.fileSize) {
       native.unmap(mapping);
-      throw new LogStoreError(
-        'LOGSTORE_CORRUPT',
-        `Segment ${this.path} is ${mapping.length} bytes, shorter than the ${this.fileSize} bytes it had.`,
-        { details: { file: this.path, position: mapping.length, kind: 'short-file' } },
-      );
+      throw shortSegment(this.path, mapping.length, `, shorter than the ${this.fileSize} bytes it had`);
     }
     this.replaceMapping(mapping);
     // A follower may map more than it knew of: the writer preallocated further meanwhile.
@@ -234,21 +198,11 @@ export class MappedFile implements Evictable {
     return mapping;
   }
 
-  /** Whether the path still names the file opened (a follower's writer may have replaced it). */
-  private isOpenedFile(): boolean {
-    try {
-      const stat = fs.statSync(this.path);
-      return stat.ino === this.identity!.ino && stat.dev === this.identity!.dev;
-    } catch {
-      return false;
-    }
-  }
-
   /** Installs a new mapping: the old one is unmapped first (so V8 never counts both), or retired. */
   private replaceMapping(next: Buffer | null): void {
     const old = this.mapping;
     this.mapping = null;
-    this.writableTo = 0;
+    this.pages.forgetWritable();
     if (old !== null) {
       if (this.pins > 0) this.retired.push(new WeakRef(old.buffer as ArrayBuffer));
       else native.unmap(old);
@@ -268,7 +222,7 @@ export class MappedFile implements Evictable {
     if (this.pins > 0) return false;
     native.unmap(this.mapping);
     this.mapping = null;
-    this.writableTo = 0;
+    this.pages.forgetWritable();
     return true;
   }
 
@@ -299,18 +253,12 @@ export class MappedFile implements Evictable {
 
   /** Counts bytes moved through the mapping at `position`; drops the pages before it now and then. */
   touch(bytes: number, position: number): void {
-    this.touched += bytes;
-    if (this.touched < RESIDENT_TRIM_BYTES || !this.mapping) return;
-    this.touched = 0;
-    const end = Math.min(Math.floor(position / PAGE) * PAGE, this.mapping.length);
-    if (end > 0) advise(this.mapping, end);
+    this.pages.touch(this.mapping, bytes, position);
   }
 
   /** Drops every resident page of the mapping. */
   dropResident(): void {
-    this.touched = 0;
-    this.writableTo = 0;
-    if (this.mapping && this.mapping.length > 0) advise(this.mapping, this.mapping.length);
+    this.pages.dropAll(this.mapping);
   }
 
   /** End of the non-zero bytes in [from, fileSize). */
@@ -344,14 +292,8 @@ export class MappedFile implements Evictable {
    * readable, and the follower's next look at the catalog drops it.
    */
   refreshSize(): number {
-    try {
-      const stat = fs.statSync(this.path);
-      const same =
-        this.identity === null || (stat.ino === this.identity.ino && stat.dev === this.identity.dev);
-      if (same && stat.size > this.fileSize) this.fileSize = stat.size;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, `Cannot stat ${this.path}`);
-    }
+    const size = currentSize(this.path, this.opened);
+    if (size !== null && size > this.fileSize) this.fileSize = size;
     return this.fileSize;
   }
 
@@ -368,8 +310,7 @@ export class MappedFile implements Evictable {
     if (this.mapping !== null && this.mapping.length > 0) {
       const synced = Math.min(Math.max(end, zeroed), this.mapping.length);
       native.msync(this.mapping, 0, synced);
-      // The pages it cleaned fault at their next store; the ones past it stay writable.
-      this.writableTo = Math.min(this.writableTo, Math.floor(synced / PAGE) * PAGE);
+      this.pages.cleaned(synced);
     } else {
       datasyncFile(this.path);
     }
@@ -389,8 +330,7 @@ export class MappedFile implements Evictable {
         const synced = Math.min(Math.max(end, zeroed), this.mapping.length);
         await native.msyncAsync(this.mapping, 0, synced);
         if (this.zeroedTo === zeroed) this.zeroedTo = 0;
-        // The pages it cleaned fault at their next store; the ones past it stay writable.
-        this.writableTo = Math.min(this.writableTo, Math.floor(synced / PAGE) * PAGE);
+        this.pages.cleaned(synced);
         return;
       }
       await datasyncFileAsync(this.path);
@@ -410,45 +350,23 @@ export class MappedFile implements Evictable {
 
   /**
    * Takes now the page faults that appends to the pages from `from` (rounded up) to `to` would
-   * take: each page there becomes
-   * dirty and writable, its content unchanged. Only the active file, and only within the mapping
-   * (never a hole: the active file's preallocation is real blocks). On this kind of VM a first
-   * store into a page of a shared file mapping costs 10-50 µs, while MADV_POPULATE_WRITE does the
-   * same for 1.5-2.5 µs a page in one call; where it is missing, each page gets its own first
-   * byte stored back.
+   * take (see resident-pages.ts): only the active file, and only within the mapping (never a
+   * hole: the active file's preallocation is real blocks).
    */
   prefault(from: number, to: number): void {
     const mapping = this.mapping;
-    if (!this.active || !this.writable || mapping === null) return;
-    const start = Math.ceil(from / PAGE) * PAGE;
-    const end = Math.min(Math.ceil(to / PAGE) * PAGE, mapping.length);
-    if (end <= start) return;
-    if (populateWorks) {
-      try {
-        native.madvise(mapping, start, end - start, 'populate-write');
-      } catch (err) {
-        // Older kernels: EINVAL. Anything else (EINTR, ENOMEM) leaves the stores to fault as usual.
-        if ((err as NodeJS.ErrnoException).code === 'EINVAL') populateWorks = false;
-      }
-    } else {
-      for (let p = start; p < end; p += PAGE) mapping[p] = mapping[p]!;
-    }
-    if (start <= this.writableTo && end > this.writableTo) this.writableTo = end;
+    if (this.active && this.writable && mapping !== null) this.pages.prefault(mapping, from, to);
   }
 
   /**
-   * Called before an append stores [position, end) through the mapping: when that reaches past
-   * the pages made writable, prefaults from `position` on, as far ahead as the file holds data
-   * (a partition that wrote little prepares little) and at most PREPARE_AHEAD_MAX.
+   * Called before an append stores [position, end) through the mapping: prefaults ahead of it
+   * when it reaches past the pages made writable (see resident-pages.ts).
    */
   prepareWrite(position: number, end: number): void {
-    if (end <= this.writableTo) return;
-    const ahead = Math.min(PREPARE_AHEAD_MAX, Math.max(position, end - position));
-    if (this.writableTo < position) this.writableTo = Math.floor(position / PAGE) * PAGE;
-    this.prefault(this.writableTo, end + ahead);
-    // Whatever prefault did (or could not do), the next call comes only once appends pass `end`.
-    if (this.writableTo < end) this.writableTo = end;
+    this.pages.prepareWrite(this.prefaultBound, position, end);
   }
+
+  private readonly prefaultBound = (from: number, to: number): void => this.prefault(from, to);
 
   /** Unmaps now, and every mapping still retired; every view of them becomes empty. */
   release(): void {
@@ -467,14 +385,5 @@ export class MappedFile implements Evictable {
       if (buffer) native.unmap(buffer);
     }
     this.retired = [];
-  }
-}
-
-/** madvise(DONTNEED) of [0, end): only memory is at stake, so a failure is ignored. */
-function advise(mapping: Buffer, end: number): void {
-  try {
-    native.madvise(mapping, 0, end, 'dontneed');
-  } catch {
-    // The pages stay resident a little longer; nothing else depends on it.
   }
 }

@@ -17,27 +17,17 @@
  * happen on the JS thread.
  */
 import fs from 'node:fs';
-import { ioError, LogStoreError } from '../errors.js';
+import { ioError } from '../errors.js';
 import { BatchWalker } from '../format/batches.js';
 import type { BatchEncoder } from '../format/batch-encoder.js';
-import { writeInt32, writeInt64 } from '../format/record-batch.js';
 import { segmentPath } from './layout.js';
-import { MappedFile, type Sharing } from './mapped-file.js';
+import type { Sharing } from './file-sharing.js';
+import { MappedFile } from './mapped-file.js';
+import { missingSegment, segmentGone, shortSegment } from './segment-file-errors.js';
 import { SegmentIndex } from './segment-index.js';
+import { writeEncoded, writeRaw } from './segment-writes.js';
 import { findRecoveredEnd, type OnBatch, type RecoverFrom, type RecoverResult } from './segment-recovery.js';
 import { SparseIndex } from './sparse-index.js';
-
-/**
- * A batch of at least this many bytes is encoded into a scratch buffer and written with pwrite
- * (MappedFile.write) rather than stored through the mapping: one call instead of a page fault per
- * new page, which is what large appends spend most of their time on.
- */
-export const WRITE_THROUGH_FILE_BYTES = 16 * 1024;
-/** The batches written with pwrite are encoded here first (one buffer, reused). */
-let scratch = Buffer.alloc(0);
-/** A raw batch's base offset, length and leader epoch: the bytes appendRaw rewrites. */
-const RAW_HEAD_BYTES = 16;
-const rawHead = Buffer.alloc(RAW_HEAD_BYTES);
 
 /** What a segment knows of its extent when opened (from the catalog, or to be found by recovery). */
 export interface SegmentState {
@@ -115,35 +105,15 @@ export class Segment {
     const logPath = segmentPath(dir, baseOffset, 'log');
     path ??= logPath;
     const sharing: Sharing = state.follower
-      ? {
-          hold: state.follower.hold,
-          gone: () =>
-            new LogStoreError(
-              'LOGSTORE_OFFSET_OUT_OF_RANGE',
-              `Segment ${path} was deleted or replaced by the writer (retention, compaction or a topic ` +
-                "deletion) since this follower listed it. Seek again (for example to 'earliest').",
-              { details: { file: path, kind: 'segment-gone' } },
-            ),
-        }
+      ? { hold: state.follower.hold, gone: () => segmentGone(path) }
       : {};
-    const file = MappedFile.open(
-      path,
-      capacity,
-      writable,
-      () =>
-        new LogStoreError(
-          'LOGSTORE_CORRUPT',
-          `Segment ${path} is in the catalog but missing on disk. Restore it from a backup, or run \`logstore verify --repair\`.`,
-          { details: { file: path, kind: 'missing-segment' } },
-        ),
-      sharing,
-    );
+    const file = MappedFile.open(path, capacity, writable, () => missingSegment(path, true), sharing);
     if (state.size > file.fileSize) {
       file.release();
-      throw new LogStoreError(
-        'LOGSTORE_CORRUPT',
-        `Segment ${path} is ${file.fileSize} bytes but the catalog records ${state.size} bytes of batches in it.`,
-        { details: { file: path, position: file.fileSize, kind: 'short-file' } },
+      throw shortSegment(
+        path,
+        file.fileSize,
+        ` but the catalog records ${state.size} bytes of batches in it`,
       );
     }
     return new Segment(dir, baseOffset, file, state, logPath);
@@ -200,15 +170,7 @@ export class Segment {
     this.file.ensureAllocated(this.size + bytes);
     const baseOffset = this.nextOffset;
     const position = this.size;
-    if (bytes < WRITE_THROUGH_FILE_BYTES) {
-      const buf = this.buf;
-      this.file.prepareWrite(position, position + bytes);
-      encoder.write(buf, position, baseOffset);
-    } else {
-      if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, 2 * scratch.length));
-      encoder.write(scratch, 0, baseOffset);
-      this.file.write(scratch.subarray(0, bytes), position);
-    }
+    writeEncoded(this.file, encoder, bytes, position, baseOffset);
     this.file.touch(bytes, position);
     if (encoder.lastMaxTimestamp > this.maxTimestamp) this.maxTimestamp = encoder.lastMaxTimestamp;
     index.onBatch(position, baseOffset + count - 1, encoder.lastMaxTimestamp);
@@ -234,12 +196,7 @@ export class Segment {
     this.file.ensureAllocated(this.size + size);
     const baseOffset = this.nextOffset;
     const position = this.size;
-    if (size < WRITE_THROUGH_FILE_BYTES) {
-      const buf = this.buf;
-      buf.set(src.subarray(start, start + size), position);
-      writeInt64(buf, position, baseOffset);
-      writeInt32(buf, position + 12, 0);
-    } else this.writeRawThrough(src, start, size, baseOffset, position);
+    writeRaw(this.file, src, start, size, position, baseOffset);
     this.file.touch(size, position);
     if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
     index.onBatch(position, baseOffset + lastOffsetDelta, maxTimestamp);
@@ -247,26 +204,6 @@ export class Segment {
     this.size = position + size;
     this.nextOffset = baseOffset + lastOffsetDelta + 1;
     return baseOffset;
-  }
-
-  /**
-   * appendRaw's large batch, written with pwrite (as `append` writes its large batches) straight
-   * from `src`, with no copy in between and `src` left as it is: its first 16 bytes (base offset,
-   * length, leader epoch) go from a small buffer with the new base offset and epoch 0, the rest
-   * as the producer sent it.
-   */
-  private writeRawThrough(
-    src: Uint8Array,
-    start: number,
-    size: number,
-    baseOffset: number,
-    position: number,
-  ): void {
-    rawHead.set(src.subarray(start, start + RAW_HEAD_BYTES));
-    writeInt64(rawHead, 0, baseOffset);
-    writeInt32(rawHead, 12, 0);
-    this.file.write(rawHead, position);
-    this.file.write(src.subarray(start + RAW_HEAD_BYTES, start + size), position + RAW_HEAD_BYTES);
   }
 
   /** A walker over this segment's batches from `position`, expecting `nextOffset` there (-1: any). */

@@ -84,6 +84,26 @@ describe('bench --by-node', () => {
     ]);
   });
 
+  it('should keep a row per target of a case that has several', () => {
+    const [node22, node20] = nodeRuns() as [NodeRun, NodeRun];
+    const disk = (measured: string, met: boolean): TargetRow => ({
+      ...target(measured, met),
+      target: 'disk <= 128 KiB per partition',
+    });
+    node22.json.targets.push(disk('20 KiB (median)', true));
+    node20.json.targets.push(disk('140 KiB (median)', false));
+    expect(byNodeTables([node22, node20]).targets).to.deep.equal([
+      ['target', 'case', 'Node 20', 'Node 22'],
+      ['>= 5M rec/s', 'batched-append', '4.50M rec/s (median), NOT met', '6.00M rec/s (median), met'],
+      [
+        'disk <= 128 KiB per partition',
+        'batched-append',
+        '140 KiB (median), NOT met',
+        '20 KiB (median), met',
+      ],
+    ]);
+  });
+
   it('should refuse two runs on one Node major, or a --quick run beside a full one', () => {
     const [node22, node20] = nodeRuns() as [NodeRun, NodeRun];
     const other22 = run('again.json', 'v22.1.0', {});

@@ -56,7 +56,7 @@ describe('MappedFile', () => {
   after(removeTempDirs);
 
   describe('preallocation', () => {
-    it('should start at 16 KiB, grow by the file size, at most 64 MiB a step, never past the capacity', () => {
+    it('should start at 16 KiB, grow by the file size, at most 64 MiB a step, never past the capacity nor short of it by less than a step', () => {
       expect(INITIAL_ALLOCATION).to.equal(16 * KiB);
       expect(MAX_ALLOCATION_STEP).to.equal(64 * MiB);
       expect(preallocationTarget(0, 1, CAPACITY)).to.equal(16 * KiB);
@@ -66,6 +66,10 @@ describe('MappedFile', () => {
       expect(preallocationTarget(64 * MiB, 64 * MiB + 1, CAPACITY)).to.equal(128 * MiB);
       expect(preallocationTarget(128 * MiB, 128 * MiB + 1, 1024 * MiB)).to.equal(192 * MiB);
       expect(preallocationTarget(100 * MiB, 100 * MiB + 1, CAPACITY)).to.equal(CAPACITY);
+      // 43 MiB would step to 86 MiB and leave 42 MiB: it goes to the capacity instead.
+      expect(preallocationTarget(43 * MiB, 43 * MiB + 1, CAPACITY)).to.equal(CAPACITY);
+      expect(preallocationTarget(42 * MiB, 42 * MiB + 1, CAPACITY)).to.equal(84 * MiB);
+      expect(preallocationTarget(32 * MiB, 32 * MiB + 1, CAPACITY)).to.equal(64 * MiB);
       expect(preallocationTarget(0, 1, 4096)).to.equal(4096);
     });
 

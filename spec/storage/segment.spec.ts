@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import { encodeBatch, BatchEncoder } from '../../lib/format/batch-encoder.js';
 import type { LogStoreError } from '../../lib/errors.js';
 import type { RecoverFrom } from '../../lib/storage/segment-recovery.js';
-import { Segment, WRITE_THROUGH_FILE_BYTES } from '../../lib/storage/segment.js';
+import { Segment } from '../../lib/storage/segment.js';
+import { WRITE_THROUGH_FILE_BYTES } from '../../lib/storage/segment-writes.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const record = (i: number) => ({ key: `k${i}`, value: `value-${i}`, timestamp: 1000 + i });

@@ -50,6 +50,29 @@ describe('LogStore shapes and refusals', () => {
   });
 
   describe('append() record checks', () => {
+    it('should refuse a misspelled append option with a did-you-mean, and write nothing', async () => {
+      const store = LogStore.open(tempDir());
+      store.createTopic('jobs', { partitions: 2 });
+      const typo = expectCode(
+        () => store.append('jobs', { value: 'x' }, { partiton: 1 } as never),
+        'LOGSTORE_INVALID_ARGUMENT',
+      );
+      expect(typo.message).to.equal(
+        'Unknown append option `partiton`; did you mean `partition`? Known: partition, compression.',
+      );
+      expectCode(
+        () => store.append('jobs', [{ value: 'x' }], { partition: 1, codec: 'gzip' } as never),
+        'LOGSTORE_INVALID_ARGUMENT',
+      );
+      expect(store.describeTopic('jobs').partitions.map((p) => p.endOffset)).to.deep.equal([0, 0]);
+      expect(store.append('jobs', { value: 'x' }, { partition: 1, compression: 'none' })).to.deep.equal({
+        partition: 1,
+        baseOffset: 0,
+        lastOffset: 0,
+      });
+      await store.close();
+    });
+
     it('should refuse a record without a value, or with a misspelled field, and write nothing', async () => {
       const store = LogStore.open(tempDir());
       store.createTopic('jobs');
