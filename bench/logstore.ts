@@ -62,6 +62,23 @@ export function partitionSize(store: LogStore): { bytes: number; segments: numbe
   return { bytes: p.bytes, segments: p.segments, endOffset: p.endOffset };
 }
 
+/**
+ * Reads a reader to its end `chunk` records at a time, touching every value; returns how many
+ * records it read (-1 if the values were empty: nothing was really read). For the read micro
+ * benchmarks, whose readers may come from another checkout's build.
+ */
+export function readEvery(reader: { read(max: number): { value: Buffer | null }[] }, chunk: number): number {
+  let seen = 0;
+  let sum = 0;
+  for (;;) {
+    const recs = reader.read(chunk);
+    if (recs.length === 0) break;
+    for (const rec of recs) sum += rec.value!.length;
+    seen += recs.length;
+  }
+  return sum > 0 ? seen : -1;
+}
+
 /** Bytes free for an unprivileged user on the file system holding `dir`. */
 export function freeBytes(dir: string): number {
   const s = statfsSync(dir);

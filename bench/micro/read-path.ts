@@ -29,7 +29,7 @@ import { EMPTY_HEADER_LIST, EMPTY_HEADERS } from '../../lib/format/headers.js';
 import { checkRecords } from '../../lib/format/record-decoder.js';
 import { mapPath } from '../../lib/storage/native.js';
 import { fillApart } from '../fill-apart.js';
-import { openStore, TOPIC } from '../logstore.js';
+import { openStore, readEvery, TOPIC } from '../logstore.js';
 import { framesPath, readAll } from '../peers/fs-framing.js';
 import { describeMachine } from '../machine.js';
 import { median } from '../stats.js';
@@ -106,17 +106,7 @@ async function prepareStage(
   }
   const store = await openStore(dir);
   const reader = store.reader(TOPIC, { partition: 0, from: 'earliest', copy: stage === 'default' });
-  return () => {
-    let seen = 0;
-    let sum = 0;
-    for (;;) {
-      const recs = reader.read(chunk);
-      if (recs.length === 0) break;
-      for (const rec of recs) sum += rec.value!.length;
-      seen += recs.length;
-    }
-    return sum > 0 ? seen : -1;
-  };
+  return () => readEvery(reader, chunk);
 }
 
 /** Forks this file for one stage; resolves with its CPU milliseconds. */

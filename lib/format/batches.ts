@@ -95,6 +95,12 @@ export class BatchWalker {
   stop: StopKind | null = null;
   /** The stop in words, for messages. */
   detail = '';
+  /**
+   * The position of `buf[0]`: 0 for a whole segment's mapping; a read that copied a window of the
+   * file into a buffer of its own (lib/storage/read-window.ts) sets it to where the window begins.
+   * Positions (`position`, `end`, `limit`, stops) are always the segment's.
+   */
+  origin = 0;
 
   constructor(
     /** What is walked; a caller may point it at a new mapping of the same bytes. */
@@ -122,30 +128,31 @@ export class BatchWalker {
   next(): boolean {
     const buf = this.buf;
     const pos = this.end;
+    const at = pos - this.origin; // where the batch starts in `buf`
     const room = this.limit - pos;
     if (room <= 0) return this.halt('end', '');
-    if (room < LOG_OVERHEAD || readInt32(buf, pos + 8) === 0) {
-      if (zeros(buf, pos, Math.min(this.limit, pos + LOG_OVERHEAD)))
+    if (room < LOG_OVERHEAD || readInt32(buf, at + 8) === 0) {
+      if (zeros(buf, at, Math.min(this.limit, pos + LOG_OVERHEAD) - this.origin))
         return this.halt('zeros', 'the batches end here (zeros follow)');
     }
     if (room < BATCH_HEADER_BYTES)
       return this.halt('truncated', `truncated batch header (${room} bytes before the end of the data)`);
-    const length = readInt32(buf, pos + 8);
+    const length = readInt32(buf, at + 8);
     if (length < BATCH_HEADER_BYTES - LOG_OVERHEAD)
       return this.halt('bad-length', `impossible batch length ${length}`);
     if (length > room - LOG_OVERHEAD)
       return this.halt('truncated', `batch length ${length} runs past the end of the data`);
-    if (buf[pos + 16] !== MAGIC) return this.halt('bad-magic', `magic byte ${buf[pos + 16]} is not ${MAGIC}`);
+    if (buf[at + 16] !== MAGIC) return this.halt('bad-magic', `magic byte ${buf[at + 16]} is not ${MAGIC}`);
     const size = LOG_OVERHEAD + length;
-    const stored = readInt32(buf, pos + 17) >>> 0;
-    const actual = crc32c(buf, pos + CRC_START, pos + size);
+    const stored = readInt32(buf, at + 17) >>> 0;
+    const actual = crc32c(buf, at + CRC_START, at + size);
     if (stored !== actual) {
       return this.halt('bad-crc', `CRC32C mismatch (stored ${hex(stored)}, computed ${hex(actual)})`);
     }
-    if (readInt32(buf, pos) < 0) return this.halt('bad-offset', 'negative base offset');
-    const base = readInt64(buf, pos);
-    const lastDelta = batchLastOffsetDelta(buf, pos);
-    const count = batchRecordCount(buf, pos);
+    if (readInt32(buf, at) < 0) return this.halt('bad-offset', 'negative base offset');
+    const base = readInt64(buf, at);
+    const lastDelta = batchLastOffsetDelta(buf, at);
+    const count = batchRecordCount(buf, at);
     if (base > MAX_OFFSET) return this.halt('bad-offset', 'base offset beyond 2^53');
     if (lastDelta < 0 || count < 0 || count > length)
       return this.halt('bad-count', `impossible record count ${count} (last offset delta ${lastDelta})`);
@@ -166,9 +173,9 @@ export class BatchWalker {
     if (this.gaps ? count > lastDelta + 1 : count !== lastDelta + 1) {
       return this.halt('bad-count', `${count} records but offsets ${base} to ${last}`);
     }
-    const maxTs = batchMaxTimestamp(buf, pos);
-    if (count > 0 && (batchAttributes(buf, pos) & LOG_APPEND_TIME_FLAG) === 0) {
-      const baseTs = batchBaseTimestamp(buf, pos);
+    const maxTs = batchMaxTimestamp(buf, at);
+    if (count > 0 && (batchAttributes(buf, at) & LOG_APPEND_TIME_FLAG) === 0) {
+      const baseTs = batchBaseTimestamp(buf, at);
       if (maxTs < baseTs)
         return this.halt('bad-timestamp', `max timestamp ${maxTs} is before the base timestamp ${baseTs}`);
     }

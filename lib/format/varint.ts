@@ -49,8 +49,32 @@ export function writeVarint(buf: Uint8Array, pos: number, n: number): number {
  * Reads a signed zigzag varint at `pos`, never past `end`. Sets `varintEnd` to the position after
  * it, or to -1 if the bytes run out or the varint is longer than 8 bytes (beyond 2^53, which no
  * length, delta or timestamp of a batch we can decode needs).
+ *
+ * One and two bytes (values within +-8191: the lengths, deltas and counts of most records) are
+ * read with 32-bit integer operations, whose result V8 keeps as a small integer; longer ones with
+ * arithmetic on doubles, exact to 2^53.
  */
 export function readVarint(buf: Uint8Array, pos: number, end: number): number {
+  if (pos < end) {
+    const b0 = buf[pos]!;
+    if (b0 < 0x80) {
+      varintEnd = pos + 1;
+      return (b0 >>> 1) ^ -(b0 & 1);
+    }
+    if (pos + 1 < end) {
+      const b1 = buf[pos + 1]!;
+      if (b1 < 0x80) {
+        varintEnd = pos + 2;
+        const z = (b0 & 0x7f) | (b1 << 7);
+        return (z >>> 1) ^ -(z & 1);
+      }
+    }
+  }
+  return readLongVarint(buf, pos, end);
+}
+
+/** readVarint's general case: any length up to 8 bytes, and bytes that run out before `end`. */
+function readLongVarint(buf: Uint8Array, pos: number, end: number): number {
   let z = 0;
   let scale = 1;
   for (let i = 0; i < 8; i++) {
