@@ -5,13 +5,15 @@ import { VALUE_BYTES, valueAt, valuePool } from '../values.js';
  * Many writers that each need their own record durable, sharing syncs: 100 async writers each
  * append one record and await `flush()`, in a loop. logstore runs with durability 'none' so that
  * `flush()` is the only sync and concurrent flushes share one. The fs-framing ceiling writes 100
- * records and then issues one fdatasync for all of them, with no async machinery at all.
+ * records and then issues one fdatasync for all of them, with no async machinery at all: 100
+ * records per sync at the disk's sync rate, the limit. The goal is 0.75x of that limit measured in
+ * the same run (300k rec/s on a disk doing 4.5k syncs/s; this 2-core VM's disk does about 1.4k).
  */
 export default defineCase({
   name: 'group-commit',
   measures: '100 concurrent writers each appending one record and awaiting flush(), in a loop',
-  target: '>= 300k rec/s',
-  goal: { of: 'median', atLeast: 3e5 },
+  target: '>= 0.75x fs-framing (300k rec/s on a 4.5k-sync/s disk)',
+  goal: { of: 'median', vsPeers: { 'fs-framing': 0.75 } },
   unit: 'rec/s',
   sizes: {
     quick: { writers: 100, records: 100_000, seconds: 1 },
