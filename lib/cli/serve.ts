@@ -8,18 +8,13 @@
  * (--sasl-users) or the user accepts an open port (--insecure): the store would otherwise be
  * readable and writable by anyone who can reach it.
  *
- * The process is the broker's own, so it tunes glibc's allocator for a server: freed C memory
- * (the socket's read buffers: 64 KiB a read, freed only when the garbage collector drops their
- * Buffers) is kept for the next request rather than handed back to the kernel and faulted in
- * again, and the heap those buffers need under a producer's full load is faulted in at start
- * instead of by its first megabytes. Under kcat -P this took the broker's CPU from 0.7-0.9 s to
- * 0.4-0.5 s a run (page faults: ~1,000 instead of 9,000-15,000). `store.serve()` leaves its host
- * application's allocator alone (README).
+ * The process is the broker's own, so it tunes the C allocator for a server
+ * (kafka/broker-process.ts); `store.serve()` leaves its host application's allocator alone.
  */
 import type { KafkaServer } from '../kafka/server.js';
+import { tuneAllocatorForBroker } from '../kafka/broker-process.js';
 import { isLoopback } from '../kafka/server-options.js';
 import type { LogStore, ServeOptions } from '../index.js';
-import { keepFreedMemory } from '../storage/native.js';
 import { CliError, flag, intOption, parse, printHelp, stringOption, UsageError } from './args.js';
 import type { Command } from './main.js';
 import { openWriter } from './open.js';
@@ -113,17 +108,8 @@ function serveOptions(parsed: ReturnType<typeof parse>): ServeOptions {
   return options;
 }
 
-/**
- * Freed C heap kept at its top before glibc trims it, the headroom each growth adds, and the heap
- * faulted in at start: what a producer's back-to-back 1 MB requests keep in read buffers between
- * two garbage collections (about 32 MiB under kcat -P, from the page faults of its first run).
- */
-const KEEP_FREED_BYTES = 64 * 1024 * 1024;
-const TOP_PAD_BYTES = 8 * 1024 * 1024;
-const PREFAULT_BYTES = 32 * 1024 * 1024;
-
 async function serve(dir: string, options: ServeOptions): Promise<number> {
-  keepFreedMemory(KEEP_FREED_BYTES, TOP_PAD_BYTES, PREFAULT_BYTES);
+  tuneAllocatorForBroker();
   const store = openWriter(dir, 'serve', true);
   const stopper = new Stopper();
   let server: KafkaServer | undefined;
