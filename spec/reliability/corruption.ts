@@ -332,16 +332,20 @@ export function damage(
       // A page of another segment of the partition (valid batches, other offsets) where this one's
       // should be; or, foreign, of another partition, same position (the same offsets, maybe).
       const dirOf = path.dirname(file);
+      const page =
+        Math.floor(between(rand, 0, Math.max(0, Math.min(region, bytes.length) - 1)) / 4096) * 4096;
+      // A foreign page comes from the same place of the other file: only files that reach it (a
+      // nearly empty partition's file is a few pages long).
       const others = [...files.active, ...files.closed].filter((f) =>
-        kind === 'foreign-page' ? path.dirname(f) !== dirOf : f !== file && path.dirname(f) === dirOf,
+        kind === 'foreign-page'
+          ? path.dirname(f) !== dirOf && fs.statSync(path.join(dir, f)).size > page
+          : f !== file && path.dirname(f) === dirOf,
       );
       if (others.length === 0) {
         kind += '(none)';
         break;
       }
       const other = fs.readFileSync(path.join(dir, others[between(rand, 0, others.length - 1)]!));
-      const page =
-        Math.floor(between(rand, 0, Math.max(0, Math.min(region, bytes.length) - 1)) / 4096) * 4096;
       const from =
         kind === 'foreign-page'
           ? page
