@@ -38,7 +38,7 @@ export interface ConsumerOptions {
   /** Ends a live (`for await`) iteration when aborted. */
   signal?: AbortSignal;
   /**
-   * `false`: records' key, value and header values are views into the log's memory mapping, not
+   * `false`: records' key, value and header values are views into memory the consumer reuses, not
    * copies, valid until this consumer's next `read()` or `close()` (in a loop: until the loop
    * takes the next record). Copy what you keep longer. @default true
    */

@@ -7,9 +7,10 @@
  * abstract-level iterators do). While it waits, it keeps the process alive.
  *
  * Records returned are copies: they stay valid after later appends, rolls and deletions. With
- * `copy: false` their bytes are views into the segments' mappings instead (no copy per batch),
- * valid until the reader's next read, seek or close (view-lease.ts); after that a view reads
- * either the same bytes or nothing (detached), never another record's.
+ * `copy: false` their bytes are views instead (no copy per batch) into the reader's own read
+ * buffers, or near the end of a segment into its mapping, valid until the reader's next read, seek
+ * or close (view-lease.ts); after that a view may read other records' bytes (a buffer read into
+ * again) or nothing (a mapping unmapped).
  */
 import path from 'node:path';
 import { LogStoreError } from '../errors.js';
@@ -30,7 +31,7 @@ export interface ReaderOptions {
   /** Ends a live (`for await`) iteration when aborted. */
   signal?: AbortSignal;
   /**
-   * `false`: records' key, value and header values are views into the log's memory mapping, not
+   * `false`: records' key, value and header values are views into memory the reader reuses, not
    * copies, valid until this reader's next `read()`, `seek()` or `close()` (in a loop: until the
    * loop takes the next record). Copy what you keep longer. @default true
    */

@@ -1,11 +1,15 @@
 /**
- * What a zero-copy reader (`copy: false`) has lent out: the segments whose mappings hold the
- * bytes of the records it returned last. Each is pinned once (mapped-file.ts), so that neither
- * the mapping cache nor a growth of the file unmaps memory the application may still be reading;
- * the reader releases the lease when those records stop being valid (its next read, a seek,
- * close). A segment deleted by retention or replaced by compaction is still unmapped at once:
- * the views then read as empty (detached), never as freed memory or another record's bytes.
+ * What a zero-copy reader (`copy: false`) has lent out since its last read. Most records are
+ * views into the reader's own window buffers (read with `pread`, lib/storage/read-window.ts): a
+ * buffer lent is not read into again until the lease is released. Records near the end of a
+ * segment's data (a live reader's) and a follower's are views into the segment's mapping: each
+ * such segment is pinned once (mapped-file.ts), so that neither the mapping cache nor a growth of
+ * the file unmaps memory the application may still be reading. The reader releases the lease when
+ * those records stop being valid (its next read, a seek, close). A segment deleted by retention or
+ * replaced by compaction is still unmapped at once: views of its mapping then read as empty
+ * (detached), never as freed memory; views of a window buffer keep the bytes they were read with.
  */
+import { LendingBuffers } from '../storage/read-window.js';
 
 /** Something whose memory can be kept mapped while views of it are out (a segment). */
 export interface Pinnable {
@@ -14,6 +18,8 @@ export interface Pinnable {
 
 export class ViewLease {
   private readonly pins = new Map<Pinnable, () => void>();
+  /** The window buffers of this reader's cursors. */
+  readonly buffers = new LendingBuffers();
 
   /** Keeps `segment` mapped until `release()`; once per segment however many records it lent. */
   lend(segment: Pinnable): void {
@@ -22,6 +28,7 @@ export class ViewLease {
 
   /** The records lent so far are no longer promised: their segments may be unmapped again. */
   release(): void {
+    this.buffers.release();
     if (this.pins.size === 0) return;
     for (const unpin of this.pins.values()) unpin();
     this.pins.clear();

@@ -22,7 +22,7 @@ import { crashPoint } from './faults.js';
 import { offsetForTimestamp, SEGMENT_START, walkFrom } from './index-lookup.js';
 import { fsyncDir } from './layout.js';
 import { ProducerStates } from './producer-state.js';
-import { ReadWindow } from './read-window.js';
+import { ReadWindow, SHARED_BUFFER, type LendingBuffers } from './read-window.js';
 import type { PartitionCatalog } from './partition-catalog.js';
 import { Segment } from './segment.js';
 
@@ -35,11 +35,12 @@ export interface Cursor {
   /** Whether the walker's current batch still has records at or after `offset`. */
   inBatch: boolean;
   /**
-   * Set for a zero-copy reader: records are views into the segments' mappings, and each segment
-   * read from is lent to it (pinned). Null: records are copies.
+   * Set for a zero-copy reader: records are views into its window's buffers (lent until its next
+   * read) or into the segments' mappings (each segment read from is lent to it: pinned). Null:
+   * records are copies.
    */
-  lease: { lend(segment: Segment): void } | null;
-  /** A copying reader's bytes read from the file (read-window.ts); made at its first read. */
+  lease: { lend(segment: Segment): void; readonly buffers: LendingBuffers } | null;
+  /** The reader's bytes read from the file (read-window.ts); made at its first read. */
   window: ReadWindow | null;
 }
 
@@ -282,13 +283,18 @@ export class PartitionLog {
    * Appends to `out` up to `max` records from `cursor.offset` on, advancing the cursor. Returns
    * how many were added (0 when the cursor is at the end). Never blocks.
    *
-   * A copying read in the writer's process reads the file with `pread` into a reused buffer
+   * A read in the writer's process reads the file with `pread` into a reused buffer
    * (read-window.ts) instead of touching the mapping, except within RECENT_BYTES of the end of a
-   * segment's data; a zero-copy read, or a follower's, walks the mapping itself.
+   * segment's data; a follower's walks the mapping itself. A copying read copies its records out
+   * of the buffer; a zero-copy read returns views into it, and its lease keeps the buffer from
+   * being read into again until the reader's next read.
    */
   read(cursor: Cursor, max: number, out: LogRecord[]): number {
     if (cursor.segment === null || cursor.segment.released) this.locate(cursor);
-    const own = cursor.lease === null && this.writable ? (cursor.window ??= new ReadWindow()) : null;
+    const lease = cursor.lease;
+    const own = this.writable
+      ? (cursor.window ??= new ReadWindow(lease === null ? SHARED_BUFFER : lease.buffers))
+      : null;
     let window = own; // null from the first file that cannot be opened on: the mapping instead
     try {
       let added = 0;
@@ -335,7 +341,6 @@ export class PartitionLog {
           if (!viaFile) useMapping(walker, segment);
         }
         const before = out.length;
-        const lease = cursor.lease;
         const n = decodeRecords(
           walker.buf,
           walker.position - walker.origin,
@@ -349,7 +354,10 @@ export class PartitionLog {
           lease === null,
           walker.origin,
         );
-        if (lease !== null && n > 0) lease.lend(segment);
+        if (lease !== null && n > 0) {
+          if (viaFile) lease.buffers.lend(walker.buf);
+          else lease.lend(segment);
+        }
         added += n;
         if (n > 0) cursor.offset = out[before + n - 1]!.offset + 1;
         if (added >= max && cursor.offset <= walker.lastOffset) break; // the rest of this batch is for the next read

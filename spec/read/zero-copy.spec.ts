@@ -1,10 +1,13 @@
 /**
- * Readers and consumers with `copy: false`: records whose bytes are views into the segment's
- * memory mapping, valid until the reader's next read (or seek, or close). What must hold: the
- * records equal a copying reader's; while lent, neither the mapping cache nor the growth of the
- * active file unmaps them; after their validity point, a view reads its own bytes or nothing
- * (detached, length 0), never another record's bytes or freed memory; retention and compaction
- * still free the segment at once (the views detach).
+ * Readers and consumers with `copy: false`: records whose bytes are views, valid until the
+ * reader's next read (or seek, or close), into the reader's own read buffers (batches more than
+ * 64 KiB before the end of a segment's data, read with `pread`) or into the segment's memory
+ * mapping (the last 64 KiB: a live reader's records). What must hold: the records equal a copying
+ * reader's; no later part of the same read, no other reader and no copying read overwrites a
+ * buffer's lent bytes; while lent, neither the mapping cache nor the growth of the active file
+ * unmaps a mapping; after their validity point, a view of a mapping reads its own bytes or nothing
+ * (detached, length 0), never freed memory; retention and compaction still free the segment at
+ * once (views of its mapping detach, views of a read buffer keep the bytes they were read with).
  */
 import { expect } from 'chai';
 import { statSync } from 'node:fs';
@@ -184,6 +187,61 @@ describe('Zero-copy reads (copy: false)', () => {
     expect(rest).to.deep.equal(Array.from({ length: 117 }, (_, i) => valueOf(i + 3)));
     mappingCache.shrinkTo(0);
     for (const r of lent) expect(r.value!.length).to.equal(0);
+    await consumer.close();
+    await store.close();
+  });
+
+  it('should lend views of its own read buffers away from the end of a segment, whole for a read of several buffers', async () => {
+    const dir = tempDir();
+    const store = LogStore.open(dir, { cleanupIntervalMs: 0 });
+    store.createTopic('t', { segmentBytes: 4 << 20 });
+    for (let b = 0; b < 40; b++) {
+      store.append(
+        't',
+        Array.from({ length: 1000 }, (_, i) => ({ value: valueOf(b * 1000 + i) })),
+      );
+    }
+    expect(store.describeTopic('t').partitions[0]!.segments).to.equal(2);
+    const reader = store.reader('t', { copy: false });
+    // 25,000 records (2.8 MB of batches) in one read: several buffers' worth, all from the first
+    // segment (its data ends more than 64 KiB later: none come from its mapping).
+    const lent = reader.read(25_000);
+    const values = Array.from({ length: 25_000 }, (_, i) => valueOf(i));
+    expect(lent.map((r) => r.offset)).to.deep.equal(Array.from({ length: 25_000 }, (_, i) => i));
+    expect(lent.map((r) => r.value!.toString())).to.deep.equal(values);
+    const segmentSize = statSync(firstSegmentFile(dir)).size;
+    expect(lent[0]!.value!.buffer.byteLength).to.be.below(segmentSize); // not the mapping
+    // Other readers, copying or not, read into buffers of their own.
+    const other = store.reader('t', { copy: false });
+    expect(other.read(30_000).length).to.equal(30_000);
+    expect(store.reader('t').read(30_000).length).to.equal(30_000);
+    // Retention deletes the segment and the process unmaps what it can: the views were read with
+    // pread, and keep their bytes until the next read.
+    store.alterTopic('t', { retentionBytes: 1 });
+    store.cleanup('t');
+    expect(store.describeTopic('t').partitions[0]!.startOffset).to.be.above(25_000);
+    mappingCache.shrinkTo(0);
+    expect(lent.map((r) => r.value!.toString())).to.deep.equal(values);
+    expectCode(() => reader.read(3), 'LOGSTORE_OFFSET_OUT_OF_RANGE');
+    await store.close();
+  });
+
+  it("should not overwrite a consumer's lent buffers with another partition's bytes in the same read", async () => {
+    const store = LogStore.open(tempDir());
+    store.createTopic('t', { partitions: 3 });
+    for (let p = 0; p < 3; p++) {
+      for (let b = 0; b < 12; b++) {
+        store.append(
+          't',
+          Array.from({ length: 1000 }, (_, i) => ({ value: `${p}:${valueOf(b * 1000 + i)}` })),
+          { partition: p },
+        );
+      }
+    }
+    const consumer = store.consumer('t', { group: 'g', copy: false, autoCommit: false });
+    const got = consumer.read(30_000);
+    expect(got.length).to.equal(30_000);
+    for (const r of got) expect(r.value!.toString()).to.equal(`${r.partition}:${valueOf(r.offset)}`);
     await consumer.close();
     await store.close();
   });
