@@ -78,14 +78,14 @@ const sequentialRead = defineCase({
 });
 
 /**
- * The same read with `copy: false`: keys and values are views into the segment's mapping, valid
- * until the next `read()`, instead of copies. Its peer is the ceiling only: fs-framing hands out
- * views into its read buffer the same way.
+ * The same read with `copy: false`: keys and values are views into the reader's read buffers,
+ * valid until the next `read()`, instead of copies. Its peer is the ceiling only: fs-framing hands
+ * out views into its read buffer the same way.
  */
 const sequentialReadZeroCopy = defineCase({
   name: 'sequential-read-zero-copy',
   measures:
-    'read every record back in order with copy: false (views into the mapping); write phase not timed',
+    'read every record back in order with copy: false (views into its read buffers); write phase not timed',
   target: '>= 1.0x fs-framing',
   goal: { of: 'median', vsPeers: { 'fs-framing': 1 } },
   unit: 'rec/s',

@@ -337,7 +337,7 @@ export class Consumer implements AsyncIterable<LogRecord> {
     this.final = this.positions();
     this.closed = true;
     this.assigned.clear();
-    this.lease?.release();
+    this.lease?.close();
     this.members.leave(this);
     this.wake();
     if (failure) throw failure;

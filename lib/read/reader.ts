@@ -244,7 +244,8 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
     this.closed = true;
     this.cursor.segment = null;
     this.cursor.walker = null;
-    this.lease?.release();
+    this.cursor.window = null;
+    this.lease?.close();
     for (const wake of [...this.waiters]) wake();
     this.onClose(this);
   }

@@ -34,6 +34,12 @@ export class ViewLease {
     this.pins.clear();
   }
 
+  /** The reader or consumer closed: as release(), and its read buffers are freed. */
+  close(): void {
+    this.release();
+    this.buffers.drop();
+  }
+
   /** How many segments are pinned now (for tests). */
   get size(): number {
     return this.pins.size;

@@ -112,6 +112,13 @@ export class LendingBuffers implements WindowBuffers {
     this.lent.clear();
   }
 
+  /** The reader closed: its buffers go (the lent views keep what they hold alive). */
+  drop(): void {
+    this.release();
+    this.kept.length = 0;
+    this.holders.length = 0;
+  }
+
   /** How many buffers are kept (for tests). */
   get size(): number {
     return this.kept.length;

@@ -13,6 +13,7 @@ import { expect } from 'chai';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { LogStore, type LogRecord } from '../../lib/index.js';
+import type { ViewLease } from '../../lib/read/view-lease.js';
 import { mappingCache } from '../../lib/storage/mapping-cache.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 
@@ -211,6 +212,9 @@ describe('Zero-copy reads (copy: false)', () => {
     expect(lent.map((r) => r.value!.toString())).to.deep.equal(values);
     const segmentSize = statSync(firstSegmentFile(dir)).size;
     expect(lent[0]!.value!.buffer.byteLength).to.be.below(segmentSize); // not the mapping
+    // It filled six 512 KiB reads; the reader keeps four of its buffers for its next reads.
+    const buffers = (reader as unknown as { lease: ViewLease }).lease.buffers;
+    expect(buffers.size).to.equal(4);
     // Other readers, copying or not, read into buffers of their own.
     const other = store.reader('t', { copy: false });
     expect(other.read(30_000).length).to.equal(30_000);
@@ -223,6 +227,8 @@ describe('Zero-copy reads (copy: false)', () => {
     mappingCache.shrinkTo(0);
     expect(lent.map((r) => r.value!.toString())).to.deep.equal(values);
     expectCode(() => reader.read(3), 'LOGSTORE_OFFSET_OUT_OF_RANGE');
+    reader.close();
+    expect(buffers.size).to.equal(0);
     await store.close();
   });
 
