@@ -3,7 +3,7 @@
  * `onread` option of net.Socket (a buffer, or a function giving the buffer for each next read, and
  * a callback with the number of bytes read), which Node offers for sockets it connects but not for
  * those a server accepts. An accepted socket, still paused (the server's pauseOnConnect), is given
- * the same three fields `onread` sets; Node 12-22 name them so. Where they are missing (another
+ * the same three fields `onread` sets; Node 12 to 26 name them so (checked on 20, 22, 24, 26). Where they are missing (another
  * runtime, a TLS socket), nothing is changed and the caller reads 'data' events instead.
  */
 import type net from 'node:net';
