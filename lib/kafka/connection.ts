@@ -12,7 +12,9 @@ import type { Broker, ConnectionState, RequestContext } from './handlers/context
 import { BEFORE_AUTHENTICATION, HANDLERS } from './handlers/index.js';
 import { ApiKey } from './schema/index.js';
 import { saslToken } from './handlers/sasl.js';
+import { FrameReader } from './frame-reader.js';
 import { FrameSplitter } from './framing.js';
+import { readIntoOwnMemory } from './socket-reads.js';
 import { SaslFailure } from './sasl/mechanisms.js';
 import { unsupportedResponse } from './unsupported.js';
 
@@ -22,7 +24,9 @@ const RESUME_AT = 16;
 
 export class KafkaConnection {
   readonly state: ConnectionState;
-  private readonly splitter: FrameSplitter;
+  /** Frames of a plain TCP socket read straight into their memory; others come in 'data' events. */
+  private readonly reader: FrameReader | undefined;
+  private readonly splitter: FrameSplitter | undefined;
   private readonly queue: Buffer[] = [];
   private busy = false;
   private closed = false;
@@ -43,11 +47,21 @@ export class KafkaConnection {
       gone: Promise.resolve(),
       closeAfterResponse: undefined,
     };
-    this.splitter = new FrameSplitter(broker.options.maxRequestBytes);
+    const reader = new FrameReader(broker.options.maxRequestBytes);
+    const direct = readIntoOwnMemory(
+      socket,
+      () => reader.next(),
+      (bytes) => this.accept(reader.received(bytes)),
+    );
+    this.reader = direct ? reader : undefined;
+    this.splitter = direct ? undefined : new FrameSplitter(broker.options.maxRequestBytes);
     this.done = new Promise((resolve) => (this.finish = resolve));
     this.state.gone = this.done;
     socket.setNoDelay(true);
-    socket.on('data', (data: Buffer) => this.receive(data));
+    if (!direct) {
+      socket.on('data', (data: Buffer) => this.accept(this.splitter!.push(data)));
+      socket.resume();
+    }
     socket.on('error', () => {
       // Resets and broken pipes from clients that went away: 'close' follows and cleans up.
     });
@@ -90,13 +104,18 @@ export class KafkaConnection {
     this.socket.destroy();
   }
 
-  private receive(data: Buffer): void {
-    if (this.closed || this.draining) return;
-    const frames = this.splitter.push(data);
-    if (typeof frames === 'string') return this.abort(frames);
+  /** Queues the frames a read completed; always true (the socket is paused explicitly). */
+  private accept(frames: Buffer[] | string): boolean {
+    if (this.closed || this.draining) return true;
+    if (typeof frames === 'string') {
+      this.abort(frames);
+      return true;
+    }
+    if (frames.length === 0) return true;
     this.queue.push(...frames);
     if (this.queue.length >= PAUSE_AT) this.socket.pause();
     void this.pump();
+    return true;
   }
 
   private async pump(): Promise<void> {
@@ -122,7 +141,11 @@ export class KafkaConnection {
   }
 
   private endIfDrained(): void {
-    if (this.draining && this.queue.length === 0 && !this.busy) this.socket.end();
+    if (!this.draining || this.queue.length > 0 || this.busy) return;
+    // Reading again (what arrives now is dropped) lets the client's own end of the connection be
+    // seen, which closes the socket: a paused direct read (socket-reads.ts) would never see it.
+    this.socket.resume();
+    this.socket.end();
   }
 
   /**
@@ -197,7 +220,7 @@ export class KafkaConnection {
     }
     // Produce copies the records into the log (or refuses them) and answers with numbers and
     // messages only: the request's bytes are free for the next large frame.
-    if (api.key === ApiKey.Produce) this.splitter.recycle(raw);
+    if (api.key === ApiKey.Produce) (this.reader ?? this.splitter)!.recycle(raw);
     if (response === undefined) return responded();
     let chunks;
     try {

@@ -50,7 +50,8 @@ export class FramePool {
   }
 }
 
-const sharedPool = new FramePool();
+/** The pool of the process's connections. */
+export const sharedFramePool = new FramePool();
 
 export class FrameSplitter {
   private chunks: Buffer[] = [];
@@ -59,7 +60,7 @@ export class FrameSplitter {
 
   constructor(
     private readonly maxFrameBytes: number,
-    private readonly pool: FramePool = sharedPool,
+    private readonly pool: FramePool = sharedFramePool,
   ) {}
 
   /**

@@ -39,7 +39,8 @@ export class KafkaServer {
     const resolved = normalizeServerOptions(options);
     const listener = resolved.tls
       ? tls.createServer({ cert: resolved.tls.cert, key: resolved.tls.key })
-      : net.createServer();
+      : // Paused, so that a connection can read into its own memory from the first byte.
+        net.createServer({ pauseOnConnect: true });
     let resolveClosing!: () => void;
     const closing = new Promise<void>((resolve) => (resolveClosing = resolve));
     const broker: Broker = {

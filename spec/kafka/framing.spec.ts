@@ -7,7 +7,9 @@
 import { expect } from 'chai';
 import net from 'node:net';
 import { encodeRequest, frame } from '../../lib/kafka/codec/messages.js';
+import { FrameReader } from '../../lib/kafka/frame-reader.js';
 import { FramePool, FrameSplitter, REUSABLE_FRAME_BYTES } from '../../lib/kafka/framing.js';
+import { readIntoOwnMemory } from '../../lib/kafka/socket-reads.js';
 import { ApiKey, apiByKey } from '../../lib/kafka/schema/index.js';
 import { batch } from './batches.js';
 import { startBroker } from './clients.js';
@@ -31,7 +33,139 @@ function pushAll(splitter: FrameSplitter, data: Buffer[]): Buffer[] {
   return frames;
 }
 
+/** Size-prefixed frames of `bodies`, back to back. */
+function stream(bodies: Buffer[]): Buffer {
+  return Buffer.concat(
+    bodies.flatMap((b) => {
+      const size = Buffer.alloc(4);
+      size.writeInt32BE(b.length, 0);
+      return [size, b];
+    }),
+  );
+}
+
+/**
+ * Feeds `bytes` to `reader` as a socket would: each read fills at most `readSize(i)` bytes of the
+ * memory `next()` gives. Returns the frames, or the reason the reader gave up.
+ */
+function readAll(reader: FrameReader, bytes: Buffer, readSize: (i: number) => number): Buffer[] | string {
+  const frames: Buffer[] = [];
+  for (let pos = 0, i = 0; pos < bytes.length; i++) {
+    const into = reader.next();
+    expect(into.length).to.be.greaterThan(0);
+    const n = bytes.copy(into, 0, pos, pos + Math.min(readSize(i), into.length));
+    pos += n;
+    const got = reader.received(n);
+    if (typeof got === 'string') return got;
+    frames.push(...got);
+  }
+  return frames;
+}
+
+/** A deterministic generator of integers in [0, n) (specs must repeat). */
+function numbers(seed: number): (n: number) => number {
+  let x = seed;
+  return (n) => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return (x >>> 8) % n;
+  };
+}
+
 describe('Kafka framing', () => {
+  describe('FrameReader', () => {
+    it('reads a large frame straight into pooled memory after its size, handed back by recycle', () => {
+      const pool = new FramePool();
+      const reader = new FrameReader(1 << 30, pool);
+      const body = Buffer.alloc(300_000);
+      for (let i = 0; i < body.length; i++) body[i] = i % 251;
+      const bytes = stream([body]);
+      const first = reader.next();
+      bytes.copy(first, 0, 0, 1000);
+      expect(reader.received(1000)).to.deep.equal([]);
+      const into = reader.next();
+      expect(into.length).to.equal(300_000 - 996); // the rest of the frame, and no more
+      bytes.copy(into, 0, 1000);
+      const got = reader.received(into.length);
+      expect(got).to.have.length(1);
+      const frame = (got as Buffer[])[0]!;
+      expect(frame).to.deep.equal(body);
+      expect(frame.buffer).to.equal(into.buffer); // read in place: no copy after the first read
+      reader.recycle(frame);
+      expect(pool.freeCount).to.equal(1);
+      expect(reader.next().buffer).to.not.equal(frame.buffer); // the connection's own buffer again
+    });
+
+    it('copies small frames out of the reused read buffer, many in one read or split across reads', () => {
+      const bodies = Array.from({ length: 200 }, (_, i) => Buffer.alloc(1 + ((i * 37) % 900), i));
+      const reader = new FrameReader(1 << 30, new FramePool());
+      const frames = readAll(reader, stream(bodies), (i) => [7, 5000, 3, 65_536][i % 4]!);
+      expect(frames).to.deep.equal(bodies); // earlier frames untouched by later reads
+    });
+
+    it('gives back every frame byte for byte for random frame sizes and read lengths', () => {
+      const next = numbers(13);
+      for (let round = 0; round < 12; round++) {
+        const sizes = Array.from(
+          { length: 20 },
+          () => [0, 1, 100, 16_380, 16_400, 70_000, 200_000, REUSABLE_FRAME_BYTES + 5][next(8)]! + next(3),
+        );
+        const bodies = sizes.map((n, i) => Buffer.alloc(n, (round * 31 + i) % 256));
+        const reader = new FrameReader(1 << 30, new FramePool());
+        const frames = readAll(reader, stream(bodies), () => 1 + next(200_000));
+        expect(typeof frames).to.equal('object');
+        expect((frames as Buffer[]).map((f) => f.length)).to.deep.equal(sizes);
+        expect((frames as Buffer[]).map((f, i) => f.equals(bodies[i]!))).to.deep.equal(
+          bodies.map(() => true),
+        );
+      }
+    });
+
+    it('refuses a negative size and one above socket.request.max.bytes, before reading the body', () => {
+      const negative = Buffer.alloc(4);
+      negative.writeInt32BE(-2, 0);
+      expect(readAll(new FrameReader(1000), negative, () => 4)).to.equal('negative frame size -2');
+      const big = Buffer.alloc(8);
+      big.writeInt32BE(1001, 4);
+      expect(readAll(new FrameReader(1000), big, () => 8)).to.equal(
+        'frame of 1001 bytes exceeds socket.request.max.bytes (1000)',
+      );
+    });
+
+    it('is how an accepted plain TCP connection reads on this Node', async () => {
+      const server = net.createServer({ pauseOnConnect: true });
+      const received: Buffer[] = [];
+      const accepted = new Promise<boolean>((resolve) =>
+        server.on('connection', (socket: net.Socket) => {
+          const memory = Buffer.alloc(64);
+          resolve(
+            readIntoOwnMemory(
+              socket,
+              () => memory,
+              (n) => {
+                received.push(Buffer.from(memory.subarray(0, n)));
+                socket.end();
+                return true;
+              },
+            ),
+          );
+        }),
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const client = net.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1' });
+      client.write('hello');
+      const closed = new Promise((resolve) => client.on('close', resolve));
+      client.resume();
+      try {
+        expect(await accepted).to.equal(true);
+        await closed;
+        expect(Buffer.concat(received).toString()).to.equal('hello');
+      } finally {
+        client.destroy();
+        server.close();
+      }
+    });
+  });
+
   describe('FrameSplitter and FramePool', () => {
     it('assembles a frame spread over reads in pooled memory, reused only once recycled', () => {
       const pool = new FramePool();
