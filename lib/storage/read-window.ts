@@ -77,15 +77,21 @@ export const SHARED_BUFFER: WindowBuffers = new SharedBuffer();
  * The buffers of a zero-copy reader or consumer (its lease's): the records it returns are views
  * into them, so a buffer lent since the reader's last read is not overwritten until the next read
  * (`release()`); the reader's windows then read into the same memory again, which the process
- * has touched already (fresh memory costs a page fault per 4 KiB on first touch).
+ * has touched already (fresh memory costs a page fault per 4 KiB on first touch). Before a buffer
+ * whose views are past their lifetime is read into again, its memory is moved to a new buffer
+ * (an ArrayBuffer transfer: no copy, ~5 µs per MiB): every view the application kept of the old
+ * one detaches (`length` 0) rather than showing another record's bytes.
  */
 export class LendingBuffers implements WindowBuffers {
   private readonly kept: Buffer[] = [];
   private readonly holders: number[] = [];
+  /** Lent since the reader's last read: not to be read into. */
   private readonly lent = new Set<Buffer>();
+  /** Lent before it: may be read into once their views are detached. */
+  private expired = new WeakSet<Buffer>();
 
   take(id: number, current: Buffer | null): Buffer {
-    if (current !== null && !this.lent.has(current) && this.holds(id, current)) return current;
+    if (current !== null && !this.lent.has(current) && this.holds(id, current)) return this.reusable(current);
     let i = this.kept.findIndex((b) => !this.lent.has(b));
     if (i < 0) {
       const buf = Buffer.allocUnsafeSlow(KEPT_BYTES);
@@ -94,10 +100,11 @@ export class LendingBuffers implements WindowBuffers {
       this.holders.push(0);
     }
     this.holders[i] = id;
-    return this.kept[i]!;
+    return this.reusable(this.kept[i]!);
   }
 
   holds(id: number, buf: Buffer): boolean {
+    if (buf.length === 0) return false; // detached, or no buffer yet
     const i = this.kept.indexOf(buf);
     return i < 0 || this.holders[i] === id; // a buffer not kept is its one window's
   }
@@ -109,12 +116,14 @@ export class LendingBuffers implements WindowBuffers {
 
   /** The reader's next read, seek or close: the views lent so far are no longer promised. */
   release(): void {
+    for (const buf of this.lent) this.expired.add(buf);
     this.lent.clear();
   }
 
   /** The reader closed: its buffers go (the lent views keep what they hold alive). */
   drop(): void {
-    this.release();
+    this.lent.clear();
+    this.expired = new WeakSet();
     this.kept.length = 0;
     this.holders.length = 0;
   }
@@ -122,6 +131,16 @@ export class LendingBuffers implements WindowBuffers {
   /** How many buffers are kept (for tests). */
   get size(): number {
     return this.kept.length;
+  }
+
+  /** `buf`, or its memory under a new buffer once the views lent from it are detached. */
+  private reusable(buf: Buffer): Buffer {
+    if (!this.expired.has(buf)) return buf;
+    this.expired.delete(buf);
+    const moved = Buffer.from(structuredClone(buf.buffer, { transfer: [buf.buffer] }));
+    const i = this.kept.indexOf(buf);
+    if (i >= 0) this.kept[i] = moved;
+    return moved;
   }
 }
 

@@ -5,9 +5,10 @@
  * mapping (the last 64 KiB: a live reader's records). What must hold: the records equal a copying
  * reader's; no later part of the same read, no other reader and no copying read overwrites a
  * buffer's lent bytes; while lent, neither the mapping cache nor the growth of the active file
- * unmaps a mapping; after their validity point, a view of a mapping reads its own bytes or nothing
- * (detached, length 0), never freed memory; retention and compaction still free the segment at
- * once (views of its mapping detach, views of a read buffer keep the bytes they were read with).
+ * unmaps a mapping; after their validity point, a view reads its own bytes or nothing (detached,
+ * length 0: a read buffer's views detach before it is read into again), never another record's
+ * bytes or freed memory; retention and compaction still free the segment at once (views of its
+ * mapping detach, views of a read buffer keep the bytes they were read with until the next read).
  */
 import { expect } from 'chai';
 import { statSync } from 'node:fs';
@@ -229,6 +230,40 @@ describe('Zero-copy reads (copy: false)', () => {
     expectCode(() => reader.read(3), 'LOGSTORE_OFFSET_OUT_OF_RANGE');
     reader.close();
     expect(buffers.size).to.equal(0);
+    await store.close();
+  });
+
+  it('should detach views kept past their read once their buffer is read into again, never showing another record', async () => {
+    const store = LogStore.open(tempDir(), { cleanupIntervalMs: 0 });
+    store.createTopic('t', { segmentBytes: 8 << 20 });
+    for (let b = 0; b < 40; b++) {
+      store.append(
+        't',
+        Array.from({ length: 1000 }, (_, i) => ({ value: valueOf(b * 1000 + i) })),
+      );
+    }
+    const reader = store.reader('t', { copy: false });
+    const kept = reader.read(1000); // views of the reader's first buffer, kept past their lifetime
+    expect(kept.map((r) => r.value!.toString())).to.deep.equal(
+      Array.from({ length: 1000 }, (_, i) => valueOf(i)),
+    );
+    const states: string[] = [];
+    for (let n = 1; n < 30; n++) {
+      const batch = reader.read(1000);
+      expect(batch.map((r) => r.offset)).to.deep.equal(Array.from({ length: 1000 }, (_, i) => n * 1000 + i));
+      expect(batch.map((r) => r.value!.toString())).to.deep.equal(batch.map((r) => valueOf(r.offset)));
+      // Each kept view reads its own bytes (the buffer not read into yet) or nothing.
+      const intact = kept.filter((r, i) => r.value!.toString() === valueOf(i)).length;
+      const detached = kept.filter((r) => r.value!.length === 0).length;
+      expect(intact + detached, `after read ${n}`).to.equal(1000);
+      states.push(intact === 1000 ? 'intact' : detached === 1000 ? 'detached' : 'mixed');
+    }
+    // The first buffer (a 512 KiB read, ~4,500 records) is read into again within the 30 reads, and all its
+    // views detach at once.
+    expect(states[0]).to.equal('intact');
+    expect(states[states.length - 1]).to.equal('detached');
+    expect(states).to.not.include('mixed');
+    reader.close();
     await store.close();
   });
 
