@@ -11,10 +11,9 @@
  * The process is the broker's own, so it tunes the C allocator for a server
  * (kafka/broker-process.ts); `store.serve()` leaves its host application's allocator alone.
  */
-import type { KafkaServer } from '../kafka/server.js';
 import { tuneAllocatorForBroker } from '../kafka/broker-process.js';
 import { isLoopback } from '../kafka/server-options.js';
-import type { LogStore, ServeOptions } from '../index.js';
+import type { KafkaServer, LogStore, ServeOptions } from '../index.js';
 import { CliError, flag, intOption, parse, printHelp, stringOption, UsageError } from './args.js';
 import type { Command } from './main.js';
 import { openWriter } from './open.js';
