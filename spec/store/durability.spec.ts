@@ -29,10 +29,13 @@ describe('LogStore durability', () => {
 
   for (const durability of ['always', 'interval', 'none']) {
     it(`should lose no acknowledged record when the writer is killed with SIGKILL (${durability})`, async function () {
-      this.timeout(60_000); // a child process writing and reading back 100k lines: slow on a loaded machine
+      this.timeout(60_000); // a child process writing and reading back 10k lines: slow on a loaded machine
       const dir = tempDir();
       let acked = -1;
-      const { child, exited } = startChild(writerSource(dir, durability, 100000), {
+      // 10,000 records leave the kill (at the 2,500th acknowledgement) room to land mid-write;
+      // under load the writer may finish first, as it did with 100,000 (then reading back and
+      // checking all of them took 20 s): either way every acknowledged record must be there.
+      const { child, exited } = startChild(writerSource(dir, durability, 10_000), {
         onLine: (line) => {
           if (line === 'done') return;
           acked = Number(line);
@@ -46,12 +49,10 @@ describe('LogStore durability', () => {
       expect(store.recovery.clean).to.equal(false);
       const records = [...store.reader('t')];
       expect(records.length).to.be.at.least(acked + 1);
-      records.forEach((rec, i) => {
-        expect(rec.offset).to.equal(i);
-        expect(rec.key!.toString()).to.equal('k' + i);
-        expect(rec.value!.toString()).to.equal('value-' + i);
-        expect(rec.timestamp).to.equal(1000 + i);
-      });
+      // One comparison of every record (offset, key, value, timestamp), not four per record.
+      expect(
+        records.map((r) => [r.offset, r.key?.toString(), r.value?.toString(), r.timestamp]),
+      ).to.deep.equal(records.map((_, i) => [i, 'k' + i, 'value-' + i, 1000 + i]));
       // The log goes on where it stopped.
       expect(store.append('t', { value: 'next' }).baseOffset).to.equal(records.length);
       await store.close();
