@@ -18,7 +18,8 @@
 import { LogStoreError } from '../errors.js';
 import { checkInteger, checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
-import { newCursor, type Cursor, type PartitionLog } from '../storage/partition-log.js';
+import { newCursor, type Cursor } from '../storage/cursor-read.js';
+import type { PartitionLog } from '../storage/partition-log.js';
 import { checkSignal, keepProcessAlive, waitForData } from './data-wait.js';
 import type { GroupMembers } from './groups.js';
 import { checkCopy } from './reader.js';
