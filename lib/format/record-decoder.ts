@@ -310,8 +310,9 @@ export function checkRecords(
  * batch's record bytes (or into the decompressed block), so they stay valid after the segment is
  * unmapped. Without it they are views into `buf` itself (a compressed batch's records are still
  * views into its decompressed block): the caller keeps `buf` (a reader's read buffer, or a
- * mapping) from being overwritten or unmapped for as long as it promised (lib/read/view-lease.ts). `origin` is the file position of `buf[0]` when `buf` holds a window of
- * the file rather than all of it (errors name positions in the file).
+ * mapping) from being overwritten or unmapped for as long as it promised (lib/read/view-lease.ts).
+ * `origin` is the file position of `buf[0]` when `buf` holds a window of the file rather than all
+ * of it (errors name positions in the file).
  */
 export function decodeRecords(
   buf: Uint8Array,

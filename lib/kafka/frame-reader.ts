@@ -13,7 +13,7 @@
  * size once the size has arrived (as Kafka's own broker does), up to REUSABLE_FRAME_BYTES; a frame
  * declared larger (up to socket.request.max.bytes) grows with what arrives, to at most twice that.
  */
-import { FramePool, REUSABLE_FRAME_BYTES, sharedFramePool } from './framing.js';
+import { FramePool, frameSizeProblem, REUSABLE_FRAME_BYTES, sharedFramePool } from './framing.js';
 
 /** The connection's own read buffer: small requests, and the start of each large one. */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -64,10 +64,8 @@ export class FrameReader {
     const frames: Buffer[] = [];
     while (this.end - this.start >= 4) {
       const size = this.buf.readInt32BE(this.start);
-      if (size < 0) return `negative frame size ${size}`;
-      if (size > this.maxFrameBytes) {
-        return `frame of ${size} bytes exceeds socket.request.max.bytes (${this.maxFrameBytes})`;
-      }
+      const problem = frameSizeProblem(size, this.maxFrameBytes);
+      if (problem !== undefined) return problem;
       const body = this.start + 4;
       const have = this.end - body;
       if (have >= size) {

@@ -50,6 +50,14 @@ export class FramePool {
   }
 }
 
+/** Why a frame's declared size is refused (the connection is then closed), or undefined. */
+export function frameSizeProblem(size: number, maxFrameBytes: number): string | undefined {
+  if (size < 0) return `negative frame size ${size}`;
+  if (size > maxFrameBytes)
+    return `frame of ${size} bytes exceeds socket.request.max.bytes (${maxFrameBytes})`;
+  return undefined;
+}
+
 /** The pool of the process's connections. */
 export const sharedFramePool = new FramePool();
 
@@ -76,10 +84,8 @@ export class FrameSplitter {
         if (this.buffered < 4) break;
         const head = this.take(4);
         const size = head.readInt32BE(0);
-        if (size < 0) return `negative frame size ${size}`;
-        if (size > this.maxFrameBytes) {
-          return `frame of ${size} bytes exceeds socket.request.max.bytes (${this.maxFrameBytes})`;
-        }
+        const problem = frameSizeProblem(size, this.maxFrameBytes);
+        if (problem !== undefined) return problem;
         this.expected = size;
       }
       if (this.buffered < this.expected) break;

@@ -9,8 +9,8 @@
  * Records returned are copies: they stay valid after later appends, rolls and deletions. With
  * `copy: false` their bytes are views instead (no copy per batch) into the reader's own read
  * buffers, or near the end of a segment into its mapping, valid until the reader's next read, seek
- * or close (view-lease.ts); after that a view may read other records' bytes (a buffer read into
- * again) or nothing (a mapping unmapped).
+ * or close (view-lease.ts); after that a view reads either the same bytes or nothing (detached: a
+ * buffer about to be read into again, or a mapping unmapped), never another record's.
  */
 import path from 'node:path';
 import { LogStoreError } from '../errors.js';

@@ -7,7 +7,8 @@
  * the file unmaps memory the application may still be reading. The reader releases the lease when
  * those records stop being valid (its next read, a seek, close). A segment deleted by retention or
  * replaced by compaction is still unmapped at once: views of its mapping then read as empty
- * (detached), never as freed memory; views of a window buffer keep the bytes they were read with.
+ * (detached), never as freed memory; views of a window buffer keep the bytes they were read with
+ * until the buffer is read into again, when they detach too.
  */
 import { LendingBuffers } from '../storage/read-window.js';
 

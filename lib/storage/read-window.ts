@@ -11,7 +11,8 @@
  * Copying readers share one buffer (SHARED_BUFFER): their records are copied out of it before
  * `read()` returns. A zero-copy reader's records are views into its buffers (LendingBuffers, one
  * set per reader or consumer): a buffer lent is not read into again before the reader's next read,
- * seek or close, however many buffers one read fills; then the same memory is read into again.
+ * seek or close, however many buffers one read fills; then the same memory is read into again,
+ * under a new buffer (the views kept of the old one detach).
  *
  * Each reader has a window (its cursor's). It stays valid from one `read()` call to the next while
  * the reader stays in the same segment and no other window has read into its buffer since: a
