@@ -5,10 +5,10 @@
  * `{ ok: true, measurement }` (peak RSS added) or `{ ok: false, error }`; run by hand (no IPC
  * channel), it prints the reply as JSON on stdout instead.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LOGSTORE, type Measurement, type Params } from './case.js';
+import { basename, join } from 'node:path';
+import { LOGSTORE, SPENT_ENV, type Measurement, type Params } from './case.js';
 import { findCase } from './cases/index.js';
 
 /** `missing`: a peer's package is not installed (it is a devDependency), so the peer is skipped. */
@@ -44,7 +44,21 @@ try {
   await send({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err), missing });
   process.exitCode = 1;
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  removeOrSetAside(dir);
 }
 // A subject may leave handles open (a live reader, a timer); the reply is sent, so leave now.
 process.exit();
+
+/** Removes the run's directory, or moves it into the runner's SpentDirs for a keepFilesUntilEnd case. */
+function removeOrSetAside(runDir: string): void {
+  const spent = process.env[SPENT_ENV];
+  if (spent && findCase(caseName)?.keepFilesUntilEnd) {
+    try {
+      renameSync(runDir, join(spent, basename(runDir)));
+      return;
+    } catch {
+      // The runner's folder is gone (interrupted): remove it here after all.
+    }
+  }
+  rmSync(runDir, { recursive: true, force: true });
+}

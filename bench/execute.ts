@@ -5,7 +5,10 @@
  * alike. A case whose requirements are missing here (requirements.ts) is skipped, not run.
  */
 import { fork } from 'node:child_process';
-import type { BenchCase, SubjectName } from './case.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SPENT_ENV, type BenchCase, type SubjectName } from './case.js';
 import type { ChildReply } from './child.js';
 import { whyNotHere } from './requirements.js';
 import type { SubjectRuns } from './summary.js';
@@ -35,13 +38,41 @@ export async function runCases(
   const progress = new Progress(runnable.reduce((n, c) => n + Object.keys(c.subjects).length * runsOf(c), 0));
   const results: SubjectRuns[] = [];
   const caseSeconds: Record<string, number> = {};
-  for (const c of runnable) {
-    const started = Date.now();
-    results.push(...(await runCase(c, quick, runsOf(c), progress)));
-    caseSeconds[c.name] = (Date.now() - started) / 1000;
+  const spent = runnable.some((c) => c.keepFilesUntilEnd) ? new SpentDirs() : null;
+  try {
+    for (const c of runnable) {
+      const started = Date.now();
+      results.push(...(await runCase(c, quick, runsOf(c), progress)));
+      caseSeconds[c.name] = (Date.now() - started) / 1000;
+    }
+  } finally {
+    spent?.remove();
   }
   progress.done();
   return { results, caseSeconds, skipped };
+}
+
+/**
+ * Where the children of `keepFilesUntilEnd` cases move their run directories (its path in
+ * $SPENT_ENV), removed when the runner is done or interrupted.
+ */
+class SpentDirs {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'logstore-bench-spent-'));
+  private readonly interrupted = () => {
+    this.remove();
+    process.exit(130);
+  };
+
+  constructor() {
+    process.env[SPENT_ENV] = this.dir;
+    process.once('SIGINT', this.interrupted).once('SIGTERM', this.interrupted);
+  }
+
+  remove(): void {
+    process.off('SIGINT', this.interrupted).off('SIGTERM', this.interrupted);
+    delete process.env[SPENT_ENV];
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 async function runCase(
