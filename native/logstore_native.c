@@ -763,15 +763,91 @@ static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n) {
 }
 
 #ifdef HAVE_X86_CRC
-/* The SSE4.2 crc32 instruction computes exactly this polynomial, 8 bytes per instruction. */
+/*
+ * The SSE4.2 crc32 instruction computes exactly this polynomial, 8 bytes per instruction, but
+ * each instruction waits ~3 cycles for the one before (one register carries the CRC). Three
+ * independent streams over three adjacent blocks keep the unit busy (~3x the bytes per cycle on
+ * long inputs: batches of 100 KB to 1 MB); their CRCs are then joined by the rule below.
+ *
+ * Joining: the CRC register is linear in (register, data), so the register after A then B is
+ * Z_|B|(reg(A, r0)) ^ reg(B, 0), where Z_n is what n zero bytes do to a register. Z_n is a 32x32
+ * matrix over GF(2), built once per block length by squaring the one-bit step, and applied
+ * through four 256-entry tables (one per byte of the register).
+ */
+#define CRC_STREAM_LONG 8192 /* bytes per stream, long blocks */
+#define CRC_STREAM_SHORT 256 /* bytes per stream, short blocks */
+
+static uint32_t crc_zeros_long[4][256], crc_zeros_short[4][256];
+
+/* A 32x32 GF(2) matrix as its 32 columns: column i is the image of bit i. */
+static uint32_t gf2_apply(const uint32_t *m, uint32_t v) {
+  uint32_t r = 0;
+  for (int i = 0; v != 0; i++, v >>= 1)
+    if (v & 1) r ^= m[i];
+  return r;
+}
+
+/* out = a * b (b first, then a). */
+static void gf2_multiply(uint32_t *out, const uint32_t *a, const uint32_t *b) {
+  uint32_t r[32];
+  for (int i = 0; i < 32; i++) r[i] = gf2_apply(a, b[i]);
+  memcpy(out, r, sizeof r);
+}
+
+/* Tables applying Z_bytes: the operator of `bytes` zero bytes on a (reflected) register. */
+static void crc_zeros_tables(uint32_t tables[4][256], size_t bytes) {
+  uint32_t step[32], result[32];
+  step[0] = 0x82F63B78u; /* one zero bit: shift right, the polynomial in if bit 0 was set */
+  for (int i = 1; i < 32; i++) step[i] = 1u << (i - 1);
+  for (int k = 0; k < 3; k++) gf2_multiply(step, step, step); /* one bit -> one byte */
+  for (int i = 0; i < 32; i++) result[i] = 1u << i;
+  for (size_t n = bytes; n != 0; n >>= 1) { /* step^bytes by squaring */
+    if (n & 1) gf2_multiply(result, step, result);
+    gf2_multiply(step, step, step);
+  }
+  for (int k = 0; k < 4; k++)
+    for (uint32_t b = 0; b < 256; b++) tables[k][b] = gf2_apply(result, b << (8 * k));
+}
+
+static inline uint32_t crc_shift(uint32_t tables[4][256], uint32_t crc) {
+  return tables[0][crc & 0xff] ^ tables[1][(crc >> 8) & 0xff] ^ tables[2][(crc >> 16) & 0xff] ^
+         tables[3][crc >> 24];
+}
+
+static void crc_init_hw_tables(void) {
+  crc_zeros_tables(crc_zeros_long, CRC_STREAM_LONG);
+  crc_zeros_tables(crc_zeros_short, CRC_STREAM_SHORT);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static inline uint64_t crc_word(uint64_t crc, const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8); /* unaligned load */
+  return _mm_crc32_u64(crc, w);
+}
+
+/* Three streams of `block` bytes each from p, joined; advances nothing (the caller does). */
+__attribute__((target("sse4.2"))) static uint32_t crc_three_blocks(uint32_t crc, const uint8_t *p, size_t block,
+                                                                 uint32_t zeros[4][256]) {
+  uint64_t c0 = crc, c1 = 0, c2 = 0;
+  for (const uint8_t *end = p + block; p < end; p += 8) {
+    c0 = crc_word(c0, p);
+    c1 = crc_word(c1, p + block);
+    c2 = crc_word(c2, p + 2 * block);
+  }
+  uint32_t joined = crc_shift(zeros, (uint32_t)c0) ^ (uint32_t)c1;
+  return crc_shift(zeros, joined) ^ (uint32_t)c2;
+}
+#endif
+
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p, size_t n) {
 #if defined(__x86_64__)
+  for (; n >= 3 * CRC_STREAM_LONG; n -= 3 * CRC_STREAM_LONG, p += 3 * CRC_STREAM_LONG)
+    crc = crc_three_blocks(crc, p, CRC_STREAM_LONG, crc_zeros_long);
+  for (; n >= 3 * CRC_STREAM_SHORT; n -= 3 * CRC_STREAM_SHORT, p += 3 * CRC_STREAM_SHORT)
+    crc = crc_three_blocks(crc, p, CRC_STREAM_SHORT, crc_zeros_short);
   uint64_t c = crc;
-  for (; n >= 8; n -= 8, p += 8) {
-    uint64_t w;
-    memcpy(&w, p, 8); /* unaligned load */
-    c = _mm_crc32_u64(c, w);
-  }
+  for (; n >= 8; n -= 8, p += 8) c = crc_word(c, p);
   crc = (uint32_t)c;
 #endif
   for (; n >= 4; n -= 4, p += 4) {
@@ -890,6 +966,7 @@ static void init_once(void) {
 #ifdef HAVE_X86_CRC
   __builtin_cpu_init();
   if (__builtin_cpu_supports("sse4.2")) {
+    crc_init_hw_tables();
     crc32c_best = crc32c_impl = crc32c_hw;
     crc32c_impl_name = "sse4.2";
   }

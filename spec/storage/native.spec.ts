@@ -151,6 +151,19 @@ describe('native.crc32c()', () => {
         expect(crc32c(big, 0, 4096)).to.equal(crc32cTs(big, 0, 4096));
       });
 
+      // The SSE4.2 code runs three streams over blocks of 3 x 256 and 3 x 8192 bytes and joins
+      // them: every length around those edges, at every alignment, and a produce request's size.
+      it('should equal the TS implementation at the edges of its three-stream blocks', () => {
+        const big = randomBytes(3 * 1024 * 1024 + 64);
+        const edges = [767, 768, 769, 1535, 1536, 1537, 24575, 24576, 24577, 49152 + 768 + 9, 110_003];
+        for (const len of [...edges, 1024 * 1024 + 7, 3 * 1024 * 1024 + 1]) {
+          for (let start = 0; start < 8; start += len > 200_000 ? 7 : 1) {
+            const want = crc32cTs(big, start, start + len);
+            expect(crc32c(big, start, start + len), `len ${len} start ${start}`).to.equal(want);
+          }
+        }
+      });
+
       it('should continue from a seed: crc(b, 0, n) === crc(b, k, n, crc(b, 0, k))', () => {
         fc.assert(
           fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(), fc.nat(), (arr, a, b) => {
