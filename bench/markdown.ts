@@ -20,6 +20,8 @@ export interface MarkdownReport {
   cases: { name: string; measures: string; target?: string; runs?: number; skipped?: string }[];
   /** Each case's chart, as a path relative to the Markdown file. */
   charts: { case: string; path: string }[];
+  /** A `--by-node` Markdown file beside this one (its name), linked from the header. */
+  byNode?: string;
 }
 
 export function renderMarkdown(r: MarkdownReport): string {
@@ -51,6 +53,9 @@ export function renderMarkdown(r: MarkdownReport): string {
       : []),
     `- Mode: ${r.quick ? '--quick (smaller sizes)' : 'full'}, ${r.runs} run${r.runs === 1 ? '' : 's'} per subject, ` +
       'each in a fresh process',
+    ...(r.byNode !== undefined
+      ? [`- The same bench on each supported Node major, side by side: [${r.byNode}](${r.byNode})`]
+      : []),
     '',
     '## Targets',
     '',

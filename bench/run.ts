@@ -53,6 +53,8 @@ const USAGE = `usage: logstore bench [--quick] [--runs N] [--case NAME] [--json 
                    with --markdown`;
 
 const DEFAULT_RESULTS_MD = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
+/** The name `--by-node --markdown` is given for the side-by-side of the Node majors, beside RESULTS.md. */
+const BY_NODE_MD = 'RESULTS-by-node.md';
 
 export async function runBench(argv: string[]): Promise<number> {
   let opts;
@@ -255,6 +257,7 @@ function report(g: Gathered, opts: Options): number {
         runs: json.runs,
         ...(json.rerun ? { rerun: json.rerun } : { wallSeconds: json.wallSeconds }),
         ...(json.loadAverageAfter !== undefined ? { loadAverageAfter: json.loadAverageAfter } : {}),
+        ...(existsSync(join(dirname(markdown), BY_NODE_MD)) ? { byNode: BY_NODE_MD } : {}),
         cases: [
           ...g.shown.map((c) => {
             const reason = skipped.find((k) => k.case === c.name)?.reason;

@@ -28,6 +28,17 @@ describe('bench RESULTS.md (renderMarkdown)', () => {
     expect(lines.indexOf('## Charts')).to.be.below(lines.indexOf('## All figures'));
   });
 
+  it('should link the side-by-side of the Node majors when there is one, and only then', () => {
+    const link =
+      '- The same bench on each supported Node major, side by side: [RESULTS-by-node.md](RESULTS-by-node.md)';
+    expect(renderMarkdown(report({ byNode: 'RESULTS-by-node.md' })).split('\n')).to.include(link);
+    expect(
+      renderMarkdown(report({}))
+        .split('\n')
+        .filter((l) => l.includes('side by side')),
+    ).to.deep.equal([]);
+  });
+
   it('should warn when the load average reached the core count', () => {
     const lines = renderMarkdown(report({ loadAverageAfter: 2 })).split('\n');
     expect(lines.filter((l) => l.startsWith('- **A loaded machine:**')).length).to.equal(1);
