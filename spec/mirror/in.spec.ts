@@ -123,6 +123,7 @@ describe('logstore mirror --from (librdkafka mock cluster, 3 brokers)', function
       ]);
     }
     const dir = tempDir();
+    let copied = 0;
     for (let kill = 0; kill < 2; kill++) {
       const mirror = new RunningCli([
         'mirror',
@@ -135,9 +136,17 @@ describe('logstore mirror --from (librdkafka mock cluster, 3 brokers)', function
         '--json',
       ]);
       await mirror.waitFor((l) => l.some((x) => x.includes('"type":"start"')), 20_000, 'the mirror to start');
-      await new Promise((resolve) => setTimeout(resolve, 300 + 200 * kill));
+      // Killed as soon as it has copied more: a fixed delay after its start missed the copy when it
+      // was fast (all 40,000 records in after 300 ms, in CI on Node 22 and 24), as it could when slow.
+      const deadline = Date.now() + 20_000;
+      while (storedCount(dir, 'many') <= copied) {
+        if (Date.now() > deadline)
+          throw new Error(`the mirror copied nothing after ${copied} records in 20 s`);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
       mirror.child.kill('SIGKILL');
       await mirror.exited;
+      copied = storedCount(dir, 'many');
     }
     const midway = storeRecords(dir, 'many').length;
     expect(midway, 'records in the store after the kills').to.be.greaterThan(0).and.below(40_000);
@@ -243,3 +252,16 @@ c.close()
     expect(committed.trim()).to.equal('100,100,100,100');
   });
 });
+
+/** Records in `topic` as a read-only open of the store sees them (0 before the topic exists). */
+function storedCount(dir: string, topic: string): number {
+  let store: LogStore | undefined;
+  try {
+    store = LogStore.open(dir, { readOnly: true });
+    return store.describeTopic(topic).partitions.reduce((n, p) => n + p.endOffset, 0);
+  } catch {
+    return 0; // not created yet by the mirror
+  } finally {
+    void store?.close();
+  }
+}
