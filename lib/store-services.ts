@@ -113,6 +113,10 @@ export class StoreServices {
           );
         return log;
       },
+      topic: (name) => {
+        this.state.checkOpen();
+        return this.topics.find(name);
+      },
       groups: this.catalog.groups,
       producerIds: this.store.producerIds,
       checkWritable: this.state.checkWritable,

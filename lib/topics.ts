@@ -68,6 +68,7 @@ export interface TopicDescription extends TopicInfo {
 export interface TopicState {
   name: string;
   config: ResolvedTopicConfig;
+  createdAt: number;
   logs: PartitionLog[];
   /** Partition for the next keyless append (sticky per call, rotating between calls). */
   nextKeyless: number;
@@ -109,7 +110,7 @@ export class Topics {
     quarantine = new Quarantine(this.dir),
     preloaded?: PartitionLoad[],
   ): TopicState {
-    const state: TopicState = { name: row.name, config: row.config, logs: [], nextKeyless: 0 };
+    const state = emptyState(row);
     const writable = !this.options.readOnly;
     try {
       const loads = writable
@@ -236,7 +237,7 @@ export class Topics {
    * the first append to each partition is a copy into memory, with nothing to load or read.
    */
   private openCreated(row: TopicRow, segments: Segment[]): void {
-    const state: TopicState = { name: row.name, config: row.config, logs: [], nextKeyless: 0 };
+    const state = emptyState(row);
     for (let p = 0; p < row.partitions; p++) {
       const log = this.partitionLog(row, p, true);
       log.segments = [segments[p]!];
@@ -260,6 +261,25 @@ export class Topics {
 
   list(): TopicInfo[] {
     return this.catalog.topics().map(info);
+  }
+
+  /**
+   * Topic `name` as `list` gives it, or undefined. The writer answers from its open topics, which
+   * change in the same call as their catalog rows: the Kafka listener asks at every OffsetCommit,
+   * and a catalog read costs ~30 us there (a WAL read transaction). A follower reads the row.
+   */
+  find(name: string): TopicInfo | undefined {
+    const state = this.options.readOnly ? undefined : this.states.get(name);
+    if (state) {
+      return {
+        name,
+        partitionCount: state.logs.length,
+        config: settings(state.config),
+        createdAt: state.createdAt,
+      };
+    }
+    const row = this.catalog.topic(name);
+    return row && info(row);
   }
 
   describe(name: string): TopicDescription {
@@ -339,6 +359,11 @@ function makeEmptyDir(dir: string): void {
   }
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir);
+}
+
+/** The state of topic `row` before its partition logs are added. */
+function emptyState(row: TopicRow): TopicState {
+  return { name: row.name, config: row.config, createdAt: row.createdAt, logs: [], nextKeyless: 0 };
 }
 
 function info(row: TopicRow): TopicInfo {

@@ -13,7 +13,7 @@
  */
 import Database from 'better-sqlite3';
 import { LogStoreError } from '../errors.js';
-import { guardAll, inTransaction } from './errors.js';
+import { guardAll, inTransaction, inUnsyncedTransaction } from './errors.js';
 import { GroupOffsets } from './group-offsets.js';
 import { MirrorPositions } from './mirror-positions.js';
 import { PartitionTables } from './partitions.js';
@@ -115,14 +115,7 @@ export class Catalog {
    * for a whole fsync.
    */
   unsyncedTransaction<T>(fn: () => T): T {
-    // Inside another transaction (a clean close), that one's commit decides.
-    if (this.db.inTransaction) return inTransaction(this.db, fn);
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      return inTransaction(this.db, fn);
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
+    return inUnsyncedTransaction(this.db, fn);
   }
 
   getMeta(key: string): string | undefined {

@@ -45,3 +45,29 @@ export function inTransaction<T>(db: Database.Database, fn: () => T): T {
     throw catalogError(err, db.name);
   }
 }
+
+/** Runs one pragma of `db` outside guardAll; its failure is a LogStoreError. */
+function pragma(db: Database.Database, source: string): void {
+  try {
+    db.pragma(source);
+  } catch (err) {
+    throw catalogError(err, db.name);
+  }
+}
+
+/**
+ * `inTransaction` whose commit is written to the WAL but not synced (synchronous=NORMAL for this
+ * one transaction): it survives a crash of the process at once, and power loss once the next
+ * synced commit or checkpoint syncs the WAL. Inside another transaction that one's commit decides.
+ * (SQLite applies `PRAGMA synchronous = X` when the statement is prepared, not when it runs: a
+ * statement prepared once and run again would change nothing.)
+ */
+export function inUnsyncedTransaction<T>(db: Database.Database, fn: () => T): T {
+  if (db.inTransaction) return inTransaction(db, fn);
+  pragma(db, 'synchronous = NORMAL');
+  try {
+    return inTransaction(db, fn);
+  } finally {
+    pragma(db, 'synchronous = FULL');
+  }
+}

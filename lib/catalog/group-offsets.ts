@@ -5,7 +5,7 @@
  * transaction, durable when it returns (synchronous=FULL) unless asked otherwise (`sync: false`).
  */
 import type Database from 'better-sqlite3';
-import { catalogError, guardAll, inTransaction } from './errors.js';
+import { guardAll, inTransaction, inUnsyncedTransaction } from './errors.js';
 
 export interface CommittedOffset {
   group: string;
@@ -63,26 +63,12 @@ export class GroupOffsets {
    * at once, and power loss once the next synced commit or checkpoint syncs the WAL.
    */
   commit(entries: readonly OffsetCommit[], now: number, { sync = true }: { sync?: boolean } = {}): void {
-    const write = (): void =>
-      inTransaction(this.db, () => {
-        for (const e of entries)
-          this.stmts.commit.run(e.group, e.topic, e.partition, e.offset, now, e.metadata ?? '');
-      });
-    if (sync) return write();
-    this.synchronous('NORMAL');
-    try {
-      write();
-    } finally {
-      this.synchronous('FULL');
-    }
-  }
-
-  private synchronous(level: 'NORMAL' | 'FULL'): void {
-    try {
-      this.db.pragma(`synchronous = ${level}`);
-    } catch (err) {
-      throw catalogError(err, this.db.name);
-    }
+    const write = (): void => {
+      for (const e of entries)
+        this.stmts.commit.run(e.group, e.topic, e.partition, e.offset, now, e.metadata ?? '');
+    };
+    if (sync) inTransaction(this.db, write);
+    else inUnsyncedTransaction(this.db, write);
   }
 
   /** A group's offsets: on one topic, or on every topic it committed on. */

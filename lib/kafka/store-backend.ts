@@ -10,6 +10,7 @@ import type { TopicConfig, TopicSettings } from '../options.js';
 import type { ProducerIds } from '../producer-ids.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { LogStore } from '../store.js';
+import type { TopicInfo } from '../topics.js';
 import {
   EARLIEST,
   LATEST,
@@ -25,6 +26,8 @@ import {
 /** What the backend needs of the store beyond its public API. */
 export interface StoreInternals {
   log(topic: string, partition: number): PartitionLog;
+  /** One topic as `store.topics()` lists it, or undefined. */
+  topic(name: string): TopicInfo | undefined;
   groups: GroupOffsets;
   producerIds: ProducerIds;
   checkWritable(): void;
@@ -47,6 +50,10 @@ const IGNORED_CONFIGS = new Set([
   'unclean.leader.election.enable',
   'message.timestamp.type',
 ]);
+
+function described(t: TopicInfo): TopicDescription {
+  return { name: t.name, partitions: t.partitionCount, config: kafkaConfig(t.config) };
+}
 
 export function kafkaConfig(config: TopicSettings): Record<string, string> {
   const out: Record<string, string> = {};
@@ -85,13 +92,13 @@ export class StoreBackend implements KafkaBackend {
   ) {}
 
   listTopics(): TopicDescription[] {
-    return this.store
-      .topics()
-      .map((t) => ({ name: t.name, partitions: t.partitionCount, config: kafkaConfig(t.config) }));
+    return this.store.topics().map(described);
   }
 
+  // Every OffsetCommit, Metadata and DescribeConfigs asks this: one catalog row, not all of them.
   describeTopic(name: string): TopicDescription | undefined {
-    return this.listTopics().find((t) => t.name === name);
+    const topic = this.internals.topic(name);
+    return topic && described(topic);
   }
 
   createTopic(name: string, partitions: number, config: Record<string, string>): void {

@@ -536,6 +536,36 @@ describe('Kafka listener (protocol level)', () => {
         KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
       ]);
     });
+
+    it("answers from the topics as the application changes them beside it: alterTopic's config, deleteTopic's absence", async () => {
+      const store = b.backend.logStore;
+      store.createTopic('app', { partitions: 2 });
+      const commit = (partitionIndex: number) =>
+        client.request('OffsetCommit', 2, {
+          groupId: 'g',
+          generationIdOrMemberEpoch: -1,
+          memberId: '',
+          retentionTimeMs: -1,
+          topics: [
+            { name: 'app', partitions: [{ partitionIndex, committedOffset: 0, committedMetadata: '' }] },
+          ],
+        });
+      const codeOf = (r: Struct) => ((r.topics as Struct[])[0]!.partitions as Struct[])[0]!.errorCode;
+      expect(codeOf(await commit(1))).to.equal(KafkaError.NONE);
+      expect(codeOf(await commit(2))).to.equal(KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
+
+      store.alterTopic('app', { retentionMs: 12345 });
+      const described = await client.request('DescribeConfigs', 1, {
+        resources: [{ resourceType: 2, resourceName: 'app', configurationKeys: ['retention.ms'] }],
+        includeSynonyms: false,
+      });
+      const configs = (described.results as Struct[])[0]!.configs as Struct[];
+      expect(configs.map((c) => [c.name, c.value])).to.deep.equal([['retention.ms', '12345']]);
+
+      store.deleteTopic('app');
+      expect(codeOf(await commit(1))).to.equal(KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
+      expect(b.backend.describeTopic('app')).to.equal(undefined);
+    });
   });
 
   describe('close()', () => {
