@@ -6,7 +6,7 @@
  *   ceiling     the fs-framing peer: readSync of length-prefixed values, a view per value
  *   walk        the batch walker over the segment's mapping (CRC32C and header checks)
  *   check       walk + every record's structure checked (nothing allocated per record)
- *   records     no decoding: as many record objects (LogRecord's shape, a Buffer view as value)
+ *   records     no decoding: as many records as the decoder makes (its class, a Buffer view as value)
  *               built and returned `--chunk` at a time as the read returns: the cost of the API's
  *               shape in this process, the floor of any decoder that returns such records
  *   zero-copy   reader.read(chunk) with copy: false
@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 
 import { BatchWalker } from '../../lib/format/batches.js';
 import { EMPTY_HEADER_LIST, EMPTY_HEADERS } from '../../lib/format/headers.js';
-import { checkRecords } from '../../lib/format/record-decoder.js';
+import { checkRecords, DecodedRecord } from '../../lib/format/record-decoder.js';
 import { mapPath } from '../../lib/storage/native.js';
 import { fillApart } from '../fill-apart.js';
 import { openStore, readEvery, TOPIC } from '../logstore.js';
@@ -51,7 +51,12 @@ function segmentFile(dir: string): string {
 }
 
 /** Views built as the decoder builds them (a Buffer prototype on a plain Uint8Array). */
-class ValueView extends Uint8Array {}
+class ValueView extends Uint8Array {
+  // Spelled out as the decoder's is: a default derived constructor spreads its arguments on Node 20.
+  constructor(memory: ArrayBuffer, byteOffset: number, length: number) {
+    super(memory, byteOffset, length);
+  }
+}
 Object.setPrototypeOf(ValueView.prototype, Buffer.prototype);
 
 /**
@@ -80,6 +85,7 @@ async function prepareStage(
   if (stage === 'records') {
     // A batch's worth of record bytes; the values are views into it, as the decoder's are.
     const bytes = Buffer.alloc(110 * 1000);
+    const now = Date.now(); // a timestamp as records carry one: a double, not a small integer
     return () => {
       let seen = 0;
       let sum = 0;
@@ -87,18 +93,20 @@ async function prepareStage(
         const out = [];
         for (let i = 0; i < chunk && seen + i < records; i++) {
           const value = new ValueView(bytes.buffer, bytes.byteOffset + (i % 1000) * 110 + 10, 100);
-          out.push({
-            topic: TOPIC,
-            partition: 0,
-            offset: seen + i,
-            timestamp: 0,
-            key: null,
-            value: value as unknown as Buffer,
-            headers: EMPTY_HEADERS,
-            headerList: EMPTY_HEADER_LIST,
-          });
+          out.push(
+            new DecodedRecord(
+              TOPIC,
+              0,
+              seen + i,
+              now + i,
+              null,
+              value as unknown as Buffer,
+              EMPTY_HEADERS,
+              EMPTY_HEADER_LIST,
+            ),
+          );
         }
-        for (const rec of out) sum += rec.value.length;
+        for (const rec of out) sum += rec.value!.length;
         seen += out.length;
       }
       return sum > 0 ? seen : -1;

@@ -101,8 +101,9 @@ interface Walked {
  * reader drops at once then fill the old generation, and the process ran three times the full
  * collections and ~90 MiB more memory for the rest of its life (the streaming-rss bench's "bad
  * runs"). Objects made by a constructor are never allocated that way.
+ * Exported for bench/micro/read-path.ts only (the floor of the API's shape).
  */
-class DecodedRecord implements LogRecord {
+export class DecodedRecord implements LogRecord {
   constructor(
     public topic: string,
     public partition: number,
