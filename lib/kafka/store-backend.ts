@@ -95,7 +95,7 @@ export class StoreBackend implements KafkaBackend {
     return this.store.topics().map(described);
   }
 
-  // Every OffsetCommit, Metadata and DescribeConfigs asks this: one catalog row, not all of them.
+  // Every OffsetCommit, Metadata and DescribeConfigs asks this: the one topic, never the list of all.
   describeTopic(name: string): TopicDescription | undefined {
     const topic = this.internals.topic(name);
     return topic && described(topic);
