@@ -55,6 +55,7 @@ export default defineCase({
         });
         await joined;
 
+        const cpuBefore = broker.cpuSeconds();
         const start = process.hrtime.bigint();
         const stepNs = 1e9 / rate;
         const sends: Promise<unknown>[] = [];
@@ -74,12 +75,15 @@ export default defineCase({
         const seconds = since(start);
         if (received !== total) throw new Error(`the consumer got ${received} of ${total} messages`);
         const peakRssBytes = broker.peakRssBytes();
+        // The broker's CPU for the timed messages: the steadier figure where two processes share the cores.
+        const note = `broker: ${(broker.cpuSeconds() - cpuBefore).toFixed(2)} s CPU`;
         return {
           ops: samples,
           seconds,
           bytes: samples * 8,
           latencyMs: latencyPercentiles(latencies),
           peakRssBytes,
+          note,
         };
       } finally {
         await consumer.disconnect();
