@@ -1,4 +1,4 @@
-import { defineCase, since } from '../case.js';
+import { defineCase, since, startTimer } from '../case.js';
 import { VALUE_BYTES, recordBatches, valueAt, valuePool } from '../values.js';
 
 /** Appends in calls of `batch` records: the producer that buffers, as Kafka clients do. */
@@ -14,7 +14,7 @@ export default defineCase({
       const { openStore, TOPIC } = await import('../logstore.js');
       const batches = recordBatches(valuePool(), batch);
       const store = await openStore(dir);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       for (let i = 0; i < records / batch; i++) {
         store.append(TOPIC, batches[i % batches.length]!, { partition: 0 });
       }
@@ -31,7 +31,7 @@ export default defineCase({
       const insertBatch = db.transaction((first: number) => {
         for (let i = first; i < first + batch; i++) insert(valueAt(pool, i));
       });
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       for (let first = 0; first < records; first += batch) insertBatch(first);
       const seconds = since(start);
       db.close();
@@ -42,7 +42,7 @@ export default defineCase({
       const { openDb } = await import('../peers/lmdb.js');
       const pool = valuePool();
       const db = openDb(dir);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       for (let first = 0; first < records; first += batch) {
         db.transactionSync(() => {
           for (let i = first; i < first + batch; i++) db.putSync(i, valueAt(pool, i));
@@ -57,7 +57,7 @@ export default defineCase({
       const { openDb, keyOf } = await import('../peers/leveldb.js');
       const pool = valuePool();
       const db = await openDb(dir);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       for (let first = 0; first < records; first += batch) {
         const ops = [];
         for (let i = first; i < first + batch; i++) {
@@ -74,7 +74,7 @@ export default defineCase({
       const { FrameWriter } = await import('../peers/fs-framing.js');
       const batches = recordBatches(valuePool(), batch).map((b) => b.map((r) => r.value));
       const w = new FrameWriter(dir);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       for (let i = 0; i < records / batch; i++) w.appendBatch(batches[i % batches.length]!);
       const seconds = since(start);
       w.close();

@@ -8,7 +8,7 @@
  * values are text as applications log it (JSON events from a small vocabulary, 100 bytes each),
  * since compressing random bytes measures nothing.
  */
-import { defineCase, since, type BenchCase } from '../case.js';
+import { defineCase, since, startTimer, type BenchCase } from '../case.js';
 
 type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 const CODECS: readonly Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
@@ -76,7 +76,7 @@ function appendCase(codec: Codec): BenchCase {
         const { openStore, partitionSize, TOPIC } = await import('../logstore.js');
         const batches = textBatches();
         const store = await openStore(dir, { durability: 'none' });
-        const start = process.hrtime.bigint();
+        const start = startTimer();
         for (let i = 0; i < records / BATCH; i++) {
           store.append(TOPIC, batches[i % batches.length]!, { partition: 0, compression: codec });
         }
@@ -109,7 +109,7 @@ function readCase(codec: Codec): BenchCase {
         const reader = store.reader(TOPIC, { partition: 0, from: 'earliest' });
         let ops = 0;
         let valueBytes = 0;
-        const start = process.hrtime.bigint();
+        const start = startTimer();
         for (let recs = reader.read(10_000); recs.length > 0; recs = reader.read(10_000)) {
           for (const rec of recs) valueBytes += rec.value!.length;
           ops += recs.length;

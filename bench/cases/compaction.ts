@@ -1,4 +1,4 @@
-import { defineCase, since } from '../case.js';
+import { defineCase, since, startTimer } from '../case.js';
 import { valuePool } from '../values.js';
 
 /**
@@ -40,7 +40,7 @@ export default defineCase({
       const before = partitionSize(store);
       const rssBefore = process.resourceUsage().maxRSS / 1024;
 
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       const result = store.cleanup(TOPIC);
       const seconds = since(start);
 

@@ -1,4 +1,4 @@
-import { defineCase, since } from '../case.js';
+import { defineCase, since, startTimer } from '../case.js';
 import { VALUE_BYTES, valueAt, valuePool } from '../values.js';
 
 /**
@@ -52,7 +52,7 @@ export default defineCase({
 });
 
 function untilDone(records: number, maxSeconds: number, appendOne: (i: number) => void) {
-  const start = process.hrtime.bigint();
+  const start = startTimer();
   let ops = 0;
   while (ops < records && ((ops & 15) !== 0 || since(start) < maxSeconds)) appendOne(ops++);
   const seconds = since(start);

@@ -1,4 +1,4 @@
-import { defineCase, since } from '../case.js';
+import { defineCase, since, startTimer } from '../case.js';
 import { VALUE_BYTES, valueAt, valuePool } from '../values.js';
 
 /**
@@ -26,7 +26,7 @@ export default defineCase({
       const store = await openStore(dir, { durability: 'none' });
       let ops = 0;
       let done = false;
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       const writer = async () => {
         while (!done) {
           store.append(TOPIC, { value: valueAt(pool, ops++) });
@@ -45,7 +45,7 @@ export default defineCase({
       const pool = valuePool();
       const w = new FrameWriter(dir);
       let ops = 0;
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       while (ops < records && since(start) < maxSeconds) {
         for (let i = 0; i < writers; i++) w.appendOne(valueAt(pool, ops++));
         w.sync();

@@ -1,4 +1,4 @@
-import { defineCase, since, type BenchCase } from '../case.js';
+import { defineCase, since, startTimer, type BenchCase } from '../case.js';
 import { fillApart } from '../fill-apart.js';
 
 /**
@@ -24,7 +24,7 @@ function fanout(readers: number): BenchCase {
         );
         let ops = 0;
         let bytes = 0;
-        const start = process.hrtime.bigint();
+        const start = startTimer();
         let active = open;
         while (active.length > 0) {
           active = active.filter((reader) => {

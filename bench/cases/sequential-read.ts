@@ -1,4 +1,4 @@
-import { defineCase, since, type Measurement } from '../case.js';
+import { defineCase, since, startTimer, type Measurement } from '../case.js';
 import { fillApart } from '../fill-apart.js';
 import { valueAt, valuePool } from '../values.js';
 
@@ -30,7 +30,7 @@ const sequentialRead = defineCase({
       })();
       writer.close();
       const db = openQueue(dir, 'NORMAL');
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       const { ops, bytes } = readAll(db);
       const seconds = since(start);
       db.close();
@@ -46,7 +46,7 @@ const sequentialRead = defineCase({
       });
       await writer.close();
       const db = openDb(dir);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       const { ops, bytes } = readAll(db);
       const seconds = since(start);
       await db.close();
@@ -66,7 +66,7 @@ const sequentialRead = defineCase({
       }
       await writer.close();
       const db = await openDb(dir);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       const { ops, bytes } = await readAll(db);
       const seconds = since(start);
       await db.close();
@@ -113,7 +113,7 @@ async function readBack(records: number, dir: string, copy: boolean): Promise<Me
   let ops = 0;
   let bytes = 0;
   let lastOffset = -1;
-  const start = process.hrtime.bigint();
+  const start = startTimer();
   for (;;) {
     const recs = reader.read();
     if (recs.length === 0) break;
@@ -131,7 +131,7 @@ async function readBack(records: number, dir: string, copy: boolean): Promise<Me
 async function fsFraming(records: number, dir: string): Promise<Measurement> {
   const { framesPath, readAll } = await import('../peers/fs-framing.js');
   await fillApart('frames', dir, records);
-  const start = process.hrtime.bigint();
+  const start = startTimer();
   const { ops, bytes } = readAll(framesPath(dir));
   const seconds = since(start);
   return checked({ ops, seconds, bytes }, records);

@@ -1,4 +1,4 @@
-import { defineCase, since } from '../case.js';
+import { defineCase, since, startTimer } from '../case.js';
 import { VALUE_BYTES, valueAt, valuePool } from '../values.js';
 
 /**
@@ -17,7 +17,7 @@ export default defineCase({
       const { openStore, TOPIC } = await import('../logstore.js');
       const one = valuePool().map((value) => ({ value }));
       const store = await openStore(dir);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       for (let i = 0; i < records; i++) store.append(TOPIC, one[i & (one.length - 1)]!);
       const seconds = since(start);
       await store.close();
@@ -29,7 +29,7 @@ export default defineCase({
       const pool = valuePool();
       const db = openQueue(dir, 'NORMAL');
       const insert = inserter(db);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       for (let i = 0; i < records; i++) insert(valueAt(pool, i));
       const seconds = since(start);
       db.close();
@@ -40,7 +40,7 @@ export default defineCase({
       const { openDb } = await import('../peers/lmdb.js');
       const pool = valuePool();
       const db = openDb(dir);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       for (let i = 0; i < records; i++) db.putSync(i, valueAt(pool, i));
       const seconds = since(start);
       await db.close();
@@ -51,7 +51,7 @@ export default defineCase({
       const { openDb, keyOf } = await import('../peers/leveldb.js');
       const pool = valuePool();
       const db = await openDb(dir);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       for (let i = 0; i < records; i++) await db.put(keyOf(i), valueAt(pool, i));
       const seconds = since(start);
       await db.close();
@@ -62,7 +62,7 @@ export default defineCase({
       const { FrameWriter } = await import('../peers/fs-framing.js');
       const pool = valuePool();
       const w = new FrameWriter(dir);
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       for (let i = 0; i < records; i++) w.appendOne(valueAt(pool, i));
       const seconds = since(start);
       w.close();

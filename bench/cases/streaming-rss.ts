@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { defineCase, since } from '../case.js';
+import { defineCase, since, startTimer } from '../case.js';
 import { VALUE_BYTES, recordBatches, valuePool } from '../values.js';
 
 /**
@@ -65,7 +65,7 @@ export default defineCase({
         const now = process.memoryUsage();
         if (now.rss > peak.rss) peak = now;
       };
-      const start = process.hrtime.bigint();
+      const start = startTimer();
       let i = 0;
       for (; i < 100; i++) append(i);
       const perRecord = partitionSize(store).bytes / written;
