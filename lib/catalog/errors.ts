@@ -37,19 +37,34 @@ export function guardAll<T extends object>(file: string, stmts: T): T {
   return stmts;
 }
 
+/**
+ * Per database, one better-sqlite3 transaction function that calls the function it is given.
+ * `db.transaction(fn)` builds four wrapper functions and defines five properties on each at every
+ * call (~8 µs on a 2-core VM): a cost the Kafka listener paid at every OffsetCommit.
+ */
+const transactionRunners = new WeakMap<Database.Database, (fn: () => unknown) => unknown>();
+
 /** Runs `fn` in one transaction of `db`; any failure, the rollback's included, is a LogStoreError. */
 export function inTransaction<T>(db: Database.Database, fn: () => T): T {
+  let run = transactionRunners.get(db);
+  if (run === undefined) {
+    run = db.transaction((body: () => unknown) => body());
+    transactionRunners.set(db, run);
+  }
   try {
-    return db.transaction(fn)();
+    return run(fn) as T;
   } catch (err) {
     throw catalogError(err, db.name);
   }
 }
 
-/** Runs one pragma of `db` outside guardAll; its failure is a LogStoreError. */
+/**
+ * Runs one pragma of `db` outside guardAll; its failure is a LogStoreError. `exec`, not
+ * `db.pragma()`: it prepares and runs the statement without building a Statement object.
+ */
 function pragma(db: Database.Database, source: string): void {
   try {
-    db.pragma(source);
+    db.exec(`PRAGMA ${source}`);
   } catch (err) {
     throw catalogError(err, db.name);
   }
