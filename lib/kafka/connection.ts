@@ -7,6 +7,7 @@
 import type net from 'node:net';
 import { decodeRequest, encodeResponse, frame } from './codec/messages.js';
 import { MalformedFrameError } from './codec/malformed.js';
+import { OnceSignal } from './once-signal.js';
 import { KafkaError } from './errors.js';
 import type { Broker, ConnectionState, RequestContext } from './handlers/context.js';
 import { BEFORE_AUTHENTICATION, HANDLERS } from './handlers/index.js';
@@ -44,7 +45,7 @@ export class KafkaConnection {
       principal: undefined,
       sasl: undefined,
       rawSaslTokens: false,
-      gone: Promise.resolve(),
+      gone: new OnceSignal(),
       closeAfterResponse: undefined,
     };
     const reader = new FrameReader(broker.options.maxRequestBytes);
@@ -56,7 +57,6 @@ export class KafkaConnection {
     this.reader = direct ? reader : undefined;
     this.splitter = direct ? undefined : new FrameSplitter(broker.options.maxRequestBytes);
     this.done = new Promise((resolve) => (this.finish = resolve));
-    this.state.gone = this.done;
     socket.setNoDelay(true);
     if (!direct) {
       socket.on('data', (data: Buffer) => this.accept(this.splitter!.push(data)));
@@ -68,6 +68,7 @@ export class KafkaConnection {
     socket.on('close', () => {
       this.closed = true;
       this.queue.length = 0;
+      this.state.gone.fire();
       this.finish();
     });
   }

@@ -16,6 +16,7 @@ import { KafkaConnection } from './connection.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import type { GenerationEvent } from './group.js';
 import type { Broker } from './handlers/context.js';
+import { OnceSignal } from './once-signal.js';
 import { SaslUsers } from './sasl/mechanisms.js';
 import { normalizeServerOptions, type KafkaServerOptions } from './server-options.js';
 
@@ -32,7 +33,6 @@ export class KafkaServer {
   private constructor(
     private readonly listener: net.Server,
     private readonly broker: Broker,
-    private readonly closingResolve: () => void,
   ) {}
 
   static async start(options: KafkaServerOptions): Promise<KafkaServer> {
@@ -41,8 +41,7 @@ export class KafkaServer {
       ? tls.createServer({ cert: resolved.tls.cert, key: resolved.tls.key })
       : // Paused, so that a connection can read into its own memory from the first byte.
         net.createServer({ pauseOnConnect: true });
-    let resolveClosing!: () => void;
-    const closing = new Promise<void>((resolve) => (resolveClosing = resolve));
+    const closing = new OnceSignal();
     const broker: Broker = {
       options: resolved,
       backend: resolved.backend,
@@ -61,7 +60,7 @@ export class KafkaServer {
       closing,
       isClosing: () => server.closing,
     };
-    const server = new KafkaServer(listener, broker, resolveClosing);
+    const server = new KafkaServer(listener, broker);
     listener.on(resolved.tls ? 'secureConnection' : 'connection', (socket: net.Socket) =>
       server.accept(socket),
     );
@@ -150,7 +149,7 @@ export class KafkaServer {
         this.broker.options.log(`closing: ${(err as Error)?.stack ?? String(err)}`);
       }
     }
-    this.closingResolve();
+    this.broker.closing.fire();
     const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     this.broker.coordinator.close();
     const drained = Promise.all([...this.connections].map((c) => c.drain()));

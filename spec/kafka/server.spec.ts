@@ -5,6 +5,8 @@
  */
 import { expect } from 'chai';
 import net from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { decodeResponse, encodeRequest, frame } from '../../lib/kafka/codec/messages.js';
 import { KafkaClient } from '../../lib/kafka/client.js';
 import { KafkaError } from '../../lib/kafka/errors.js';
@@ -58,6 +60,12 @@ const fetchBody = (
 });
 
 const fetched = (r: Struct) => (r.responses as { partitions: Struct[] }[])[0]!.partitions;
+
+/** V8's full collection, without starting node with `--expose-gc` (the flag set at run time). */
+function fullCollection(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
 /** Connects a raw socket and collects whole response frames. */
 async function rawConnection(port: number) {
@@ -340,6 +348,35 @@ describe('Kafka listener (protocol level)', () => {
       b.backend.appendBatches('t', 0, batch(values(1)));
       const r = fetched(await pending)[0]!;
       expect((r.records as Buffer).length).to.equal(one * 3);
+    });
+
+    it('keeps nothing of a long poll once it ended: the heap holds still over 2,000 woken waits', async () => {
+      // Each wait's closure, timer and response stayed referenced from the connection until it
+      // closed (a `then` on its end), ~4 KB a wait: a consumer's connection grew for its lifetime.
+      const gc = fullCollection();
+      // Each wait is woken by a batch of one record, appended once the fetch waits for it.
+      const onAppend = b.backend.onAppend.bind(b.backend);
+      let waits = 0;
+      b.backend.onAppend = (topic, partition, wake) => {
+        waits++;
+        setImmediate(() => b.backend.appendBatches('t', 1, batch(values(1))));
+        return onAppend(topic, partition, wake);
+      };
+      let offset = 0; // partition 1 starts empty
+      const wokenWaits = async (n: number) => {
+        for (let i = 0; i < n; i++, offset++) {
+          const pending = client.request('Fetch', 11, fetchBody('t', [[1, offset]], { maxWaitMs: 10_000 }));
+          expect(fetched(await pending)[0]!.highWatermark).to.equal(offset + 1);
+        }
+      };
+      await wokenWaits(2_000); // code compiled and optimized, pools filled
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      await wokenWaits(2_000);
+      gc();
+      const grownPerWait = (process.memoryUsage().heapUsed - before) / 2_000;
+      expect(waits).to.equal(4_000);
+      expect(grownPerWait).to.be.below(500); // ~2,800 bytes a wait before
     });
 
     it("keeps a response's bytes its own while it waits behind a consumer that does not read", async () => {

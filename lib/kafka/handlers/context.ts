@@ -2,6 +2,7 @@
 import type { KafkaBackend } from '../backend.js';
 import type { RequestHeader } from '../codec/messages.js';
 import type { GroupCoordinator } from '../group-coordinator.js';
+import type { OnceSignal } from '../once-signal.js';
 import type { SaslExchange, SaslUsers } from '../sasl/mechanisms.js';
 import type { Struct } from '../schema/types.js';
 import type { ResolvedServerOptions } from '../server-options.js';
@@ -16,8 +17,8 @@ export interface Broker {
   host: string;
   port: number;
   clusterId: string;
-  /** Resolves early when the listener closes (long-polls stop waiting). */
-  closing: Promise<void>;
+  /** Fires when the listener closes (long-polls stop waiting). */
+  closing: OnceSignal;
   isClosing(): boolean;
 }
 
@@ -30,8 +31,8 @@ export interface ConnectionState {
   sasl: SaslExchange | undefined;
   /** SaslHandshake v0: the next frames are bare SASL tokens, not Kafka requests. */
   rawSaslTokens: boolean;
-  /** Resolves when the connection is gone: waits on its behalf (long polls) stop. */
-  gone: Promise<void>;
+  /** Fires when the connection is gone: waits on its behalf (long polls) stop. */
+  gone: OnceSignal;
   /** Close the connection once the current response is written (with this reason). */
   closeAfterResponse: string | undefined;
 }
