@@ -352,7 +352,7 @@ describe('Kafka listener (protocol level)', () => {
 
     it('keeps nothing of a long poll once it ended: the heap holds still over 2,000 woken waits', async () => {
       // Each wait's closure, timer and response stayed referenced from the connection until it
-      // closed (a `then` on its end), ~4 KB a wait: a consumer's connection grew for its lifetime.
+      // closed (a `then` on its end), ~2.8 KB a wait: a consumer's connection grew for its lifetime.
       const gc = fullCollection();
       // Each wait is woken by a batch of one record, appended once the fetch waits for it.
       const onAppend = b.backend.onAppend.bind(b.backend);

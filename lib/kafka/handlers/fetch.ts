@@ -148,22 +148,17 @@ export async function handleFetch(ctx: RequestContext, req: Struct): Promise<Str
       memory.release();
       if (result.bytes >= minBytes || result.error) finish();
     };
-    // A listener that fires as it is added ends the wait at once: the later ones go straight away.
-    const hold = (cancel: () => void): void => {
-      if (done) cancel();
-      else cancels.push(cancel);
-    };
     for (const t of topics) {
       for (const p of t.partitions) {
         try {
-          hold(ctx.broker.backend.onAppend(t.topic, p.partition, wake));
+          cancels.push(ctx.broker.backend.onAppend(t.topic, p.partition, wake));
         } catch {
           // A partition that vanished: its error shows in the final read.
         }
       }
     }
-    hold(ctx.broker.closing.listen(finish));
-    hold(ctx.connection.gone.listen(finish));
+    // Last: a signal that already fired runs `finish` at once, which cancels what came before.
+    cancels.push(ctx.broker.closing.listen(finish), ctx.connection.gone.listen(finish));
   });
   result = collect(ctx, topics, maxBytes, memory);
   return answer(result.body);
