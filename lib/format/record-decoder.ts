@@ -308,9 +308,9 @@ export function checkRecords(
  * markers) hold no user records.
  *
  * With `copy` (the default), keys, values and header values are views into one copy of the
- * batch's record bytes (or into the decompressed block), so they stay valid after the segment is
- * unmapped. Without it they are views into `buf` itself (a compressed batch's records are still
- * views into its decompressed block): the caller keeps `buf` (a reader's read buffer, or a
+ * bytes of the records returned (or into the decompressed block), so they stay valid after the
+ * segment is unmapped. Without it they are views into `buf` itself (a compressed batch's records
+ * are still views into its decompressed block): the caller keeps `buf` (a reader's read buffer, or a
  * mapping) from being overwritten or unmapped for as long as it promised (lib/read/view-lease.ts).
  * `origin` is the file position of `buf[0]` when `buf` holds a window of the file rather than all
  * of it (errors name positions in the file).
@@ -336,12 +336,28 @@ export function decodeRecords(
     const bytes = asBuffer(records);
     return walkRecords(bytes, first, i, previousDelta, b, max, output(out, topic, partition, bytes, 0)).added;
   }
-  // The returned buffers are views into one copy of the rest of the records, so they stay valid
-  // after the segment is unmapped.
-  const limit = records.length;
-  const bytes = Buffer.allocUnsafeSlow(limit - first);
-  bytes.set(records.subarray(first, limit));
+  // The returned buffers are views into one copy of the bytes of the records returned, so they
+  // stay valid after the segment is unmapped. Not the rest of the batch: reads of 100 from a batch
+  // of 10,000 would copy it again at every call, and their records would keep all of it alive.
+  const end = b.count - i > max ? recordsEnd(records, first, max) : records.length;
+  const bytes = Buffer.allocUnsafeSlow(end - first);
+  bytes.set(records.subarray(first, end));
   return walkRecords(bytes, 0, i, previousDelta, b, max, output(out, topic, partition, bytes, first)).added;
+}
+
+/**
+ * Where the `count` records from byte `first` of `records` end, from their lengths alone; the
+ * section's end when a length does not fit (walkRecords, over the whole section, then reports it).
+ */
+function recordsEnd(records: Uint8Array, first: number, count: number): number {
+  const limit = records.length;
+  let p = first;
+  for (let n = 0; n < count; n++) {
+    const length = readVarint(records, p, limit);
+    if (varintEnd < 0 || length < 0 || length > limit - varintEnd) return limit;
+    p = varintEnd + length;
+  }
+  return p;
 }
 
 /** `bytes` as a Buffer over the same memory (header keys are decoded with Buffer's toString). */

@@ -92,6 +92,42 @@ describe('Copying reads (pread into a reused buffer)', () => {
     expect(kept.map((r) => r.value!.toString())).to.deep.equal([...Array(next).keys()].map(valueOf));
   });
 
+  it('should copy only the bytes of the records a read returns from inside a batch', async () => {
+    const dir = tempDir();
+    const store = LogStore.open(dir);
+    store.createTopic('t');
+    const valueOf = (i: number) => `${i}:`.padEnd(1000, String.fromCharCode(97 + (i % 26)));
+    // One batch of 1000 records of ~1 KB: 10 of them are 1% of it.
+    store.append(
+      't',
+      Array.from({ length: 1000 }, (_, i) => ({ value: valueOf(i) })),
+    );
+    // 100 KB more, so that the first batch is read from the file (not within the last 64 KiB).
+    store.append(
+      't',
+      Array.from({ length: 100 }, (_, i) => ({ value: valueOf(1000 + i) })),
+    );
+    const reader = store.reader('t');
+    reader.seek(500);
+    const got = reader.read(10);
+    expect(got.map((r) => r.offset)).to.deep.equal([...Array(10).keys()].map((i) => 500 + i));
+    expect(got.map((r) => r.value!.toString())).to.deep.equal(
+      [...Array(10).keys()].map((i) => valueOf(500 + i)),
+    );
+    // Each record is 1000 value bytes and 10 of framing (length 2, attributes 1, timestamp delta 1,
+    // offset delta 2, key length 1, value length 2, header count 1): the copy holds those 10
+    // records, not the 490 after them.
+    const memory = got[0]!.value!.buffer;
+    expect(got.every((r) => r.value!.buffer === memory)).to.equal(true);
+    expect(memory.byteLength).to.equal(10 * (1000 + 10));
+    // The rest of the batch, then the next batch, in later reads.
+    const rest = reader.read(1000);
+    expect(rest.map((r) => r.offset)).to.deep.equal([...Array(590).keys()].map((i) => 510 + i));
+    expect(rest[489]!.value!.buffer.byteLength).to.equal(490 * (1000 + 10));
+    reader.close();
+    await store.close();
+  });
+
   it('should keep readers taking turns apart, though they share one buffer', () => {
     const { store } = storeOfBatches(200);
     const readers = [store.reader('t'), store.reader('t', { from: 150 }), store.reader('t', { from: 7 })];
