@@ -10,7 +10,8 @@
  *   the rebalance timeout; a brand-new group first waits `initialRebalanceDelayMs` for more) ->
  *   CompletingRebalance (join answered with a new generation; waits for the leader's SyncGroup) ->
  *   Stable. A member that stops heartbeating is removed after its session timeout and the group
- *   rebalances; one that does not rejoin in time is removed when the join phase ends.
+ *   rebalances; one that does not rejoin in time is removed when the join phase ends. A group left
+ *   Empty with no committed offsets is forgotten (Dead), as Kafka's offsets-retention check drops it.
  * Committed offsets live in the backend only (one source of truth with the store's own
  * consumers). Everything runs on the event loop; no locking is needed. A group's state and the
  * answers built from it are group.ts's; ListGroups, DescribeGroups and DeleteGroups group-admin.ts's.
@@ -98,10 +99,11 @@ export class GroupCoordinator {
         this.removeMember(g, existing, KafkaError.FENCED_INSTANCE_ID);
       } else if (req.requireKnownMemberId) {
         // KIP-394: hand out an id and wait for the member to come back with it.
-        g.pending.set(
-          memberId,
-          setTimeout(() => g.pending.delete(memberId), timeout(req.sessionTimeoutMs)).unref(),
-        );
+        const forget = () => {
+          g.pending.delete(memberId);
+          this.forgetIfUnused(g);
+        };
+        g.pending.set(memberId, setTimeout(forget, timeout(req.sessionTimeoutMs)).unref());
         return fail(KafkaError.MEMBER_ID_REQUIRED, memberId);
       }
       member = this.addMember(g, memberId, req);
@@ -109,7 +111,10 @@ export class GroupCoordinator {
       member = g.members.get(req.memberId);
       if (!member) {
         const timer = g.pending.get(req.memberId);
-        if (timer === undefined) return fail(KafkaError.UNKNOWN_MEMBER_ID);
+        if (timer === undefined) {
+          this.forgetIfUnused(g); // made by this join (a member from before a restart, say)
+          return fail(KafkaError.UNKNOWN_MEMBER_ID);
+        }
         clearTimeout(timer);
         g.pending.delete(req.memberId);
         member = this.addMember(g, req.memberId, req);
@@ -193,6 +198,7 @@ export class GroupCoordinator {
   private completeJoin(g: Group): void {
     if (g.members.size === 0) {
       g.becomeEmpty();
+      this.forgetIfUnused(g);
       return;
     }
     g.generationId++;
@@ -312,10 +318,23 @@ export class GroupCoordinator {
     if (g.members.size === 0 && g.state !== 'PreparingRebalance') {
       clearTimeout(g.joinTimer);
       g.becomeEmpty();
+      this.forgetIfUnused(g);
       return;
     }
     if (g.state === 'Stable' || g.state === 'CompletingRebalance') this.prepareRebalance(g, reason);
     this.maybeCompleteJoin(g);
+  }
+
+  /**
+   * Drops a group that is Empty, expects no member back and has no committed offsets, as Kafka's
+   * offsets-retention check does: otherwise every ad-hoc group id (a console consumer's, a test's)
+   * stayed in memory until the listener closed. Its members are gone, so nobody holds a member id
+   * or generation of it; a group with offsets stays, and its generations go on.
+   */
+  private forgetIfUnused(g: Group): void {
+    if (g.state !== 'Empty' || g.members.size > 0 || g.pending.size > 0) return;
+    if (this.groups.get(g.groupId) !== g || this.backend.committedOffsets(g.groupId).length > 0) return;
+    this.groups.delete(g.groupId);
   }
 
   // ---- Offsets ----

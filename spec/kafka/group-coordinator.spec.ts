@@ -184,6 +184,43 @@ describe('GroupCoordinator', () => {
     expect(coordinator.delete('g')).to.equal(KafkaError.GROUP_ID_NOT_FOUND);
   });
 
+  it('forgets a group that empties with no committed offsets, and keeps one that has some', async () => {
+    const a = await coordinator.join(joinRequest(''));
+    await coordinator.sync('g', a.generationId, a.memberId, []);
+    expect(coordinator.describe('g').state).to.equal('Stable');
+    coordinator.leave('g', [{ memberId: a.memberId, groupInstanceId: null }]);
+    expect(coordinator.describe('g').state).to.equal('Dead');
+    // Made again from nothing: its first generation is 1.
+    const b = await coordinator.join(joinRequest(''));
+    expect(b).to.deep.include({ errorCode: 0, generationId: 1 });
+    coordinator.commit('g', [{ topic: 't', partition: 0, offset: 3, metadata: '' }]);
+    coordinator.leave('g', [{ memberId: b.memberId, groupInstanceId: null }]);
+    expect(coordinator.describe('g').state).to.equal('Empty');
+    // Kept: its generations go on (2 when it emptied, 3 now).
+    const c = await coordinator.join(joinRequest(''));
+    expect(c).to.deep.include({ errorCode: 0, generationId: 3 });
+    expect(coordinator.heartbeat('g', 1, b.memberId)).to.equal(KafkaError.UNKNOWN_MEMBER_ID);
+  });
+
+  it('forgets an offsetless group whose last member timed out, whose new member never came back, or that a stale member id made', async () => {
+    const a = await coordinator.join(joinRequest('', { groupId: 'timed-out' }));
+    await coordinator.sync('timed-out', a.generationId, a.memberId, []);
+    const required = await coordinator.join(
+      joinRequest('', { groupId: 'never-back', requireKnownMemberId: true }),
+    );
+    expect(required.errorCode).to.equal(KafkaError.MEMBER_ID_REQUIRED);
+    expect(coordinator.describe('timed-out').state).to.equal('Stable');
+    expect(coordinator.describe('never-back').state).to.equal('Empty');
+    const stale = await coordinator.join(joinRequest('from-before-a-restart', { groupId: 'stale' }));
+    expect(stale.errorCode).to.equal(KafkaError.UNKNOWN_MEMBER_ID);
+    expect(coordinator.describe('stale').state).to.equal('Dead');
+    await sleep(450); // past the 300 ms session timeout of both
+    expect(coordinator.describe('timed-out').state).to.equal('Dead');
+    expect(coordinator.describe('never-back').state).to.equal('Dead');
+    const late = await coordinator.join(joinRequest(required.memberId, { groupId: 'never-back' }));
+    expect(late.errorCode).to.equal(KafkaError.UNKNOWN_MEMBER_ID);
+  });
+
   it('refuses session timeouts outside the allowed range and empty group ids', async () => {
     expect((await coordinator.join(joinRequest('', { sessionTimeoutMs: 10 }))).errorCode).to.equal(
       KafkaError.INVALID_SESSION_TIMEOUT,
