@@ -213,6 +213,7 @@ function openBatch(
   where: string,
   maxBytes: number,
   origin: number,
+  block: Uint8Array | null = null,
 ): { records: Uint8Array; compressed: boolean; context: BatchContext } {
   const end = pos + batchSize(buf, pos);
   const attributes = batchAttributes(buf, pos);
@@ -223,8 +224,8 @@ function openBatch(
     });
   // The records section: in place for a plain batch, the decompressed block for a compressed one
   // (positions in errors are then those of the batch).
-  let records = buf.subarray(pos + BATCH_HEADER_BYTES, end);
-  if ((attributes & COMPRESSION_MASK) !== 0) {
+  let records = block ?? buf.subarray(pos + BATCH_HEADER_BYTES, end);
+  if (block === null && (attributes & COMPRESSION_MASK) !== 0) {
     try {
       records = decompressRecords(attributes, records, maxBytes);
     } catch (err) {
@@ -249,6 +250,31 @@ function openBatch(
       at: (p: number) => (compressed ? position + BATCH_HEADER_BYTES : position + BATCH_HEADER_BYTES + p),
     },
   };
+}
+
+/**
+ * Where a reader stopped inside a batch: the next record's index and byte position in the
+ * records section, the offset delta before it, and a compressed batch's decompressed records. A
+ * read that resumes there starts at that record rather than walking the batch, and decompressing
+ * it, from its start again: reads of 100 records from a batch of 10,000 each paid for the whole
+ * batch. Its owner (a reader's cursor) clears it whenever it may be somewhere else: another
+ * segment, a seek. Positions are the batch's in the file, so one segment's batches never mix up.
+ */
+export class BatchPlace {
+  /** The file position of the batch, or -1: no place. */
+  batch = -1;
+  /** The offset a read resuming here asks for. */
+  nextOffset = -1;
+  index = 0;
+  position = 0;
+  previousDelta = -1;
+  /** The decompressed records of a compressed batch (never written to: records view it). */
+  block: Uint8Array | null = null;
+
+  clear(): void {
+    this.batch = -1;
+    this.block = null;
+  }
 }
 
 /**
@@ -327,22 +353,73 @@ export function decodeRecords(
   maxBytes = MAX_DECOMPRESSED_BYTES,
   copy = true,
   origin = 0,
+  place: BatchPlace | null = null,
 ): number {
   if ((batchAttributes(buf, pos) & CONTROL_FLAG) !== 0) return 0;
-  const { records, compressed, context: b } = openBatch(buf, pos, where, maxBytes, origin);
-  const { first, i, previousDelta } = skipRecords(records, fromOffset, b);
+  const batch = origin + pos;
+  const resume = place !== null && place.batch === batch && place.nextOffset === fromOffset;
+  const {
+    records,
+    compressed,
+    context: b,
+  } = openBatch(buf, pos, where, maxBytes, origin, resume ? place.block : null);
+  const { first, i, previousDelta } = resume
+    ? { first: place.position, i: place.index, previousDelta: place.previousDelta }
+    : skipRecords(records, fromOffset, b);
+  const before = out.length;
+  let walked: Walked;
   if (!copy || compressed) {
     // In place: the mapping's bytes, or the decompressed block (already a copy of its own).
     const bytes = asBuffer(records);
-    return walkRecords(bytes, first, i, previousDelta, b, max, output(out, topic, partition, bytes, 0)).added;
+    walked = walkRecords(bytes, first, i, previousDelta, b, max, output(out, topic, partition, bytes, 0));
+  } else {
+    walked = copyAndWalk(records, first, i, previousDelta, b, max, out, topic, partition);
   }
-  // The returned buffers are views into one copy of the bytes of the records returned, so they
-  // stay valid after the segment is unmapped. Not the rest of the batch: reads of 100 from a batch
-  // of 10,000 would copy it again at every call, and their records would keep all of it alive.
+  if (place !== null) {
+    if (walked.i < b.count && walked.added > 0) {
+      const last = out[before + walked.added - 1]!.offset;
+      place.batch = batch;
+      place.nextOffset = last + 1;
+      place.index = walked.i;
+      place.position = walked.p;
+      place.previousDelta = last - b.baseOffset;
+      place.block = compressed ? records : null;
+    } else if (walked.i === b.count) place.clear();
+  }
+  return walked.added;
+}
+
+/**
+ * The copying read's walk: the returned buffers are views into one copy of the bytes of the
+ * records returned, so they stay valid after the segment is unmapped. Not the rest of the batch:
+ * reads of 100 from a batch of 10,000 would copy it again at every call, and their records would
+ * keep all of it alive. The position returned is in `records`, as an in-place walk's.
+ */
+function copyAndWalk(
+  records: Uint8Array,
+  first: number,
+  i: number,
+  previousDelta: number,
+  b: BatchContext,
+  max: number,
+  list: LogRecord[],
+  topic: string,
+  partition: number,
+): Walked {
   const end = b.count - i > max ? recordsEnd(records, first, max) : records.length;
   const bytes = Buffer.allocUnsafeSlow(end - first);
   bytes.set(records.subarray(first, end));
-  return walkRecords(bytes, 0, i, previousDelta, b, max, output(out, topic, partition, bytes, first)).added;
+  const walked = walkRecords(
+    bytes,
+    0,
+    i,
+    previousDelta,
+    b,
+    max,
+    output(list, topic, partition, bytes, first),
+  );
+  walked.p += first;
+  return walked;
 }
 
 /**

@@ -8,7 +8,7 @@
 import { LogStoreError } from '../errors.js';
 import type { BatchWalker } from '../format/batches.js';
 import { BATCH_HEADER_BYTES, LOG_OVERHEAD, readInt32 } from '../format/record-batch.js';
-import { decodeRecords } from '../format/record-decoder.js';
+import { BatchPlace, decodeRecords } from '../format/record-decoder.js';
 import type { LogRecord } from '../record.js';
 import { SEGMENT_START, walkFrom } from './index-lookup.js';
 import type { PartitionLog } from './partition-log.js';
@@ -23,6 +23,8 @@ export interface Cursor {
   walker: BatchWalker | null;
   /** Whether the walker's current batch still has records at or after `offset`. */
   inBatch: boolean;
+  /** Where in that batch the last read stopped (cleared whenever the walk moves elsewhere). */
+  place: BatchPlace;
   /**
    * Set for a zero-copy reader: records are views into its window's buffers (lent until its next
    * read) or into the segments' mappings (each segment read from is lent to it: pinned). Null:
@@ -34,7 +36,15 @@ export interface Cursor {
 }
 
 export function newCursor(lease: Cursor['lease'] = null): Cursor {
-  return { offset: 0, segment: null, walker: null, inBatch: false, lease, window: null };
+  return {
+    offset: 0,
+    segment: null,
+    walker: null,
+    inBatch: false,
+    place: new BatchPlace(),
+    lease,
+    window: null,
+  };
 }
 
 /**
@@ -82,6 +92,7 @@ export function locate(log: PartitionLog, cursor: Cursor): void {
       ? segment.walker(SEGMENT_START.position, log.gaps ? -1 : segment.baseOffset, log.gaps)
       : walkFrom(segment, log.gaps, (index) => index.entryFor(offset));
   cursor.inBatch = false;
+  cursor.place.clear();
 }
 
 /**
@@ -119,6 +130,7 @@ export function readRecords(log: PartitionLog, cursor: Cursor, max: number, out:
           const next = log.segments[i + 1]!;
           cursor.segment = next;
           cursor.walker = next.walker(0, log.gaps ? -1 : next.baseOffset, log.gaps);
+          cursor.place.clear(); // its positions are those of another file
           continue;
         }
         walker.limit = segment.size;
@@ -158,6 +170,7 @@ export function readRecords(log: PartitionLog, cursor: Cursor, max: number, out:
         undefined,
         lease === null,
         walker.origin,
+        cursor.place,
       );
       if (lease !== null && n > 0) {
         if (viaFile) lease.buffers.lend(walker.buf);
