@@ -341,17 +341,20 @@ export class GroupCoordinator {
 
   /**
    * Validates a commit against the group's membership: a simple (generation -1, no member) commit
-   * is allowed on a group with no live members, as Kafka allows it for manual assignment.
+   * is allowed on a group with no live members, as Kafka allows it for manual assignment. A commit
+   * with a generation to a group the coordinator does not know (never joined here, or forgotten
+   * once it emptied) comes from an older generation: ILLEGAL_GENERATION, as Kafka answers it.
    */
   checkCommit(groupId: string, generationId: number, memberId: string): KafkaErrorCode {
     if (this.closed) return KafkaError.COORDINATOR_NOT_AVAILABLE;
     if (groupId === '') return KafkaError.INVALID_GROUP_ID;
     const g = this.group(groupId, false);
+    if (!g) return generationId < 0 ? KafkaError.NONE : KafkaError.ILLEGAL_GENERATION;
     if (generationId < 0 && memberId === '') {
-      return g && g.members.size > 0 ? KafkaError.UNKNOWN_MEMBER_ID : KafkaError.NONE;
+      return g.members.size > 0 ? KafkaError.UNKNOWN_MEMBER_ID : KafkaError.NONE;
     }
-    const m = g?.members.get(memberId);
-    if (!g || !m) return KafkaError.UNKNOWN_MEMBER_ID;
+    const m = g.members.get(memberId);
+    if (!m) return KafkaError.UNKNOWN_MEMBER_ID;
     if (generationId !== g.generationId) return KafkaError.ILLEGAL_GENERATION;
     if (g.state === 'PreparingRebalance') return KafkaError.REBALANCE_IN_PROGRESS;
     this.touch(g, m);

@@ -172,6 +172,9 @@ describe('GroupCoordinator', () => {
     expect(coordinator.checkCommit('g', a.generationId, 'nobody')).to.equal(KafkaError.UNKNOWN_MEMBER_ID);
     expect(coordinator.checkCommit('g', -1, '')).to.equal(KafkaError.UNKNOWN_MEMBER_ID);
     expect(coordinator.checkCommit('solo', -1, '')).to.equal(KafkaError.NONE);
+    // A group not known here: a commit with a generation is from an older one (Kafka's answer).
+    expect(coordinator.checkCommit('unknown', 4, 'm-1')).to.equal(KafkaError.ILLEGAL_GENERATION);
+    expect(coordinator.checkCommit('unknown', -1, 'm-1')).to.equal(KafkaError.NONE);
     coordinator.commit('g', [{ topic: 't', partition: 1, offset: 7, metadata: 'm' }]);
     expect(backend.committedOffsets('g')).to.deep.equal([
       { topic: 't', partition: 1, offset: 7, metadata: 'm' },
@@ -217,6 +220,10 @@ describe('GroupCoordinator', () => {
     await sleep(450); // past the 300 ms session timeout of both
     expect(coordinator.describe('timed-out').state).to.equal('Dead');
     expect(coordinator.describe('never-back').state).to.equal('Dead');
+    // The evicted member's late commit: from a generation the coordinator no longer knows.
+    expect(coordinator.checkCommit('timed-out', a.generationId, a.memberId)).to.equal(
+      KafkaError.ILLEGAL_GENERATION,
+    );
     const late = await coordinator.join(joinRequest(required.memberId, { groupId: 'never-back' }));
     expect(late.errorCode).to.equal(KafkaError.UNKNOWN_MEMBER_ID);
   });
