@@ -90,6 +90,14 @@ export class Consumer implements AsyncIterable<LogRecord> {
   private readonly waiters = new Set<() => void>();
   private nextPartition = 0;
   /**
+   * The partition whose cursor keeps the decompressed records of a batch it stopped inside, if
+   * any. One per consumer, not one per partition: a fetch stops inside a batch of at most one
+   * partition (the one that filled it), but over many fetches every partition could keep one, a
+   * batch's worth of memory each. The others keep their place in the batch without its records:
+   * resuming there decompresses the batch again.
+   */
+  private blockHolder: Assigned | null = null;
+  /**
    * Set at close: the partitions it held then and where it stopped, so that `committed()` and
    * `lag()` still answer once a `for await` loop has ended (and closed it).
    */
@@ -171,9 +179,11 @@ export class Consumer implements AsyncIterable<LogRecord> {
     this.lease?.release(); // the previous fetch's views are no longer promised
     const out: LogRecord[] = [];
     const partitions = this.assignment;
+    let last: Assigned | null = null;
     for (let k = 0; k < partitions.length && out.length < max; k++) {
       const p = partitions[(this.nextPartition + k) % partitions.length]!;
       const a = this.assigned.get(p)!;
+      last = a;
       try {
         a.log.read(a.cursor, max - out.length, out);
       } catch (err) {
@@ -184,7 +194,15 @@ export class Consumer implements AsyncIterable<LogRecord> {
       }
     }
     this.nextPartition++;
+    this.keepOneBlock(last);
     return out;
+  }
+
+  /** `last` (the partition the fetch ended on) may keep its batch's records; the holder before it not. */
+  private keepOneBlock(last: Assigned | null): void {
+    const held = this.blockHolder;
+    if (held !== null && held !== last) held.cursor.place.block = null;
+    this.blockHolder = last !== null && last.cursor.place.block !== null ? last : null;
   }
 
   /**

@@ -2,7 +2,8 @@
  * Reads that stop inside a batch and the next read resuming there (lib/format/record-decoder.ts,
  * BatchPlace): the next read starts at the record where the last one stopped instead of walking
  * the batch, and decompressing it, from its start again. What must hold: a compressed batch is
- * decompressed once for all the reads that take its records; reads of any size, with seeks
+ * decompressed once for all the reads that take its records, and a consumer keeps the
+ * decompressed records of one partition only (the one it reads on in); reads of any size, with seeks
  * between them, over batches of every codec with compaction's gaps in their offsets, return
  * exactly what one read of everything returns.
  */
@@ -54,6 +55,46 @@ describe('Reads resuming inside a batch', () => {
       await store.close();
     });
   }
+
+  it('should keep the decompressed records of one partition per consumer, not of every partition it stopped in', async () => {
+    const store = LogStore.open(tempDir());
+    store.createTopic('c', { partitions: 3 });
+    for (let p = 0; p < 3; p++) {
+      const records = Array.from({ length: 1000 }, (_, i) => ({ value: `p${p} v${i}`.padEnd(100, '.') }));
+      store.append('c', records, { partition: p, compression: 'gzip' });
+    }
+    const consumer = store.consumer('c', { group: 'g', autoCommit: false });
+    // Each read starts one partition further (round robin) and stops 10 records into it.
+    const reads = Array.from({ length: 5 }, () => consumer.read(10));
+    expect(reads.map((r) => [r[0]!.partition, r[0]!.offset, r.length])).to.deep.equal([
+      [0, 0, 10],
+      [1, 0, 10],
+      [2, 0, 10],
+      [0, 10, 10],
+      [1, 10, 10],
+    ]);
+    const block = (k: number) => reads[k]![0]!.value!.buffer;
+    // Partition 0 was left for partitions 1 and 2: its batch was decompressed again.
+    expect(block(3)).to.not.equal(block(0));
+    expect(block(4)).to.not.equal(block(1));
+    expect(reads[3]!.map((r) => r.value!.toString())).to.deep.equal(
+      [...Array(10).keys()].map((i) => `p0 v${10 + i}`.padEnd(100, '.')),
+    );
+    await consumer.close();
+    // Reading on in the partition it stopped in, a consumer keeps the block.
+    store.createTopic('one');
+    store.append(
+      'one',
+      Array.from({ length: 1000 }, (_, i) => ({ value: `v${i}` })),
+      { compression: 'gzip' },
+    );
+    const single = store.consumer('one', { group: 'g', autoCommit: false });
+    const [first, second] = [single.read(10), single.read(10)];
+    expect(second.map((r) => r.offset)).to.deep.equal([...Array(10).keys()].map((i) => 10 + i));
+    expect(second[0]!.value!.buffer).to.equal(first[0]!.value!.buffer);
+    await single.close();
+    await store.close();
+  });
 
   it('should return what one read of everything returns, for reads of any size and seeks between them', async () => {
     const store = LogStore.open(tempDir(), { cleanupIntervalMs: 0 });
