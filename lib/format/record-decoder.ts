@@ -336,10 +336,12 @@ export function checkRecords(
  * With `copy` (the default), keys, values and header values are views into one copy of the
  * bytes of the records returned (or into the decompressed block), so they stay valid after the
  * segment is unmapped. Without it they are views into `buf` itself (a compressed batch's records
- * are still views into its decompressed block): the caller keeps `buf` (a reader's read buffer, or a
- * mapping) from being overwritten or unmapped for as long as it promised (lib/read/view-lease.ts).
- * `origin` is the file position of `buf[0]` when `buf` holds a window of the file rather than all
- * of it (errors name positions in the file).
+ * are still views into its decompressed block): the caller keeps `buf` (a reader's read buffer,
+ * or a mapping) from being overwritten or unmapped for as long as it promised
+ * (lib/read/view-lease.ts). `origin` is the file position of `buf[0]` when `buf` holds a window of
+ * the file rather than all of it (errors name positions in the file). With `place`, a read that
+ * resumes where the last one stopped in this batch starts there (BatchPlace), and the place is
+ * moved on.
  */
 export function decodeRecords(
   buf: Uint8Array,
