@@ -17,7 +17,7 @@ const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 /** A record as plain data, for comparing reads. */
 const plain = (r: LogRecord) => [r.offset, r.key?.toString() ?? null, r.value?.toString() ?? null];
 
-/** Everything from `from`, in reads of `max`. */
+/** Everything in topic c from its start, in reads of `max`. */
 function readInChunks(store: LogStore, max: number, copy: boolean): unknown[] {
   const reader = store.reader('c', { copy });
   const all: unknown[] = [];
