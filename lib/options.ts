@@ -109,7 +109,7 @@ export function checkKeys(given: object, known: readonly string[], what: string)
     if (known.includes(key)) continue;
     const close = closestName(key, known);
     throw invalidArgument(
-      `Unknown ${what} \`${key}\`${close ? `; did you mean \`${close}\`?` : ''} Known: ${known.join(', ')}.`,
+      `Unknown ${what} \`${key}\`${close ? `; did you mean \`${close}\`?` : '.'} Known: ${known.join(', ')}.`,
     );
   }
 }

@@ -165,11 +165,7 @@ function checkOptionKeys(options: AppendOptions): void {
 const RECORD_FIELDS = ['key', 'value', 'headers', 'timestamp', 'partition'];
 
 function checkRecord(rec: unknown, index: number, config: ResolvedTopicConfig): void {
-  if (rec === null || typeof rec !== 'object') {
-    throw invalidArgument(
-      `Record ${index} must be an object like { key, value, headers, timestamp }, got ${String(rec)}.`,
-    );
-  }
+  if (rec === null || typeof rec !== 'object') refuseRecord(rec, index);
   // A for-in over the record's few fields with plain comparisons: this runs for every record of
   // every append, where Object.keys and a list lookup would cost a measurable share.
   for (const field in rec) {
@@ -180,20 +176,36 @@ function checkRecord(rec: unknown, index: number, config: ResolvedTopicConfig): 
       field !== 'timestamp' &&
       field !== 'partition'
     ) {
-      refuseField(rec, index);
+      refuseRecord(rec, index);
     }
   }
+  const record = rec as AppendRecord;
+  if (record.value === undefined || (config.cleanupPolicy === 'compact' && record.key == null))
+    refuseRecord(rec, index);
+}
+
+/**
+ * Throws the error that says what is wrong with a record checkRecord refused (the last check left
+ * is a compacted topic's key). The messages are built here, not in checkRecord: there V8 converted
+ * `index` to a string for every record, on the path that passes (a message's parts are kept for
+ * the deoptimizations of its cold branches).
+ */
+function refuseRecord(rec: unknown, index: number): never {
+  if (rec === null || typeof rec !== 'object') {
+    throw invalidArgument(
+      `Record ${index} must be an object like { key, value, headers, timestamp }, got ${String(rec)}.`,
+    );
+  }
+  for (const field in rec) if (!RECORD_FIELDS.includes(field)) refuseField(rec, index);
   if ((rec as AppendRecord).value === undefined) {
     throw invalidArgument(
       `Record ${index} has no \`value\`: give the value (Buffer, Uint8Array or string), or value: null ` +
         'for a tombstone.',
     );
   }
-  if (config.cleanupPolicy === 'compact' && (rec as AppendRecord).key == null) {
-    throw invalidArgument(
-      `Record ${index} has no key; a compacted topic keeps the latest record per key, so every record needs one.`,
-    );
-  }
+  throw invalidArgument(
+    `Record ${index} has no key; a compacted topic keeps the latest record per key, so every record needs one.`,
+  );
 }
 
 /** Names the unknown field of `rec` with the did-you-mean the options give. */

@@ -231,6 +231,13 @@ function isAscii(s: string): boolean {
   return true;
 }
 
+/**
+ * Uint8Array's `set`, called directly: `buf.set(...)` on a Buffer compiled to a generic property
+ * load at every call (`Builtins_LoadIC` in a `perf` profile), ~4 ns of the ~30 a record of 100
+ * bytes takes to write.
+ */
+const typedArraySet = Uint8Array.prototype.set;
+
 function writeBytes(buf: Buffer, p: number, b: Bytes | null | undefined): number {
   if (b === null || b === undefined) {
     buf[p] = 1; // zigzag(-1)
@@ -241,9 +248,10 @@ function writeBytes(buf: Buffer, p: number, b: Bytes | null | undefined): number
     p = writeVarint(buf, p, len);
     return p + buf.write(b, p, len, 'utf8');
   }
-  p = writeVarint(buf, p, b.length);
-  buf.set(b, p);
-  return p + b.length;
+  const length = b.length;
+  p = writeVarint(buf, p, length);
+  typedArraySet.call(buf, b, p);
+  return p + length;
 }
 
 function headersSize(pairs: readonly [string, HeaderValue][], index: number): number {

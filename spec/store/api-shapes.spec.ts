@@ -113,6 +113,55 @@ describe('LogStore shapes and refusals', () => {
     });
   });
 
+  describe('append() refusal messages', () => {
+    it('should name the record and what is wrong with it, for each check, and write nothing', async () => {
+      const store = LogStore.open(tempDir());
+      store.createTopic('jobs');
+      store.createTopic('latest', { cleanupPolicy: 'compact' });
+      const inherited = Object.assign(Object.create({ extra: 1 }) as object, { value: 'x' });
+      const refusals: [string, unknown, string][] = [
+        ['jobs', null, 'Record 0 must be an object like { key, value, headers, timestamp }, got null.'],
+        [
+          'jobs',
+          [{ value: 'a' }, 5],
+          'Record 1 must be an object like { key, value, headers, timestamp }, got 5.',
+        ],
+        [
+          'jobs',
+          [{ value: 'a' }, { key: 'a' }],
+          'Record 1 has no `value`: give the value (Buffer, Uint8Array or string), or value: null for a tombstone.',
+        ],
+        [
+          'jobs',
+          [{ value: 'a' }, { value: 'b', vlaue: 'x' }],
+          'Unknown field in record 1: `vlaue`; did you mean `value`? Known: key, value, headers, timestamp, partition.',
+        ],
+        [
+          'jobs',
+          { value: 'x', zzz: 1 },
+          'Unknown field in record 0: `zzz`. Known: key, value, headers, timestamp, partition.',
+        ],
+        [
+          'jobs',
+          inherited,
+          'Unknown field in record 0: `extra`. Known: key, value, headers, timestamp, partition.',
+        ],
+        [
+          'latest',
+          [{ key: 'k', value: 'a' }, { value: 'b' }],
+          'Record 1 has no key; a compacted topic keeps the latest record per key, so every record needs one.',
+        ],
+      ];
+      for (const [topic, input, message] of refusals) {
+        const err = expectCode(() => store.append(topic, input as never), 'LOGSTORE_INVALID_ARGUMENT');
+        expect(err.message).to.equal(message);
+      }
+      expect(store.describeTopic('jobs').partitions[0]!.endOffset).to.equal(0);
+      expect(store.describeTopic('latest').partitions[0]!.endOffset).to.equal(0);
+      await store.close();
+    });
+  });
+
   describe('alterTopic()', () => {
     it('should refuse a change of the partition count with LOGSTORE_INVALID_ARGUMENT, and accept the same count', async () => {
       const store = LogStore.open(tempDir());
