@@ -251,6 +251,17 @@ export class LogStore {
   }
 
   /**
+   * Deletes `group`: its committed offsets on every topic (the retention they held back with
+   * `retainForGroups` is released). Refused while the group has live consumers here or members
+   * through the Kafka listener, as Kafka refuses to delete a group that is not empty. Returns
+   * whether the group had anything to delete.
+   */
+  deleteGroup(group: string): boolean {
+    this.state.checkWritable();
+    return this.parts.groups.delete(group);
+  }
+
+  /**
    * Runs `fn` in one SQLite transaction on the catalog database, so that an application's own
    * writes (to its own tables) and `consumer.commit()` calls made inside commit together or not
    * at all: an exactly-once local pipeline. Keep `fn` short and synchronous; do not touch the

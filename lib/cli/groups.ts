@@ -1,10 +1,10 @@
 /**
- * `logstore groups <dir> [list | describe <g> | reset <g> <topic> --to POS]`.
+ * `logstore groups <dir> [list | describe <g> | reset <g> <topic> --to POS | delete <g>]`.
  *
  * list and describe show `store.groups()` of a read-only store (beside a live writer): every
  * group that committed offsets, per topic, with the partitions' end offsets and lag; `--json`
- * prints those objects as the library returns them. reset goes through `store.resetGroup`, which
- * needs the writer lock.
+ * prints those objects as the library returns them. reset and delete go through
+ * `store.resetGroup` and `store.deleteGroup`, which need the writer lock.
  */
 import type { GroupDescription } from '../index.js';
 import {
@@ -24,9 +24,11 @@ import { colorsFor, renderTable } from './output.js';
 const USAGE = `usage: logstore groups <dir> [list] [--json]
        logstore groups <dir> describe <group> [--json]
        logstore groups <dir> reset <group> <topic> --to POS
+       logstore groups <dir> delete <group>
 
 list and describe show committed offsets and lag (end offset - committed), beside a live
-writer; reset moves a group's committed offsets on a topic and needs the writer lock.
+writer; reset moves a group's committed offsets on a topic, and delete removes them on every
+topic (committed offsets do not expire otherwise); both need the writer lock.
 
 options:
   --to POS      reset to earliest | latest | <offset> | <ISO-8601 time>
@@ -58,12 +60,17 @@ export const command: Command = {
       return describe(dir, group, json);
     }
     if (action === 'reset') {
-      if (group === undefined || topic === undefined)
-        throw new UsageError('groups reset needs a group and a topic');
+      if (!group || !topic) throw new UsageError('groups reset needs a group and a topic');
       if (to === undefined) throw new UsageError('groups reset needs --to earliest|latest|<offset>|<time>');
       return reset(dir, group, topic, parseStart('--to', to), json);
     }
-    throw new UsageError(`unknown action '${action}' (list, describe, reset)`);
+    if (action === 'delete') {
+      if (!group) throw new UsageError('groups delete needs a group name');
+      if (topic !== undefined) throw new UsageError(`unexpected argument '${topic}'`);
+      if (json) throw new UsageError('--json applies to list, describe and reset');
+      return remove(dir, group);
+    }
+    throw new UsageError(`unknown action '${action}' (list, describe, reset, delete)`);
   },
 };
 
@@ -153,5 +160,22 @@ async function reset(
   }
   process.stdout.write(`reset group ${group} on ${topic}\n`);
   process.stdout.write(offsetTable(groups));
+  return 0;
+}
+
+/** store.deleteGroup: says which topics the group had offsets on; a group without any is an error. */
+async function remove(dir: string, group: string): Promise<number> {
+  const store = openWriter(dir, 'groups delete');
+  let topics: string[];
+  try {
+    topics = store
+      .groups()
+      .filter((g) => g.group === group)
+      .map((g) => g.topic);
+    if (!store.deleteGroup(group)) throw new CliError(`group '${group}' has no committed offsets in ${dir}`);
+  } finally {
+    await store.close();
+  }
+  process.stdout.write(`deleted group ${group} (its committed offsets on ${topics.join(', ')})\n`);
   return 0;
 }

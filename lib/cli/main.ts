@@ -37,7 +37,7 @@ const COMMANDS: Record<string, Entry> = {
     load: async () => (await import('./topics.js')).command,
   },
   groups: {
-    summary: 'list, describe and reset consumer groups',
+    summary: 'list, describe, reset and delete consumer groups',
     load: async () => (await import('./groups.js')).command,
   },
   serve: {

@@ -207,6 +207,10 @@ export class CoordinatorBridge implements GroupBridge {
     return this.coordinator.describe(group).members.filter((m) => !local.has(m.memberId)).length;
   }
 
+  forget(group: string): boolean {
+    return this.coordinator.delete(group) === KafkaError.NONE;
+  }
+
   /** Every member gives up its partitions and leaves (the listener is closing). */
   close(): void {
     for (const member of this.members.values()) member.stop();

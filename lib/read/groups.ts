@@ -34,6 +34,8 @@ export interface GroupBridge {
   leave(consumer: Consumer): void;
   /** Members of `group` other than this process's consumers (Kafka clients elsewhere). */
   otherMembers(group: string): number;
+  /** The group's offsets were deleted: the coordinator forgets it; returns whether it knew it. */
+  forget(group: string): boolean;
   /** Every consumer gives up its partitions and leaves (the bridge goes away). */
   close(): void;
 }
@@ -206,6 +208,33 @@ export class Groups {
       offsets.set(log.partition, offset);
     }
     this.host.commitOffsets(group, state.name, offsets);
+  }
+
+  /**
+   * Forgets `group`: its committed offsets on every topic, as Kafka's DeleteGroups. Refused while
+   * it has live members, here or through the Kafka listener. Returns whether there was anything
+   * to forget.
+   */
+  delete(group: string): boolean {
+    if (typeof group !== 'string' || group.length === 0)
+      throw invalidArgument('deleteGroup needs a group name.');
+    const topics = [...this.members.values()]
+      .filter((m) => m.group === group && m.members.length > 0)
+      .map((m) => `'${m.topic}'`);
+    if (topics.length > 0) {
+      throw invalidArgument(
+        `Group '${group}' has live consumers on ${topics.join(', ')}; close them before deleting the group.`,
+      );
+    }
+    const remote = this.bridge?.otherMembers(group) ?? 0;
+    if (remote > 0) {
+      throw invalidArgument(
+        `Group '${group}' has ${remote} live member(s) connected through the Kafka listener; stop them before deleting the group.`,
+      );
+    }
+    const deleted = this.catalog.groups.deleteGroup(group) > 0;
+    const known = this.bridge?.forget(group) ?? false;
+    return deleted || known;
   }
 
   /**

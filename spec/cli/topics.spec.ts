@@ -158,4 +158,25 @@ describe('logstore groups', function () {
     expect(beyond.code).to.equal(1);
     expect(beyond.stderr).to.include('LOGSTORE_OFFSET_OUT_OF_RANGE');
   });
+
+  it('should delete a group on every topic, and exit 1 for a group without offsets', async () => {
+    const dir = tempDir();
+    await cli(['topics', dir, 'create', 'orders']);
+    await cli(['topics', dir, 'create', 'refunds']);
+    for (const args of [
+      ['billing', 'orders'],
+      ['billing', 'refunds'],
+      ['audit', 'orders'],
+    ]) {
+      const reset = await cli(['groups', dir, 'reset', ...args, '--to', 'earliest']);
+      expect(reset.code, reset.stderr).to.equal(0);
+    }
+    const deleted = await cli(['groups', dir, 'delete', 'billing']);
+    expect(deleted.code, deleted.stderr).to.equal(0);
+    expect(deleted.stdout).to.equal('deleted group billing (its committed offsets on orders, refunds)\n');
+    expect((await cli(['groups', dir])).stdout).to.equal('audit\n');
+    const again = await cli(['groups', dir, 'delete', 'billing']);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.include("group 'billing' has no committed offsets");
+  });
 });

@@ -50,6 +50,7 @@ describe('logstore errors in the user terms', function () {
       ['topics', file, 'delete', 't'],
       ['groups', file],
       ['groups', file, 'reset', 'g', 't', '--to', 'earliest'],
+      ['groups', file, 'delete', 'g'],
       ['verify', file],
       ['dump', file, 't'],
       ['topics', path.join(file, 'below'), 'create', 't'],

@@ -148,8 +148,12 @@ describe('One consumer group across the wire and the library', function () {
       const g = store.groups().find((x) => x.group === 'mix');
       return g !== undefined && g.partitions.length === 4 && g.partitions.every((p) => p.offset === 11);
     });
-    // A group with wire members cannot be reset from the library.
+    // A group with wire members cannot be reset or deleted from the library.
     expectCode(() => store.resetGroup('mix', 'shared', 'earliest'), 'LOGSTORE_INVALID_ARGUMENT');
+    const busy = expectCode(() => store.deleteGroup('mix'), 'LOGSTORE_INVALID_ARGUMENT');
+    expect(busy.message).to.equal(
+      "Group 'mix' has live consumers on 'shared'; close them before deleting the group.",
+    );
 
     // kafkajs leaves: the library consumer takes its partitions from kafkajs's committed offsets.
     child.kill('SIGTERM');
@@ -170,6 +174,20 @@ describe('One consumer group across the wire and the library', function () {
     await until('offsets 14 and 15 everywhere', () => range(0, 4).every((p) => js2.get(p)?.includes(15)));
     for (let p = 0; p < 4; p++) expect(js2.get(p), `partition ${p}`).to.deep.equal([14, 15]);
     expect(logs.filter((l) => l.includes('cannot join'))).to.deep.equal([]);
+
+    // Only wire members left: deleteGroup counts them too; once they are gone it deletes the
+    // offsets, and the listener's coordinator forgets the group.
+    const remote = expectCode(() => store.deleteGroup('mix'), 'LOGSTORE_INVALID_ARGUMENT');
+    expect(remote.message).to.equal(
+      "Group 'mix' has 1 live member(s) connected through the Kafka listener; stop them before deleting the group.",
+    );
+    children.pop()!.kill('SIGTERM');
+    await until('the group empty', () => server.coordinator.describe('mix').state === 'Empty');
+    expect(store.groups().filter((g) => g.group === 'mix').length).to.equal(1);
+    expect(store.deleteGroup('mix')).to.equal(true);
+    expect(store.groups().filter((g) => g.group === 'mix')).to.deep.equal([]);
+    expect(server.coordinator.describe('mix').state).to.equal('Dead');
+    expect(store.deleteGroup('mix')).to.equal(false);
   });
 
   it('kcat -G (librdkafka, range) leads and a library consumer follows: each partition read by exactly one', async function () {

@@ -153,6 +153,44 @@ describe('Consumer', () => {
     await store.close();
   });
 
+  it('should delete a group on every topic, refuse while it has live consumers, and say whether it had any', async () => {
+    const dir = tempDir();
+    const store = LogStore.open(dir);
+    store.createTopic('t', { partitions: 2 });
+    store.createTopic('u');
+    store.append('t', [{ value: 'a' }, { value: 'b' }], { partition: 1 });
+    store.append('u', [{ value: 'c' }]);
+    for (const topic of ['t', 'u']) {
+      for (const group of ['g', 'other']) {
+        const c = store.consumer(topic, { group, autoCommit: false });
+        c.read();
+        c.commit();
+        await c.close();
+      }
+    }
+    const live = store.consumer('u', { group: 'g' });
+    const busy = expectCode(() => store.deleteGroup('g'), 'LOGSTORE_INVALID_ARGUMENT');
+    expect(busy.message).to.equal(
+      "Group 'g' has live consumers on 'u'; close them before deleting the group.",
+    );
+    await live.close();
+    expect(store.deleteGroup('g')).to.equal(true);
+    expect(store.groups().map((g) => [g.group, g.topic])).to.deep.equal([
+      ['other', 't'],
+      ['other', 'u'],
+    ]);
+    expect(store.deleteGroup('g')).to.equal(false);
+    expectCode(() => store.deleteGroup(''), 'LOGSTORE_INVALID_ARGUMENT');
+    // A new member of the deleted group starts where `from` says, not where the group was.
+    const again = store.consumer('t', { group: 'g', from: 'earliest', autoCommit: false });
+    expect(again.read().map((r) => r.value!.toString())).to.deep.equal(['a', 'b']);
+    await again.close();
+    await store.close();
+    const follower = LogStore.open(dir, { readOnly: true });
+    expectCode(() => follower.deleteGroup('other'), 'LOGSTORE_READ_ONLY');
+    await follower.close();
+  });
+
   it('should commit offsets in the same transaction as the application writes', async () => {
     const dir = tempDir();
     const store = LogStore.open(dir);

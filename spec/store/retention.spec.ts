@@ -116,6 +116,25 @@ describe('Retention', () => {
     expect(store.describeTopic('t').partitions[0]!.startOffset).to.be.greaterThan(30);
     await store.close();
   });
+
+  it('should let retention pass a group once the group is deleted', async () => {
+    const store = LogStore.open(tempDir(), { segmentBytes: 4096, cleanupIntervalMs: 0 });
+    store.createTopic('t', { retentionMs: 1000, retainForGroups: true });
+    const c = store.consumer('t', { group: 'gone', autoCommit: false });
+    const old = Date.now() - 100_000;
+    for (let i = 0; i < 60; i++) store.append('t', { value: Buffer.alloc(200), timestamp: old });
+    c.commit(c.read(10)[9]!); // committed 10
+    await c.close();
+    store.cleanup('t');
+    expect(store.describeTopic('t').partitions[0]!.startOffset).to.be.at.most(10);
+    expect(store.deleteGroup('gone')).to.equal(true);
+    store.cleanup('t');
+    const d = store.describeTopic('t').partitions[0]!;
+    // Every closed segment is past retentionMs: only the active one is left.
+    expect(d.segments).to.equal(1);
+    expect(d.startOffset).to.be.greaterThan(10);
+    await store.close();
+  });
 });
 
 describe('Compaction', () => {
