@@ -27,6 +27,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Durability } from '../../lib/index.js';
+import { QUARANTINE_DIR } from '../../lib/storage/layout.js';
 import { inspectStore } from './inspect.js';
 import { judge } from './ledger.js';
 import { sleep } from './proc.js';
@@ -158,8 +159,14 @@ export function buildImage(
   const dirs = new Set<string>();
   for (const d of [base, final]) {
     if (!fs.existsSync(d)) continue;
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) dirs.add(e.name);
+    for (const e of fs.readdirSync(d, { withFileTypes: true }))
+      if (e.isDirectory() && e.name !== QUARANTINE_DIR) dirs.add(e.name);
   }
+  // What an earlier open set aside (files the catalog did not list after an earlier power cut)
+  // was moved there durably, renames and directory syncs, before this writer started: the image
+  // has it as it is. It is not a partition: its entries are folders, one per open.
+  const quarantine = path.join(final, QUARANTINE_DIR);
+  if (fs.existsSync(quarantine)) fs.cpSync(quarantine, path.join(image, QUARANTINE_DIR), { recursive: true });
   const candidates: { file: string; page: number; old: Buffer; next: Buffer }[] = [];
   for (const name of dirs) {
     const point = points.get(name);
