@@ -207,7 +207,8 @@ export class CoordinatorBridge implements GroupBridge {
     return this.coordinator.describe(group).members.filter((m) => !local.has(m.memberId)).length;
   }
 
-  forget(group: string): boolean {
+  /** True when the group had offsets or state; its members were checked before (Groups.delete). */
+  deleteGroup(group: string): boolean {
     return this.coordinator.delete(group) === KafkaError.NONE;
   }
 

@@ -34,8 +34,8 @@ export interface GroupBridge {
   leave(consumer: Consumer): void;
   /** Members of `group` other than this process's consumers (Kafka clients elsewhere). */
   otherMembers(group: string): number;
-  /** The group's offsets were deleted: the coordinator forgets it; returns whether it knew it. */
-  forget(group: string): boolean;
+  /** Deletes an empty group through the coordinator: its offsets, and the coordinator's state. */
+  deleteGroup(group: string): boolean;
   /** Every consumer gives up its partitions and leaves (the bridge goes away). */
   close(): void;
 }
@@ -232,9 +232,8 @@ export class Groups {
         `Group '${group}' has ${remote} live member(s) connected through the Kafka listener; stop them before deleting the group.`,
       );
     }
-    const deleted = this.catalog.groups.deleteGroup(group) > 0;
-    const known = this.bridge?.forget(group) ?? false;
-    return deleted || known;
+    // Through the listener's coordinator when it serves, so that it forgets the group too.
+    return this.bridge ? this.bridge.deleteGroup(group) : this.catalog.groups.deleteGroup(group) > 0;
   }
 
   /**
