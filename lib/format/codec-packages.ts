@@ -11,10 +11,9 @@ import { describe, type CodecName } from './codec-errors.js';
 
 const require = createRequire(import.meta.url);
 
-/** `snappy` 7.x (napi-rs over the Rust snap crate): raw snappy blocks. */
+/** `snappy` 7.x (napi-rs over the Rust snap crate): raw snappy blocks (compression only, see snappy-block.ts). */
 export interface SnappyBinding {
   compressSync(input: Uint8Array): Buffer;
-  uncompressSync(input: Uint8Array, options: { asBuffer: true }): Buffer;
 }
 
 /** `lz4-napi` 2.x (napi-rs over lz4_flex): raw LZ4 blocks behind a 4-byte little-endian size. */

@@ -17,13 +17,14 @@
  *   concatenated streams that way. Input that does not start with the magic is a raw block, as in
  *   every reader (snappy-java, librdkafka, kafka-python).
  *
- * The block codec is the `snappy` package (Rust snap crate, strict: a block must produce exactly
- * the length its preamble declares). The preamble is read here first, so a block that declares
- * more than the caller's limit is refused before anything is allocated.
+ * Compression is the `snappy` package (Rust snap crate). Decompression is ours (snappy-block.ts):
+ * all of a batch's blocks into one Buffer, each block producing exactly the length its preamble
+ * declares; the preambles are read first, so input that declares more than the caller's limit is
+ * refused before anything is allocated.
  */
-import { LogStoreError } from '../errors.js';
-import { corrupt, describe, tooLarge } from './codec-errors.js';
+import { corrupt, tooLarge } from './codec-errors.js';
 import { loadPackage, type SnappyBinding } from './codec-packages.js';
+import { decodeSnappyBlock, SnappyFormatError, snappyPreamble } from './snappy-block.js';
 
 export const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 export const XERIAL_HEADER_BYTES = 16;
@@ -62,42 +63,70 @@ export function snappyCompress(data: Uint8Array): Buffer {
 
 /** The uncompressed length a raw block declares (a varint of at most 32 bits), or -1 if malformed. */
 export function rawSnappyLength(block: Uint8Array): number {
-  let length = 0;
-  for (let i = 0; i < 5 && i < block.length; i++) {
-    const b = block[i]!;
-    length += (b & 0x7f) * 2 ** (7 * i);
-    if (b < 0x80) return length <= 0xffffffff ? length : -1;
-  }
-  return -1;
+  return snappyPreamble(block, 0, block.length);
 }
 
-/** Decodes one raw block that follows `produced` bytes of output already decoded. */
-function rawDecompress(block: Uint8Array, produced: number, maxBytes: number, where: string): Buffer {
-  const declared = rawSnappyLength(block);
+/** A raw block of the input: where it is, and what it decodes to. */
+interface Block {
+  pos: number;
+  end: number;
+  declared: number;
+  where: string;
+}
+
+/**
+ * Decodes one raw block, or every chunk of xerial framing, into one Buffer. The blocks'
+ * preambles are read first, so input that declares more than `maxBytes` is refused before
+ * anything is allocated.
+ */
+export function snappyDecompress(data: Uint8Array, maxBytes: number): Buffer {
+  const blocks = startsWithMagic(data, 0)
+    ? xerialChunks(data, maxBytes)
+    : [rawBlock(data, 0, data.length, 0, maxBytes, 'the raw block')];
+  let total = 0;
+  for (const b of blocks) total += b.declared;
+  const out = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const b of blocks) {
+    try {
+      at = decodeSnappyBlock(data, b.pos, b.end, out, at);
+    } catch (err) {
+      if (!(err instanceof SnappyFormatError)) throw err;
+      throw corrupt('snappy', `${b.where} is not a valid snappy block (${err.message})`);
+    }
+  }
+  return out;
+}
+
+/** The raw block at `data[pos..end)` that follows `produced` bytes of output. */
+function rawBlock(
+  data: Uint8Array,
+  pos: number,
+  end: number,
+  produced: number,
+  maxBytes: number,
+  where: string,
+): Block {
+  const declared = snappyPreamble(data, pos, end);
   if (declared < 0) throw corrupt('snappy', `${where}: the length preamble is not a valid varint`);
   if (declared > maxBytes - produced) {
     throw tooLarge('snappy', `the output (${produced} bytes, then ${declared} from ${where})`, maxBytes);
   }
-  try {
-    return snappy().uncompressSync(block, { asBuffer: true });
-  } catch (err) {
-    if (err instanceof LogStoreError) throw err;
-    throw corrupt('snappy', `${where} is not a valid snappy block (${describe(err)})`, err);
-  }
+  return { pos, end, declared, where };
 }
 
-export function snappyDecompress(data: Uint8Array, maxBytes: number): Buffer {
-  if (!startsWithMagic(data, 0)) return rawDecompress(data, 0, maxBytes, 'the raw block');
+/** The chunks of xerial framing (header at 0), each checked to lie within the input. */
+function xerialChunks(data: Uint8Array, maxBytes: number): Block[] {
   const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const parts: Buffer[] = [];
+  const blocks: Block[] = [];
   let produced = 0;
   let pos = XERIAL_HEADER_BYTES;
-  let chunk = 0;
   while (pos < view.length) {
     if (startsWithMagic(view, pos)) {
       pos += XERIAL_HEADER_BYTES; // a concatenated stream: its header, then more chunks
       continue;
     }
+    const chunk = blocks.length;
     if (view.length - pos < 4) {
       throw corrupt(
         'snappy',
@@ -112,11 +141,10 @@ export function snappyDecompress(data: Uint8Array, maxBytes: number): Buffer {
         `xerial chunk ${chunk} at byte ${pos - 4} declares ${length} compressed bytes, ${view.length - pos} remain`,
       );
     }
-    const out = rawDecompress(view.subarray(pos, pos + length), produced, maxBytes, `xerial chunk ${chunk}`);
-    parts.push(out);
-    produced += out.length;
+    const block = rawBlock(view, pos, pos + length, produced, maxBytes, `xerial chunk ${chunk}`);
+    blocks.push(block);
+    produced += block.declared;
     pos += length;
-    chunk++;
   }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, produced);
+  return blocks;
 }
