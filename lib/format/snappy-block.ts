@@ -15,7 +15,7 @@
  * Why our own: the `snappy` package returns each block in fresh memory of its own allocator,
  * which V8 does not count, so nothing collects it soon and every block's output is new pages for
  * the kernel to zero: reading snappy batches spent two thirds of its time there and grew the
- * process by hundreds of MiB (docs/performance.md). Here a batch's blocks are decoded into one
+ * process by hundreds of MiB (README, "Compression codecs"). Here a batch's blocks are decoded into one
  * Buffer, sized by their preambles before anything is allocated.
  *
  * Every offset, length and count is checked against what is left of the input and the output
@@ -46,7 +46,7 @@ export function snappyPreamble(src: Uint8Array, pos: number, end: number): numbe
   return -1;
 }
 
-/** Literals shorter than this are copied byte by byte: a builtin call costs more than the loop. */
+/** Literals shorter than this are copied by words and bytes here: a builtin call costs more than the loop. */
 const SHORT_LITERAL = 32;
 
 /**
