@@ -341,11 +341,12 @@ export class MappedFile implements Evictable {
   }
 
   /**
-   * Writes `data` at `position` with pwrite (through the one descriptor write-handle.ts keeps), not
-   * through the mapping, which shows it all the same. [position, position + length) must be allocated (`ensureAllocated`).
+   * Writes `length` bytes of `data` from `start` at `position` with pwrite (through the one
+   * descriptor write-handle.ts keeps), not through the mapping, which shows it all the same.
+   * [position, position + length) must be allocated (`ensureAllocated`).
    */
-  write(data: Uint8Array, position: number): void {
-    writeThrough(this, this.path, data, position);
+  write(data: Uint8Array, start: number, length: number, position: number): void {
+    writeThrough(this, this.path, data, start, length, position);
   }
 
   /**

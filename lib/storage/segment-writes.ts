@@ -36,7 +36,7 @@ export function writeEncoded(
   }
   if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, 2 * scratch.length));
   encoder.write(scratch, 0, baseOffset);
-  file.write(scratch.subarray(0, bytes), position);
+  file.write(scratch, 0, bytes, position);
 }
 
 /**
@@ -65,6 +65,6 @@ export function writeRaw(
   rawHead.set(src.subarray(start, start + RAW_HEAD_BYTES));
   writeInt64(rawHead, 0, baseOffset);
   writeInt32(rawHead, 12, 0);
-  file.write(rawHead, position);
-  file.write(src.subarray(start + RAW_HEAD_BYTES, start + size), position + RAW_HEAD_BYTES);
+  file.write(rawHead, 0, RAW_HEAD_BYTES, position);
+  file.write(src, start + RAW_HEAD_BYTES, size - RAW_HEAD_BYTES, position + RAW_HEAD_BYTES);
 }

@@ -12,8 +12,19 @@ import { ioError } from '../errors.js';
 let owner: object | null = null;
 let fd = -1;
 
-/** Writes `data` at `position` of `file` (opened as `owner`'s unless it is the kept one). */
-export function writeThrough(writer: object, file: string, data: Uint8Array, position: number): void {
+/**
+ * Writes `length` bytes of `data` from `start` at `position` of `file` (opened as `owner`'s unless
+ * it is the kept one). A range rather than a view: a batched append then allocates no Buffer to
+ * write its batch.
+ */
+export function writeThrough(
+  writer: object,
+  file: string,
+  data: Uint8Array,
+  start: number,
+  length: number,
+  position: number,
+): void {
   if (owner !== writer) {
     forgetWriteHandle(owner);
     try {
@@ -24,12 +35,12 @@ export function writeThrough(writer: object, file: string, data: Uint8Array, pos
     owner = writer;
   }
   try {
-    for (let done = 0; done < data.length;) {
-      done += fs.writeSync(fd, data, done, data.length - done, position + done);
+    for (let done = 0; done < length;) {
+      done += fs.writeSync(fd, data, start + done, length - done, position + done);
     }
   } catch (err) {
     forgetWriteHandle(writer);
-    throw ioError(err, `Cannot write ${data.length} bytes to ${file} at ${position}`);
+    throw ioError(err, `Cannot write ${length} bytes to ${file} at ${position}`);
   }
 }
 

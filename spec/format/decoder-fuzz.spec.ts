@@ -264,6 +264,40 @@ describe('BatchEncoder', () => {
     );
   });
 
+  // The encoder keeps each record's delta from the base timestamp between measure and write;
+  // one encoder serves every append of a store, so batches of any deltas follow one another.
+  it('should write exact timestamps batch after batch from one encoder (own, missing, far apart)', () => {
+    const encoder = new BatchEncoder();
+    const batches: AppendRecord[][] = [
+      [{ value: 'a' }, { value: 'b' }, { value: 'c', timestamp: NOW - 5 }, { value: 'd' }],
+      [{ value: 'e', timestamp: 2 ** 40 }, { value: 'f', timestamp: 1 }, { value: 'g' }],
+      [
+        { value: 'h', timestamp: 7 },
+        { value: 'i', timestamp: 7 + 2 ** 33 },
+        { value: 'j', timestamp: 6 },
+      ],
+      [{ value: 'k' }, { value: 'l' }],
+    ];
+    const expected = [
+      [NOW, NOW, NOW - 5, NOW],
+      [2 ** 40, 1, NOW],
+      [7, 7 + 2 ** 33, 6],
+      [NOW, NOW],
+    ];
+    batches.forEach((records, n) => {
+      const buf = Buffer.alloc(encoder.measure(records, null, NOW, 1 << 20));
+      encoder.write(buf, 0, 100 * n);
+      const batch = decodeBatch(buf);
+      expect(
+        batch.records.map((r) => r.timestamp),
+        `batch ${n}`,
+      ).to.deep.equal(expected[n]);
+      expect(batch.baseTimestamp, `batch ${n}`).to.equal(expected[n]![0]);
+      expect(batch.maxTimestamp, `batch ${n}`).to.equal(Math.max(...expected[n]!));
+      expect(encoder.lastMaxTimestamp, `batch ${n}`).to.equal(Math.max(...expected[n]!));
+    });
+  });
+
   // Timestamps go up to 2^52 ms, so that the zigzag of any delta between two of them (down to
   // -2^52) stays below 2^53 and the varint carries it exactly; beyond that they are refused.
   it('should decode timestamps exactly even when a later record is 2^52 ms earlier than the first', () => {
