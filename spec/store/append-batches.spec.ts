@@ -151,6 +151,47 @@ describe('store.appendBatches()', function () {
     await store.close();
   });
 
+  // A producer's request holds its batches one after another: a large one is written with pwrite
+  // from where it starts in that buffer, not from the buffer's start.
+  it("should store batches of 16 KiB and more from anywhere in one call's buffer, byte for byte", async () => {
+    const store = storeWith();
+    const big = (fill: number) =>
+      encodeBatch(
+        0,
+        Array.from({ length: 40 }, () => ({ value: Buffer.alloc(1000, fill) })),
+        0,
+      );
+    const input = [producerBatch(-1, -1, -1, 2), big(97), producerBatch(-1, -1, -1, 3), big(98)];
+    const bytes = Buffer.concat(input);
+    const copy = Buffer.from(bytes);
+    expect(store.appendBatches('t', 0, bytes)).to.deep.equal({ partition: 0, baseOffset: 0, lastOffset: 84 });
+    expect(bytes.equals(copy)).to.equal(true);
+    const stored = store.readBatches('t', 0, 0, 1 << 20);
+    expect(stored.length).to.equal(bytes.length);
+    let at = 0;
+    const bases = [0, 2, 42, 45];
+    input.forEach((b, i) => {
+      const one = stored.subarray(at, at + b.length);
+      expect(Number(one.readBigInt64BE(0)), `batch ${i}`).to.equal(bases[i]);
+      expect(one.readInt32BE(12), `batch ${i}: leader epoch`).to.equal(0);
+      expect(
+        one.subarray(8, 12).equals(b.subarray(8, 12)) && one.subarray(16).equals(b.subarray(16)),
+        `batch ${i}`,
+      ).to.equal(true);
+      at += b.length;
+    });
+    const values = store
+      .reader('t')
+      .read(1000)
+      .map((r) => [r.offset, r.value!.length, r.value![0]]);
+    expect(values.length).to.equal(85);
+    expect(values[2]).to.deep.equal([2, 1000, 97]);
+    expect(values[41]).to.deep.equal([41, 1000, 97]);
+    expect(values[45]).to.deep.equal([45, 1000, 98]);
+    expect(values[84]).to.deep.equal([84, 1000, 98]);
+    await store.close();
+  });
+
   for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
     it(`should keep kafka-python's ${codec} batch as it is and read its records exactly`, async () => {
       const store = storeWith();
