@@ -57,6 +57,24 @@ function storeWith(config: object = {}): LogStore {
 
 const endOffset = (store: LogStore) => store.describeTopic('t').partitions[0]!.endOffset;
 
+/**
+ * Checks that `stored` holds `input`'s batches one after another, each as the producer sent it but
+ * for the base offset in `bases` and leader epoch 0 (the bytes a broker assigns, outside the CRC).
+ */
+function expectStoredAsSent(stored: Buffer, input: Buffer[], bases: number[]): void {
+  let at = 0;
+  input.forEach((b, i) => {
+    const one = stored.subarray(at, at + b.length);
+    expect([Number(one.readBigInt64BE(0)), one.readInt32BE(12)], `batch ${i}`).to.deep.equal([bases[i], 0]);
+    expect(
+      one.subarray(8, 12).equals(b.subarray(8, 12)) && one.subarray(16).equals(b.subarray(16)),
+      `batch ${i}`,
+    ).to.equal(true);
+    at += b.length;
+  });
+  expect(at).to.equal(stored.length);
+}
+
 describe('store.appendBatches()', function () {
   this.timeout(30_000);
   after(removeTempDirs);
@@ -122,20 +140,11 @@ describe('store.appendBatches()', function () {
     ]);
     expect(input.every((b, i) => b.equals(copies[i]!))).to.equal(true);
     const expectStored = (s: LogStore) => {
-      const stored = s.readBatches('t', 0, 0, 1 << 20);
-      let at = 0;
-      input.forEach((b, i) => {
-        const one = stored.subarray(at, at + b.length);
-        expect([Number(one.readBigInt64BE(0)), one.readInt32BE(12)]).to.deep.equal([
-          results[i]!.baseOffset,
-          0,
-        ]);
-        expect(
-          one.subarray(16).equals(b.subarray(16)) && one.subarray(8, 12).equals(b.subarray(8, 12)),
-        ).to.equal(true);
-        at += b.length;
-      });
-      expect(at).to.equal(stored.length);
+      expectStoredAsSent(
+        s.readBatches('t', 0, 0, 1 << 20),
+        input,
+        results.map((r) => r.baseOffset),
+      );
       const values = s
         .reader('t')
         .read(1000)
@@ -166,20 +175,7 @@ describe('store.appendBatches()', function () {
     const copy = Buffer.from(bytes);
     expect(store.appendBatches('t', 0, bytes)).to.deep.equal({ partition: 0, baseOffset: 0, lastOffset: 84 });
     expect(bytes.equals(copy)).to.equal(true);
-    const stored = store.readBatches('t', 0, 0, 1 << 20);
-    expect(stored.length).to.equal(bytes.length);
-    let at = 0;
-    const bases = [0, 2, 42, 45];
-    input.forEach((b, i) => {
-      const one = stored.subarray(at, at + b.length);
-      expect(Number(one.readBigInt64BE(0)), `batch ${i}`).to.equal(bases[i]);
-      expect(one.readInt32BE(12), `batch ${i}: leader epoch`).to.equal(0);
-      expect(
-        one.subarray(8, 12).equals(b.subarray(8, 12)) && one.subarray(16).equals(b.subarray(16)),
-        `batch ${i}`,
-      ).to.equal(true);
-      at += b.length;
-    });
+    expectStoredAsSent(store.readBatches('t', 0, 0, 1 << 20), input, [0, 2, 42, 45]);
     const values = store
       .reader('t')
       .read(1000)
