@@ -3,6 +3,12 @@
  * length is checked against the bytes left before it is used, so damage behind a valid CRC (or
  * a hostile producer's batch) yields LOGSTORE_CORRUPT (kind `bad-records`) and never an
  * allocation larger than the batch or, for a compressed batch, than `maxBytes`.
+ *
+ * The records loop's checks run in the native addon (`scanRecords`, native/logstore_native.c):
+ * it checks up to 1024 records a call and says where each one's key, value and headers are, and
+ * the loop here builds the records from that. In C the checks cost a few ns a record; in
+ * JavaScript they were most of the loop, which V8 runs unoptimized for the first ~30 reads of a
+ * process (docs/performance.md, "Reads").
  */
 import { LogStoreError } from '../errors.js';
 import type { LogRecord } from '../record.js';
@@ -18,6 +24,7 @@ import {
   readInt32,
   readInt64,
 } from './record-batch.js';
+import { scanRecords, scanTables } from '../storage/native.js';
 import { readVarint, varintEnd } from './varint.js';
 
 /**
@@ -116,11 +123,33 @@ export class DecodedRecord implements LogRecord {
   ) {}
 }
 
+/** The native scanner's tables and their layout (native/logstore_native.c, scanRecords). */
+const [scanned, stamps] = scanTables();
+const SCAN_IN = 0;
+const SCAN_OUT = 8;
+const SCAN_RECORDS = 16;
+const SCAN_FIELDS = 7;
+const SCAN_ROOM = stamps.length;
+const SCAN_TRAILING = 10;
+const SCAN_ERRORS = [
+  '',
+  'bad record length',
+  'bad timestamp delta',
+  'bad offset delta',
+  'bad key length',
+  'bad value length',
+  'bad header count',
+  'bad header key length',
+  'bad header value length',
+  'record length does not match its fields',
+];
+
 /**
- * The one loop over a batch's records, from record `i` at byte `p` of `records`: checks every
- * length, delta and count against the bytes left (LOGSTORE_CORRUPT otherwise) and, with `out`,
- * builds each record as views of `records` (at most `max`). Without `out` it only checks, and
- * allocates nothing per record.
+ * The one loop over a batch's records, from record `i` at byte `p` of `records`: the native
+ * scanner checks every length, delta and count against the bytes left (LOGSTORE_CORRUPT
+ * otherwise) and says where each record's fields are; with `out`, each record is then built as
+ * views of `records` (at most `max`). Without `out` it only checks, and allocates nothing per
+ * record.
  */
 function walkRecords(
   records: Uint8Array,
@@ -131,79 +160,83 @@ function walkRecords(
   max: number,
   out: Output | null,
 ): Walked {
-  const size = records.length;
-  const at = (q: number) => b.at((out ? out.base : 0) + q);
   let added = 0;
   let keyless = 0;
-  for (; i < b.count && added < max; i++) {
-    const length = readVarint(records, p, size);
-    if (varintEnd < 0 || length < 0 || length > size - varintEnd) throw b.fail(at(p), 'bad record length');
-    const recordEnd = varintEnd + length;
-    p = varintEnd + 1; // attributes
-    const tsDelta = readVarint(records, p, recordEnd);
-    if (varintEnd < 0) throw b.fail(at(p), 'bad timestamp delta');
-    const offsetDelta = readVarint(records, varintEnd, recordEnd);
-    if (varintEnd < 0 || offsetDelta <= previousDelta || offsetDelta > b.lastOffsetDelta) {
-      throw b.fail(at(p), 'bad offset delta');
+  for (;;) {
+    const want = Math.min(max - added, SCAN_ROOM);
+    scanned[SCAN_IN] = p;
+    scanned[SCAN_IN + 1] = i;
+    scanned[SCAN_IN + 2] = b.count;
+    scanned[SCAN_IN + 3] = previousDelta;
+    scanned[SCAN_IN + 4] = b.lastOffsetDelta;
+    scanned[SCAN_IN + 5] = want;
+    const n = scanRecords(records);
+    if (out) buildRecords(n, b, out);
+    added += n;
+    p = scanned[SCAN_OUT + 2]!;
+    i = scanned[SCAN_OUT + 3]!;
+    previousDelta = scanned[SCAN_OUT + 4]!;
+    keyless += scanned[SCAN_OUT + 5]!;
+    const error = scanned[SCAN_OUT]!;
+    if (error !== 0) {
+      const at = scanned[SCAN_OUT + 1]!;
+      // Kafka's DefaultRecordBatch refuses trailing bytes too: "Incorrect declared batch size, records still remaining".
+      const what =
+        error === SCAN_TRAILING
+          ? `${records.length - at} bytes after the last of ${b.count} records`
+          : SCAN_ERRORS[error]!;
+      throw b.fail(b.at((out ? out.base : 0) + at), what);
     }
-    previousDelta = offsetDelta;
-    p = varintEnd;
-    const keyLen = readVarint(records, p, recordEnd);
-    if (varintEnd < 0 || keyLen < -1 || keyLen > recordEnd - varintEnd) throw b.fail(at(p), 'bad key length');
-    p = varintEnd;
-    const key = keyLen < 0 || !out ? null : view(out, p, keyLen);
-    if (keyLen < 0) keyless++;
-    if (keyLen > 0) p += keyLen;
-    const valueLen = readVarint(records, p, recordEnd);
-    if (varintEnd < 0 || valueLen < -1 || valueLen > recordEnd - varintEnd)
-      throw b.fail(at(p), 'bad value length');
-    p = varintEnd;
-    const value = valueLen < 0 || !out ? null : view(out, p, valueLen);
-    if (valueLen > 0) p += valueLen;
-    const headerCount = readVarint(records, p, recordEnd);
-    if (varintEnd < 0 || headerCount < 0 || headerCount > recordEnd - varintEnd)
-      throw b.fail(at(p), 'bad header count');
-    p = varintEnd;
-    let headerList = EMPTY_HEADER_LIST;
-    if (headerCount > 0 && out) headerList = [];
-    for (let h = 0; h < headerCount; h++) {
-      const keyLength = readVarint(records, p, recordEnd);
-      if (varintEnd < 0 || keyLength < 0 || keyLength > recordEnd - varintEnd)
-        throw b.fail(at(p), 'bad header key length');
-      p = varintEnd;
-      const headerKey = out ? out.copy.toString('utf8', p, p + keyLength) : '';
-      p += keyLength;
-      const valueLength = readVarint(records, p, recordEnd);
-      if (varintEnd < 0 || valueLength < -1 || valueLength > recordEnd - varintEnd)
-        throw b.fail(at(p), 'bad header value length');
-      p = varintEnd;
-      if (out)
-        (headerList as HeaderList).push([headerKey, valueLength < 0 ? null : view(out, p, valueLength)]);
-      if (valueLength > 0) p += valueLength;
-    }
-    if (p !== recordEnd) throw b.fail(at(p), 'record length does not match its fields');
-    if (out) {
-      const timestamp = b.appendTime >= 0 ? b.appendTime : b.baseTimestamp + tsDelta;
-      const headers = headerCount > 0 ? headersObject(headerList) : EMPTY_HEADERS;
-      out.list.push(
-        new DecodedRecord(
-          out.topic,
-          out.partition,
-          b.baseOffset + offsetDelta,
-          timestamp,
-          key,
-          value,
-          headers,
-          headerList,
-        ),
-      );
-    }
-    added++;
+    if (n < want || added >= max || i >= b.count) return { i, p, added, keyless };
   }
-  // Kafka's DefaultRecordBatch refuses this too: "Incorrect declared batch size, records still remaining".
-  if (i === b.count && p !== size)
-    throw b.fail(at(p), `${size - p} bytes after the last of ${b.count} records`);
-  return { i, p, added, keyless };
+}
+
+/** Builds the `n` records scanRecords just described, as views of `out.copy`. */
+function buildRecords(n: number, b: BatchContext, out: Output): void {
+  for (let k = 0; k < n; k++) {
+    const r = SCAN_RECORDS + k * SCAN_FIELDS;
+    const keyLength = scanned[r + 2]!;
+    const valueLength = scanned[r + 4]!;
+    const headerCount = scanned[r + 6]!;
+    const key = keyLength < 0 ? null : view(out, scanned[r + 1]!, keyLength);
+    const value = valueLength < 0 ? null : view(out, scanned[r + 3]!, valueLength);
+    let headerList = EMPTY_HEADER_LIST;
+    let headers = EMPTY_HEADERS;
+    if (headerCount > 0) {
+      headerList = readHeaders(out, scanned[r + 5]!, headerCount);
+      headers = headersObject(headerList);
+    }
+    const timestamp = b.appendTime >= 0 ? b.appendTime : b.baseTimestamp + stamps[k]!;
+    out.list.push(
+      new DecodedRecord(
+        out.topic,
+        out.partition,
+        b.baseOffset + scanned[r]!,
+        timestamp,
+        key,
+        value,
+        headers,
+        headerList,
+      ),
+    );
+  }
+}
+
+/** The `count` headers from byte `p` of `out.copy` (scanRecords has checked their lengths). */
+function readHeaders(out: Output, p: number, count: number): HeaderList {
+  const bytes = out.copy;
+  const list: HeaderList = [];
+  for (let h = 0; h < count; h++) {
+    const keyLength = readVarint(bytes, p, bytes.length);
+    p = varintEnd;
+    const key = bytes.toString('utf8', p, p + keyLength);
+    p += keyLength;
+    const valueLength = readVarint(bytes, p, bytes.length);
+    p = varintEnd;
+    list.push([key, valueLength < 0 ? null : view(out, p, valueLength)]);
+    if (valueLength > 0) p += valueLength;
+  }
+  return list;
 }
 
 /** The batch's records section (decompressed when compressed) and what the loop needs to know. */

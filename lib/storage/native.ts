@@ -2,8 +2,8 @@
  * The only module that touches the native addon (native/logstore_native.c, built by node-gyp
  * into build/Release/logstore_native.node on `npm install`). It gives logstore what Node's fs
  * module lacks: shared memory mappings that can be released deterministically and need no open
- * descriptor, preallocation with real blocks, hole punching, msync/madvise, syncfs, and a hardware
- * CRC32C.
+ * descriptor, preallocation with real blocks, hole punching, msync/madvise, syncfs, a hardware
+ * CRC32C, and the checks of a batch's records (scanRecords), which cost a few ns a record in C.
  *
  * Every function validates its arguments in C: a wrong call throws TypeError/RangeError and
  * never crashes the process. System call failures are thrown like Node's fs errors, with
@@ -33,6 +33,8 @@ interface Binding {
   syncFileSystem(path: string): void;
   syncFileSystemAsync(path: string): Promise<void>;
   crc32c(buf: Uint8Array, start: number, end: number, seed?: number): number;
+  scanTables(): [fields: Int32Array, stamps: Float64Array];
+  scanRecords(records: Uint8Array): number;
   keepFreedMemory(trimThreshold: number, topPad: number, prefault?: number): boolean;
   readonly crc32cImpl: 'sse4.2' | 'slicing-by-8';
 }
@@ -196,6 +198,14 @@ export const crc32c: (buf: Uint8Array, start: number, end: number, seed?: number
  * so only code that owns the process calls it (`logstore serve`), never the library on its own.
  * Returns false, changing nothing, where the C library is not glibc.
  */
+/**
+ * Checks a batch's records and says where each one's fields are, through the two tables
+ * `scanTables()` returns (the same ones at every call in a thread): the layout is in
+ * native/logstore_native.c, the one caller lib/format/record-decoder.ts.
+ */
+export const scanTables: () => [fields: Int32Array, stamps: Float64Array] = binding.scanTables;
+export const scanRecords: (records: Uint8Array) => number = binding.scanRecords;
+
 export const keepFreedMemory: (trimThreshold: number, topPad: number, prefault?: number) => boolean =
   binding.keepFreedMemory;
 

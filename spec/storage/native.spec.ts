@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 
 import { crc32cTs } from '../../lib/format/crc32c-ts.js';
+import { varint } from '../format/tools.js';
 import * as native from '../../lib/storage/native.js';
 
 const require = createRequire(import.meta.url);
@@ -283,6 +284,105 @@ describe('native.crc32c()', () => {
       expect(() => callTs(...args), `ts(${String(args.slice(1))})`).to.throw(type);
     }
     expect(native.crc32c(b, 0, 10, 0xffffffff)).to.equal(crc32cTs(b, 0, 10, 0xffffffff));
+  });
+});
+
+describe('native.scanRecords()', () => {
+  /** A record as Kafka lays it out: length, attributes, deltas, key, value, headers. */
+  function record(
+    tsDelta: number,
+    offsetDelta: number,
+    key: Buffer | null,
+    value: Buffer,
+    headers: [string, Buffer][],
+  ) {
+    const field = (b: Buffer | null) => (b === null ? varint(-1) : Buffer.concat([varint(b.length), b]));
+    const body = Buffer.concat([
+      Buffer.from([0]),
+      varint(tsDelta),
+      varint(offsetDelta),
+      field(key),
+      field(value),
+      varint(headers.length),
+      ...headers.flatMap(([k, v]) => [field(Buffer.from(k)), field(v)]),
+    ]);
+    return Buffer.concat([varint(body.length), body]);
+  }
+  /** Sets the call's inputs (native/logstore_native.c: fields[0..6)) and scans. */
+  function scan(records: Uint8Array, p: number, i: number, count: number, lastDelta: number, max: number) {
+    const [fields] = native.scanTables();
+    fields.set([p, i, count, -1, lastDelta, max], 0);
+    return native.scanRecords(records);
+  }
+
+  it('should say where each field is: offset delta, key, value, first header and count; timestamp deltas apart', () => {
+    const first = record(0, 0, Buffer.from('k'), Buffer.from('value'), [['h', Buffer.from('x')]]);
+    const second = record(2 ** 33, 2, null, Buffer.alloc(0), []);
+    const section = Buffer.concat([first, second]);
+    const [fields, stamps] = native.scanTables();
+    expect(scan(section, 0, 0, 2, 2, 1000)).to.equal(2);
+    // out: no error (at 0), next position and index, last offset delta, records without a key
+    expect([...fields.subarray(8, 14)]).to.deep.equal([0, 0, section.length, 2, 2, 1]);
+    expect([...fields.subarray(16, 30)]).to.deep.equal([
+      ...[0, 5, 1, 7, 5, 13, 1], // key 'k' at 5, value at 7, one header from 13
+      ...[2, first.length + 9, -1, first.length + 10, 0, first.length + 11, 0],
+    ]);
+    expect([stamps[0], stamps[1]]).to.deep.equal([0, 2 ** 33]);
+    expect(section.subarray(5, 6).toString()).to.equal('k');
+    expect(section.subarray(7, 12).toString()).to.equal('value');
+  });
+
+  it('should stop at `max` records, and at the 1024 its tables hold, where the next call goes on', () => {
+    const records = Array.from({ length: 1500 }, (_, k) => record(0, k, null, Buffer.from([k & 0xff]), []));
+    const section = Buffer.concat(records);
+    const end = (n: number) => records.slice(0, n).reduce((sum, r) => sum + r.length, 0);
+    const [fields] = native.scanTables();
+    expect(scan(section, 0, 0, 1500, 1499, 3)).to.equal(3);
+    expect([...fields.subarray(8, 12)]).to.deep.equal([0, 0, end(3), 3]);
+    expect(scan(section, 0, 0, 1500, 1499, 5000)).to.equal(1024);
+    expect([...fields.subarray(8, 13)]).to.deep.equal([0, 0, end(1024), 1024, 1023]);
+    fields.set([end(1024), 1024, 1500, 1023, 1499, 5000], 0);
+    expect(native.scanRecords(section)).to.equal(476);
+    expect([...fields.subarray(8, 13)]).to.deep.equal([0, 0, section.length, 1500, 1499]);
+  });
+
+  it('should report the first bad field after the valid records before it', () => {
+    const good = record(0, 0, null, Buffer.from('ok'), []);
+    const bad = record(0, 1, null, Buffer.from('no'), []);
+    bad[bad.length - 1] = 2; // a header count of 1 where the record ends
+    const [fields] = native.scanTables();
+    expect(scan(Buffer.concat([good, bad]), 0, 0, 2, 1, 1000)).to.equal(1);
+    // error 6: the header count, at its position in the second record
+    expect([...fields.subarray(8, 10)]).to.deep.equal([6, good.length + bad.length - 1]);
+  });
+
+  it('should hand every thread its own tables, the same ones at every call', async () => {
+    expect(native.scanTables()[0]).to.equal(native.scanTables()[0]);
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(pathToFileURL(nativeJs).href)}).then((n) => {
+        const [fields] = n.scanTables();
+        fields.set([0, 0, 1, -1, 0, 10], 0);
+        const count = n.scanRecords(Buffer.from([${[...record(0, 0, null, Buffer.from('w'), [])].join(',')}]));
+        parentPort.postMessage([count, fields[19], fields === n.scanTables()[0]]);
+      });`;
+    const result = await new Promise((resolve, reject) => {
+      const w = new Worker(code, { eval: true });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(result).to.deep.equal([1, 6, true]); // the value's start, in the worker's own table
+  });
+
+  it('should throw TypeError/RangeError on bad arguments', () => {
+    const [fields] = native.scanTables();
+    const call = native.scanRecords as (...a: unknown[]) => number;
+    expect(() => call('abc')).to.throw(TypeError);
+    expect(() => call(new Uint16Array(4))).to.throw(TypeError);
+    fields.set([11, 0, 1, -1, 0, 10], 0);
+    expect(() => call(Buffer.alloc(10))).to.throw(RangeError);
+    fields.set([0, -1, 1, -1, 0, 10], 0);
+    expect(() => call(Buffer.alloc(10))).to.throw(RangeError);
   });
 });
 
