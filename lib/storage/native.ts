@@ -189,6 +189,14 @@ export const syncFileSystemAsync: (path: string) => Promise<void> = binding.sync
 export const crc32c: (buf: Uint8Array, start: number, end: number, seed?: number) => number = binding.crc32c;
 
 /**
+ * Checks a batch's records and says where each one's fields are, through the two tables
+ * `scanTables()` returns (the same ones at every call in a thread): the layout is in
+ * native/logstore_native.c, the one caller lib/format/record-decoder.ts.
+ */
+export const scanTables: () => [fields: Int32Array, stamps: Float64Array] = binding.scanTables;
+export const scanRecords: (records: Uint8Array) => number = binding.scanRecords;
+
+/**
  * glibc's mallopt(M_TRIM_THRESHOLD, trimThreshold) and mallopt(M_TOP_PAD, topPad), in bytes (at
  * most 2^31 - 1): the C heap keeps up to `trimThreshold` freed bytes at its top instead of giving
  * them back to the kernel at each free, and grows by `topPad` beyond each request. Then `prefault`
@@ -198,14 +206,6 @@ export const crc32c: (buf: Uint8Array, start: number, end: number, seed?: number
  * so only code that owns the process calls it (`logstore serve`), never the library on its own.
  * Returns false, changing nothing, where the C library is not glibc.
  */
-/**
- * Checks a batch's records and says where each one's fields are, through the two tables
- * `scanTables()` returns (the same ones at every call in a thread): the layout is in
- * native/logstore_native.c, the one caller lib/format/record-decoder.ts.
- */
-export const scanTables: () => [fields: Int32Array, stamps: Float64Array] = binding.scanTables;
-export const scanRecords: (records: Uint8Array) => number = binding.scanRecords;
-
 export const keepFreedMemory: (trimThreshold: number, topPad: number, prefault?: number) => boolean =
   binding.keepFreedMemory;
 
