@@ -46,8 +46,11 @@ const DEADLINE_MS = 5000;
 
 let lastInput: Uint8Array = new Uint8Array(0);
 
-/** How many damaged batches were compared with the reference reading, by outcome. */
-const compared = { records: 0, errors: 0 };
+/**
+ * How many damaged batches were compared with the reference reading, by outcome, and which of
+ * the decoder's checks refused them (the message without positions or counts).
+ */
+const compared = { records: 0, errors: 0, checks: new Set<string>() };
 
 /**
  * checkRecords (the producer path's pass, which builds no record) refuses exactly the batches
@@ -77,6 +80,11 @@ function expectCheckToAgree(buf: Buffer, pos: number): void {
   if ('error' in reference) {
     expect(viaDecode).to.equal(`LOGSTORE_CORRUPT: ${reference.error}`);
     compared.errors++;
+    compared.checks.add(
+      reference.error
+        .replace(/^.*: (.*) in the batch at \d+$/, '$1')
+        .replace(/^\d+ bytes after .*/, 'bytes after'),
+    );
   } else {
     const hex = (b: Buffer | null) => (b === null ? null : b.toString('hex'));
     expect(viaDecode).to.be.a('number');
@@ -499,6 +507,7 @@ describe('decodeBatch() on damaged input', () => {
   it('should decode damaged batches as the reference reading does: the same records, or the first check that fails', () => {
     compared.records = 0;
     compared.errors = 0;
+    compared.checks.clear();
     withDeadline(DEADLINE_MS, () => {
       checkEveryBitFlip();
       checkMutations({ numRuns: 1000, seed: 15 });
@@ -506,6 +515,19 @@ describe('decodeBatch() on damaged input', () => {
     // Both outcomes were compared many times (a reference that refused everything would fail here).
     expect(compared.errors).to.be.greaterThan(500);
     expect(compared.records).to.be.greaterThan(500);
+    // Every check the native scanner reports by number met its message at least once.
+    expect([...compared.checks].sort()).to.deep.equal([
+      'bad header count',
+      'bad header key length',
+      'bad header value length',
+      'bad key length',
+      'bad offset delta',
+      'bad record length',
+      'bad timestamp delta',
+      'bad value length',
+      'bytes after',
+      'record length does not match its fields',
+    ]);
   });
 
   it('should not allocate for a key length that claims 2 GiB', () => {
