@@ -264,7 +264,8 @@ export class PartitionLog {
     let end = walker.end;
     while (end - start < maxBytes && walker.end < segment.size) {
       walker.limit = segment.size;
-      if (!walker.next() || walker.end - start > maxBytes) break;
+      // A batch that would not fit is not checked: it is not taken (a read from it checks it).
+      if (end + walker.declaredNextSize() - start > maxBytes || !walker.next()) break;
       end = walker.end;
     }
     segment.touch(end - start, start);
