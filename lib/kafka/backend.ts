@@ -104,6 +104,11 @@ export interface KafkaBackend {
     maxBytes: number,
     copy?: (view: Buffer) => Buffer,
   ): ReadResult;
+  /**
+   * A count of the bytes of batches appended to the partition, from any start (the store's open):
+   * it only grows, and a waiting Fetch tells from its change how much arrived without reading it.
+   */
+  appendedBytes(topic: string, partition: number): number;
   /** Log start and end (high watermark) of a partition, without reading. */
   offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number };
   /**

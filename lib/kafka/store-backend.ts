@@ -130,6 +130,10 @@ export class StoreBackend implements KafkaBackend {
     };
   }
 
+  appendedBytes(topic: string, partition: number): number {
+    return this.internals.log(topic, partition).appendedBytes;
+  }
+
   offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number } {
     const log = this.internals.log(topic, partition);
     return { logStartOffset: log.logStartOffset, highWatermark: log.endOffset };

@@ -43,6 +43,11 @@ export class PartitionLog {
   private waiters = new Set<() => void>();
   /** Set by the store: called after each roll (retention runs on roll). */
   onRoll: (() => void) | null = null;
+  /**
+   * Bytes of batches appended since the log was opened: only grows (retention and compaction do
+   * not take from it). A Kafka listener's long poll counts what arrived while it waits with it.
+   */
+  appendedBytes = 0;
   /** Set for a read-only follower: catches up with the writer in another process. */
   refresher: Refresher | null = null;
   /** Idempotent producers' sequences on this partition (the writer's; loaded by log-loader.ts). */
@@ -104,6 +109,7 @@ export class PartitionLog {
     if (!segment.fits(bytes)) segment = this.roll();
     const baseOffset = segment.append(encoder, bytes, count);
     this.unsynced.add(segment);
+    this.appendedBytes += bytes;
     if (this.waiters.size > 0) this.wake();
     return baseOffset;
   }
@@ -121,6 +127,7 @@ export class PartitionLog {
     if (!segment.fits(size)) segment = this.roll();
     const baseOffset = segment.appendRaw(src, start, size, lastOffsetDelta, maxTimestamp);
     this.unsynced.add(segment);
+    this.appendedBytes += size;
     if (this.waiters.size > 0) this.wake();
     return baseOffset;
   }

@@ -350,6 +350,64 @@ describe('Kafka listener (protocol level)', () => {
       expect((r.records as Buffer).length).to.equal(one * 3);
     });
 
+    it('counts what arrives while it waits for minBytes, reading the log only at its start and end', async () => {
+      // Reading at every append made each append read everything waiting, for every such fetch.
+      const one = batch(values(1)).length;
+      const readBatches = b.backend.readBatches.bind(b.backend);
+      const reads: number[] = [];
+      b.backend.readBatches = (topic, partition, offset, maxBytes, copy) => {
+        reads.push(partition);
+        return readBatches(topic, partition, offset, maxBytes, copy);
+      };
+      try {
+        const pending = client.request(
+          'Fetch',
+          11,
+          fetchBody(
+            't',
+            [
+              [0, 0],
+              [1, 0],
+            ],
+            { maxWaitMs: 10_000, minBytes: one * 10, partitionMaxBytes: one * 6 },
+          ),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+        expect(reads).to.deep.equal([0, 1]);
+        // Partition 0 counts for at most 6 batches (its partitionMaxBytes): 8 there and 3 on
+        // partition 1 fall short of 10; the 4th on partition 1 makes 10.
+        for (let i = 0; i < 8; i++) b.backend.appendBatches('t', 0, batch(values(1)));
+        for (let i = 0; i < 3; i++) b.backend.appendBatches('t', 1, batch(values(1)));
+        await new Promise((r) => setTimeout(r, 100));
+        expect(reads).to.deep.equal([0, 1]);
+        b.backend.appendBatches('t', 1, batch(values(1)));
+        const r = fetched(await pending);
+        expect(reads).to.deep.equal([0, 1, 0, 1]);
+        expect(r.map((p) => [p.partitionIndex, (p.records as Buffer).length, p.highWatermark])).to.deep.equal(
+          [
+            [0, one * 6, 8],
+            [1, one * 4, 4],
+          ],
+        );
+      } finally {
+        b.backend.readBatches = readBatches;
+      }
+    });
+
+    it('answers a fetch waiting on a topic that is deleted at once, with UNKNOWN_TOPIC_OR_PARTITION', async () => {
+      const started = Date.now();
+      const pending = client.request(
+        'Fetch',
+        11,
+        fetchBody('t', [[0, 0]], { maxWaitMs: 10_000, minBytes: 1000 }),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      b.backend.logStore.deleteTopic('t');
+      const r = fetched(await pending)[0]!;
+      expect(r.errorCode).to.equal(KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
+      expect(Date.now() - started).to.be.below(5000);
+    });
+
     it('keeps nothing of a long poll once it ended: the heap holds still over 2,000 woken waits', async () => {
       // Each wait's closure, timer and response stayed referenced from the connection until it
       // closed (a `then` on its end), ~2.8 KB a wait: a consumer's connection grew for its lifetime.

@@ -1,7 +1,11 @@
 /**
  * Fetch, with Kafka's long poll: answer at once when at least `minBytes` are available (or on an
  * error, or with maxWaitMs 0), else wait for the backend's append notification on any requested
- * partition, up to `maxWaitMs`, and answer with whatever is there then. Records are the stored
+ * partition, up to `maxWaitMs`, and answer with whatever is there then. While it waits, what
+ * arrives is counted, not read (as Kafka's delayed fetch estimates it): the bytes appended to
+ * each partition, up to its `partitionMaxBytes`, added to what the first read found. Reading the
+ * log at each append would make every append pay a read of all that has arrived, for each
+ * waiting fetch. Records are the stored
  * batches, unmodified. Size limits as Kafka (KIP-74): `maxBytes` for the response and
  * `partitionMaxBytes` per partition, except that the first batch of the first partition with data
  * is always whole, even when larger, so a consumer can never get stuck behind a big batch.
@@ -110,6 +114,15 @@ function collect(
   return { body, bytes, error };
 }
 
+/** The partition's count of appended bytes; NaN when it is gone (deleted meanwhile). */
+function appendedBytes(backend: Broker['backend'], topic: string, partition: number): number {
+  try {
+    return backend.appendedBytes(topic, partition);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export async function handleFetch(ctx: RequestContext, req: Struct): Promise<Struct> {
   const topics = req.topics as FetchTopic[];
   const maxBytes = req.maxBytes as number;
@@ -129,7 +142,10 @@ export async function handleFetch(ctx: RequestContext, req: Struct): Promise<Str
   if (result.bytes >= minBytes || result.error || maxWaitMs <= 0 || ctx.broker.isClosing()) {
     return answer(result.body);
   }
-  memory.release(); // the reads until the wait ends only count bytes: nothing keeps their copies
+  memory.release(); // the answer is read again when the wait ends
+  const { backend } = ctx.broker;
+  const firstRead = result.body;
+  let arrived = result.bytes;
   await new Promise<void>((resolve) => {
     const cancels: (() => void)[] = [];
     let done = false;
@@ -141,22 +157,29 @@ export async function handleFetch(ctx: RequestContext, req: Struct): Promise<Str
       resolve();
     };
     const timer = setTimeout(finish, maxWaitMs);
-    const wake = (): void => {
-      // Re-reading happens below, once; here only decide whether enough arrived.
-      if (done) return;
-      result = collect(ctx, topics, maxBytes, memory);
-      memory.release();
-      if (result.bytes >= minBytes || result.error) finish();
-    };
-    for (const t of topics) {
-      for (const p of t.partitions) {
+    topics.forEach((t, ti) => {
+      const found = firstRead[ti]!.partitions as Struct[];
+      t.partitions.forEach((p, pi) => {
+        const since = appendedBytes(backend, t.topic, p.partition);
+        const first = (found[pi]!.records as Buffer).length;
+        const room = Math.max(0, p.partitionMaxBytes - first);
+        let counted = 0; // appended since, as far as partitionMaxBytes leaves room
+        const wake = (): void => {
+          if (done) return;
+          // A partition gone ends the wait (the final read says why).
+          const grown = appendedBytes(backend, t.topic, p.partition) - since;
+          const now = Number.isNaN(grown) ? Number.POSITIVE_INFINITY : Math.min(room, grown);
+          arrived += now - counted;
+          counted = now;
+          if (Math.min(arrived, maxBytes) >= minBytes) finish();
+        };
         try {
-          cancels.push(ctx.broker.backend.onAppend(t.topic, p.partition, wake));
+          cancels.push(backend.onAppend(t.topic, p.partition, wake));
         } catch {
           // A partition that vanished: its error shows in the final read.
         }
-      }
-    }
+      });
+    });
     // Last: a signal that already fired runs `finish` at once, which cancels what came before.
     cancels.push(ctx.broker.closing.listen(finish), ctx.connection.gone.listen(finish));
   });
