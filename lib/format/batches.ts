@@ -191,16 +191,6 @@ export class BatchWalker {
     return true;
   }
 
-  /**
-   * The size the batch at `end` declares in its length field, unchecked (-1 when the 12 bytes up
-   * to that field do not fit before `limit`): a caller that takes batches only up to some size
-   * stops before checking one it would not take (a CRC over bytes it does not use).
-   */
-  declaredNextSize(): number {
-    if (this.limit - this.end < LOG_OVERHEAD) return -1;
-    return LOG_OVERHEAD + readInt32(this.buf, this.end - this.origin + 8);
-  }
-
   /** Walks to the first stop; returns its kind. */
   walkAll(): StopKind {
     while (this.next());

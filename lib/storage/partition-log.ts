@@ -271,8 +271,7 @@ export class PartitionLog {
     let end = walker.end;
     while (end - start < maxBytes && walker.end < segment.size) {
       walker.limit = segment.size;
-      // A batch that would not fit is not checked: it is not taken (a read from it checks it).
-      if (end + walker.declaredNextSize() - start > maxBytes || !walker.next()) break;
+      if (!walker.next() || walker.end - start > maxBytes) break;
       end = walker.end;
     }
     segment.touch(end - start, start);

@@ -253,29 +253,6 @@ describe('BatchWalker over a log', () => {
     ]);
   });
 
-  it('should tell the size the next batch declares, unchecked, and -1 where its length field does not fit', () => {
-    const buf = log(0, 3);
-    buf.writeInt32BE(999, size + LENGTH_AT); // the second batch's length: damaged
-    const walker = new BatchWalker(buf, 0, { limit: buf.length, nextOffset: 0, gaps: false });
-    expect(walker.declaredNextSize()).to.equal(size);
-    expect(walker.next()).to.equal(true);
-    expect(walker.declaredNextSize()).to.equal(12 + 999);
-    expect(walker.next()).to.equal(false);
-    expect(walker.stop).to.equal('truncated');
-    walker.limit = size + 11;
-    expect(walker.declaredNextSize()).to.equal(-1);
-    walker.limit = size + 12;
-    expect(walker.declaredNextSize()).to.equal(12 + 999);
-    // A walker over a window of the file reads the field at its place in the window.
-    const window = new BatchWalker(buf.subarray(size), size, {
-      limit: buf.length,
-      nextOffset: 3,
-      gaps: false,
-    });
-    window.origin = size;
-    expect(window.declaredNextSize()).to.equal(12 + 999);
-  });
-
   it('should stop with `end` exactly at the limit', () => {
     const buf = log(0, 3);
     const walker = new BatchWalker(buf, 0, { limit: 2 * size, nextOffset: 0, gaps: false });
