@@ -17,6 +17,7 @@ import {
 } from '../../lib/storage/file-blocks.js';
 import { MappedFile } from '../../lib/storage/mapped-file.js';
 import { mappingCache } from '../../lib/storage/mapping-cache.js';
+import { descriptorsOn } from '../helpers/descriptors.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const KiB = 1024;
@@ -24,11 +25,6 @@ const MiB = 1024 * KiB;
 const CAPACITY = 128 * MiB;
 const PAGE = 4096;
 const mappedFileJs = fileURLToPath(new URL('../../lib/storage/mapped-file.js', import.meta.url));
-
-/** Descriptors this process has open now. */
-function openDescriptors(): number {
-  return fs.readdirSync('/proc/self/fd').length;
-}
 
 const missing = () => new LogStoreError('LOGSTORE_CORRUPT', 'missing');
 const gone = () =>
@@ -74,9 +70,9 @@ describe('MappedFile', () => {
     });
 
     it('should create a file of 16 KiB of real blocks, mapped whole, with no descriptor left open', () => {
-      const before = openDescriptors();
-      const file = MappedFile.create(path.join(tempDir(), 'a.log'), CAPACITY);
-      expect(openDescriptors()).to.equal(before);
+      const dir = tempDir();
+      const file = MappedFile.create(path.join(dir, 'a.log'), CAPACITY);
+      expect(descriptorsOn(dir)).to.deep.equal([]);
       const st = fs.statSync(file.path);
       expect(st.size).to.equal(16 * KiB);
       expect(st.blocks * 512).to.equal(16 * KiB);
@@ -87,9 +83,8 @@ describe('MappedFile', () => {
 
     it('should double the file as it fills, each mapping as long as the file, and keep the bytes', () => {
       const file = MappedFile.create(path.join(tempDir(), 'a.log'), CAPACITY);
-      const before = openDescriptors();
       expect(fillTo(file, 100 * KiB, 1 * KiB)).to.deep.equal([16 * KiB, 32 * KiB, 64 * KiB, 128 * KiB]);
-      expect(openDescriptors()).to.equal(before);
+      expect(descriptorsOn(file.path)).to.deep.equal([]);
       expect(file.buf.length).to.equal(128 * KiB);
       expect(fs.statSync(file.path).size).to.equal(128 * KiB);
       for (let k = 0; k < 100; k++) expect(file.buf[k * KiB + 512], `chunk ${k}`).to.equal(k + 1);
@@ -181,13 +176,12 @@ describe('MappedFile', () => {
     it('should open without mapping or holding a descriptor, and map on first use', () => {
       const dir = tempDir();
       const name = closedFile(dir, 'a.log', 8 * KiB, 7);
-      const before = openDescriptors();
       const file = MappedFile.open(name, CAPACITY, false, missing);
       expect(file.mapped).to.equal(false);
-      expect(openDescriptors()).to.equal(before);
+      expect(descriptorsOn(dir)).to.deep.equal([]);
       expect(file.buf[8 * KiB - 1]).to.equal(7);
       expect(file.mapped).to.equal(true);
-      expect(openDescriptors()).to.equal(before);
+      expect(descriptorsOn(dir)).to.deep.equal([]);
       file.release();
       expectCode(
         () => MappedFile.open(path.join(dir, 'none.log'), CAPACITY, false, missing),
@@ -244,10 +238,9 @@ describe('MappedFile', () => {
       const other = MappedFile.open(closedFile(dir, 'b.log', 4 * KiB, 2), CAPACITY, false, missing);
       expect(other.buf[0]).to.equal(2);
       expect(file.mapped).to.equal(false);
-      const before = openDescriptors();
       file.syncSync();
       await file.sync();
-      expect(openDescriptors()).to.equal(before);
+      expect(descriptorsOn(dir)).to.deep.equal([]);
       expect(fs.readFileSync(file.path).toString('latin1', 0, 5)).to.equal('dirty');
       file.release();
       other.release();

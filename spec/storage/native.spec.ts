@@ -11,6 +11,7 @@ import fc from 'fast-check';
 
 import { crc32cTs } from '../../lib/format/crc32c-ts.js';
 import { varint } from '../format/tools.js';
+import { descriptorsOn } from '../helpers/descriptors.js';
 import * as native from '../../lib/storage/native.js';
 
 const require = createRequire(import.meta.url);
@@ -94,11 +95,6 @@ function preallocatedFile(size: number): string {
     fs.closeSync(fd);
   }
   return f;
-}
-
-/** How many descriptors this process has open. */
-function openDescriptors(): number {
-  return fs.readdirSync('/proc/self/fd').length;
 }
 
 before(() => {
@@ -455,9 +451,8 @@ describe('native.mapPath()', () => {
   it('should map the whole file and hold no descriptor once it returns', () => {
     const data = randomBytes(10000);
     const f = tmpFile(data);
-    const before = openDescriptors();
     const map = native.mapPath(f, false);
-    expect(openDescriptors()).to.equal(before);
+    expect(descriptorsOn(f)).to.deep.equal([]);
     expect(map).to.be.instanceOf(Buffer);
     expect(map.length).to.equal(10000);
     expect(map.equals(data)).to.equal(true);
@@ -566,10 +561,9 @@ describe('native.mapPath()', () => {
 
   it('should refuse a length beyond the file with RangeError (it would SIGBUS), and hold no descriptor after', () => {
     const f = tmpFile(Buffer.alloc(5000));
-    const before = openDescriptors();
     expect(() => native.mapPath(f, false, 5001)).to.throw(RangeError);
     expect(() => native.mapPath(f, true, 8192)).to.throw(RangeError);
-    expect(openDescriptors()).to.equal(before);
+    expect(descriptorsOn(f)).to.deep.equal([]);
     expect(mappedPaths()).to.not.include(f);
   });
 

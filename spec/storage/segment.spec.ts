@@ -9,6 +9,7 @@ import type { LogStoreError } from '../../lib/errors.js';
 import type { RecoverFrom } from '../../lib/storage/segment-recovery.js';
 import { Segment } from '../../lib/storage/segment.js';
 import { WRITE_THROUGH_FILE_BYTES } from '../../lib/storage/segment-writes.js';
+import { descriptorsOn } from '../helpers/descriptors.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const record = (i: number) => ({ key: `k${i}`, value: `value-${i}`, timestamp: 1000 + i });
@@ -85,7 +86,7 @@ describe('Segment', () => {
     expect(segment.append(encoder, bytes, 300)).to.equal(2);
     // The one descriptor the process keeps for large appends (write-handle.ts) is this file's
     // now, until its release.
-    const fds = fs.readdirSync('/proc/self/fd').length;
+    expect(descriptorsOn(segment.logPath)).to.deep.equal([segment.logPath]);
     const small = encoder.measure([record(9)], null, 0, 1 << 20);
     expect(segment.append(encoder, small, 1)).to.equal(302);
     expect([segment.size, segment.nextOffset, segment.maxTimestamp]).to.deep.equal([
@@ -110,7 +111,7 @@ describe('Segment', () => {
         .equals(segment.buf.subarray(0, segment.size)),
     ).to.equal(true);
     segment.release();
-    expect(fs.readdirSync('/proc/self/fd').length).to.equal(fds - 1);
+    expect(descriptorsOn(segment.logPath)).to.deep.equal([]);
   });
 
   it('should keep one descriptor for large appends, moving it to the segment written last', () => {
@@ -119,20 +120,21 @@ describe('Segment', () => {
     const encoder = new BatchEncoder();
     const many = Array.from({ length: 300 }, (_, i) => ({ value: Buffer.alloc(100, i) }));
     const bytes = encoder.measure(many, null, 0, 1 << 20);
+    const held = () => [...descriptorsOn(first.logPath), ...descriptorsOn(second.logPath)];
     first.append(encoder, bytes, 300);
-    const fds = fs.readdirSync('/proc/self/fd').length; // the kept descriptor is first's
+    expect(held()).to.deep.equal([first.logPath]);
     first.append(encoder, bytes, 300);
-    expect(fs.readdirSync('/proc/self/fd').length).to.equal(fds);
+    expect(held()).to.deep.equal([first.logPath]);
     second.append(encoder, bytes, 300);
-    expect(fs.readdirSync('/proc/self/fd').length).to.equal(fds); // moved to second, not added
+    expect(held()).to.deep.equal([second.logPath]); // moved to second, not added
     first.release(); // not the holder: nothing to close
-    expect(fs.readdirSync('/proc/self/fd').length).to.equal(fds);
+    expect(held()).to.deep.equal([second.logPath]);
     expect(second.nextOffset).to.equal(302);
     const walker = second.walker(0, 0, false);
     walker.walkAll();
     expect([walker.stop, walker.nextOffset]).to.deep.equal(['end', 302]);
     second.release();
-    expect(fs.readdirSync('/proc/self/fd').length).to.equal(fds - 1);
+    expect(held()).to.deep.equal([]);
   });
 
   it('should recover a whole segment to its end, cutting nothing', () => {
