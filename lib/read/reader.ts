@@ -14,6 +14,7 @@
  */
 import path from 'node:path';
 import { LogStoreError } from '../errors.js';
+import { monotonicMs } from '../monotonic-clock.js';
 import { checkKeys, invalidArgument } from '../options.js';
 import type { LogRecord } from '../record.js';
 import { newCursor, type Cursor } from '../storage/cursor-read.js';
@@ -210,7 +211,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
     /** Looks for new records after `change`; true if it woke the waiter. */
     const look = (change: StoreChange): boolean => {
       if (change === 'catalog') {
-        const wait = this.lastCatalogLook + CATALOG_LOOK_MS - performance.now();
+        const wait = this.lastCatalogLook + CATALOG_LOOK_MS - monotonicMs();
         if (wait > 0) {
           deferred ??= setTimeout(() => {
             deferred = undefined;
@@ -218,7 +219,7 @@ export class Reader implements Iterable<LogRecord>, AsyncIterable<LogRecord> {
           }, wait);
           return false;
         }
-        this.lastCatalogLook = performance.now();
+        this.lastCatalogLook = monotonicMs();
       }
       try {
         const grew = change === 'appended' ? log.catchUp() : log.refresh();

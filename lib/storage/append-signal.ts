@@ -11,6 +11,7 @@
  * therefore learns of an append within that interval plus the time the writer's task runs on.
  */
 import fs from 'node:fs';
+import { monotonicMs } from '../monotonic-clock.js';
 
 /** Touches at most this often: a few hundred system calls a second at most, whatever the rate. */
 export const MIN_INTERVAL_MS = 2;
@@ -26,7 +27,7 @@ export class AppendSignal {
   notify(): void {
     if (this.scheduled || this.fd < 0) return;
     this.scheduled = true;
-    const wait = this.lastTouch + MIN_INTERVAL_MS - performance.now();
+    const wait = this.lastTouch + MIN_INTERVAL_MS - monotonicMs();
     if (wait <= 0) setImmediate(() => this.touch());
     else setTimeout(() => this.touch(), wait);
   }
@@ -39,7 +40,7 @@ export class AppendSignal {
   private touch(): void {
     this.scheduled = false;
     if (this.fd < 0) return;
-    this.lastTouch = performance.now();
+    this.lastTouch = monotonicMs();
     const now = Date.now() / 1000;
     try {
       fs.futimesSync(this.fd, now, now);
