@@ -55,14 +55,24 @@ export function newCursor(lease: Cursor['lease'] = null): Cursor {
  */
 const READ_TRIM_LAG = 16 * 1024 * 1024;
 /**
- * A copying read takes the batches this close to the end of a segment's data from the mapping:
- * a live reader's next records were just stored through it by this process, so their pages are
- * mapped already, and a read there costs no system call (an open, `pread` and close of the file
- * doubled the CPU time of an append followed by a live read of it, ~10 to ~20 us).
+ * A read takes the batches this close to the end of a segment's data from the mapping, when the
+ * segment is mapped: a live reader's next records were just stored through it by this process,
+ * so their pages are mapped already, and a read there costs no system call (an open, `pread` and
+ * close of the file doubled the CPU time of an append followed by a live read of it, ~10 to ~20
+ * us). A segment not mapped is read from the file to its end: mapping it only to read its last
+ * batches would cost a full collection (V8 counts all of a mapping as external memory, and every
+ * 64 MiB more starts one: ~20 ms for a 128 MiB segment, 10% of reading it), for each closed
+ * segment a consumer catches up over.
  */
 const RECENT_BYTES = 64 * 1024;
+
+/** Whether the batches from `position` of `segment` are best read through its mapping. */
+function nearMappedEnd(segment: Segment, position: number): boolean {
+  return segment.size - position <= RECENT_BYTES && segment.mapped;
+}
+
 /** Points `walker` at `segment`'s current mapping. */
-function useMapping(walker: BatchWalker, segment: Segment): void {
+export function useMapping(walker: BatchWalker, segment: Segment): void {
   walker.buf = segment.buf;
   walker.origin = 0;
 }
@@ -86,10 +96,11 @@ export function locate(log: PartitionLog, cursor: Cursor): void {
   const segment = log.segmentFor(offset);
   cursor.segment = segment;
   // From a segment's first offset the walk starts at its first batch: no index is needed (a
-  // first read of every partition after an open builds none).
+  // first read of every partition after an open builds none), nor the mapping (the walk's user
+  // points it at the bytes of each batch).
   cursor.walker =
     offset <= segment.baseOffset
-      ? segment.walker(SEGMENT_START.position, log.gaps ? -1 : segment.baseOffset, log.gaps)
+      ? segment.detachedWalker(SEGMENT_START.position, log.gaps ? -1 : segment.baseOffset, log.gaps)
       : walkFrom(segment, log.gaps, (index) => index.entryFor(offset));
   cursor.inBatch = false;
   cursor.place.clear();
@@ -129,13 +140,13 @@ export function readRecords(log: PartitionLog, cursor: Cursor, max: number, out:
           segment.dropResident();
           const next = log.segments[i + 1]!;
           cursor.segment = next;
-          cursor.walker = next.walker(0, log.gaps ? -1 : next.baseOffset, log.gaps);
+          cursor.walker = next.detachedWalker(0, log.gaps ? -1 : next.baseOffset, log.gaps);
           cursor.place.clear(); // its positions are those of another file
           continue;
         }
         walker.limit = segment.size;
         walker.maxNextOffset = segment.nextOffset;
-        if (window !== null && segment.size - walker.end > RECENT_BYTES) {
+        if (window !== null && !nearMappedEnd(segment, walker.end)) {
           viaFile = windowOnBatch(window, segment, walker, walker.end);
           if (!viaFile) window = null;
         }
@@ -150,7 +161,7 @@ export function readRecords(log: PartitionLog, cursor: Cursor, max: number, out:
         cursor.inBatch = true;
       } else {
         // Resuming inside a batch checked by an earlier call: its bytes again.
-        if (window !== null && segment.size - walker.position > RECENT_BYTES) {
+        if (window !== null && !nearMappedEnd(segment, walker.position)) {
           viaFile = window.cover(segment, walker.position, walker.end);
           if (viaFile) pointAt(walker, window);
           else window = null;

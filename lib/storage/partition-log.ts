@@ -15,7 +15,7 @@ import { LogStoreError } from '../errors.js';
 import type { BatchEncoder } from '../format/batch-encoder.js';
 import type { ResolvedTopicConfig } from '../options.js';
 import type { LogRecord } from '../record.js';
-import { locate, newCursor, readRecords, type Cursor } from './cursor-read.js';
+import { locate, newCursor, readRecords, useMapping, type Cursor } from './cursor-read.js';
 import { crashPoint } from './faults.js';
 import { offsetForTimestamp } from './index-lookup.js';
 import { fsyncDir } from './layout.js';
@@ -254,6 +254,7 @@ export class PartitionLog {
     locate(this, cursor);
     let segment = cursor.segment!;
     let walker = cursor.walker!;
+    useMapping(walker, segment); // these bytes are sent from the mapping
     for (;;) {
       walker.limit = segment.size;
       walker.maxNextOffset = segment.nextOffset;

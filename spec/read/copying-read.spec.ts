@@ -33,8 +33,8 @@ function readAll(store: LogStore, max: number): LogRecord[] {
 
 /**
  * A store whose topic t holds `batches` batches of 10 100-byte values; its segment's bytes. The
- * last 64 KiB of a segment's data are read through the mapping (a live reader's records): the
- * specs read from further back.
+ * last 64 KiB of a mapped segment's data are read through the mapping (a live reader's records;
+ * the appends mapped this one): the specs read from further back.
  */
 function storeOfBatches(batches: number): { store: LogStore; file: string; bytes: Buffer } {
   const dir = tempDir();

@@ -1,8 +1,8 @@
 /**
  * Readers and consumers with `copy: false`: records whose bytes are views, valid until the
- * reader's next read (or seek, or close), into the reader's own read buffers (batches more than
- * 64 KiB before the end of a segment's data, read with `pread`) or into the segment's memory
- * mapping (the last 64 KiB: a live reader's records). What must hold: the records equal a copying
+ * reader's next read (or seek, or close), into the reader's own read buffers (batches read with
+ * `pread`) or into the segment's memory mapping (the last 64 KiB of a segment this process has
+ * mapped: a live reader's records). What must hold: the records equal a copying
  * reader's; no later part of the same read, no other reader and no copying read overwrites a
  * buffer's lent bytes; while lent, neither the mapping cache nor the growth of the active file
  * unmaps a mapping; after their validity point, a view reads its own bytes or nothing (detached,
