@@ -83,8 +83,12 @@ function pointAt(walker: BatchWalker, window: ReadWindow): void {
   walker.origin = window.origin;
 }
 
-/** Finds the segment and a walk from a batch at or before `cursor.offset`. */
-export function locate(log: PartitionLog, cursor: Cursor): void {
+/**
+ * Finds the segment and a walk from a batch at or before `cursor.offset`. With `window` (a read
+ * in the writer's process) an index entry is checked on the bytes read into it, so that finding
+ * a place maps nothing either.
+ */
+export function locate(log: PartitionLog, cursor: Cursor, window: ReadWindow | null = null): void {
   const offset = cursor.offset;
   if (offset < log.logStartOffset) {
     throw new LogStoreError(
@@ -101,7 +105,15 @@ export function locate(log: PartitionLog, cursor: Cursor): void {
   cursor.walker =
     offset <= segment.baseOffset
       ? segment.detachedWalker(SEGMENT_START.position, log.gaps ? -1 : segment.baseOffset, log.gaps)
-      : walkFrom(segment, log.gaps, (index) => index.entryFor(offset));
+      : walkFrom(
+          segment,
+          log.gaps,
+          (index) => index.entryFor(offset),
+          window &&
+            ((walker) => {
+              if (!windowOnBatch(window, segment, walker, walker.end)) useMapping(walker, segment);
+            }),
+        );
   cursor.inBatch = false;
   cursor.place.clear();
 }
@@ -117,13 +129,13 @@ export function locate(log: PartitionLog, cursor: Cursor): void {
  * being read into again until the reader's next read.
  */
 export function readRecords(log: PartitionLog, cursor: Cursor, max: number, out: LogRecord[]): number {
-  if (cursor.segment === null || cursor.segment.released) locate(log, cursor);
   const lease = cursor.lease;
   const own = log.writable
     ? (cursor.window ??= new ReadWindow(lease === null ? SHARED_BUFFER : lease.buffers))
     : null;
   let window = own; // null from the first file that cannot be opened on: the mapping instead
   try {
+    if (cursor.segment === null || cursor.segment.released) locate(log, cursor, window);
     let added = 0;
     while (added < max) {
       const segment = cursor.segment!;
@@ -133,7 +145,7 @@ export function readRecords(log: PartitionLog, cursor: Cursor, max: number, out:
         if (walker.end >= segment.size) {
           const i = log.segments.indexOf(segment);
           if (i < 0) {
-            locate(log, cursor); // the segment was replaced (compaction) or deleted under us
+            locate(log, cursor, window); // the segment was replaced (compaction) or deleted under us
             continue;
           }
           if (i === log.segments.length - 1) break;

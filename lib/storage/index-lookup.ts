@@ -35,10 +35,18 @@ export function walkFrom(
   segment: Segment,
   gaps: boolean,
   find: (index: SparseIndex) => IndexEntry,
+  pointAtBatch: ((walker: BatchWalker) => void) | null = null,
 ): BatchWalker {
+  // With `pointAtBatch` (a reader's: a window of the file, or else the mapping) the walkers
+  // start detached, and the probe reads the entry's batch as the reader will.
+  const walker = (position: number, expected: number) =>
+    pointAtBatch
+      ? segment.detachedWalker(position, expected, gaps)
+      : segment.walker(position, expected, gaps);
   let entry = find(segment.index);
   if (entry.position > 0) {
-    const probe = segment.walker(entry.position, -1, gaps);
+    const probe = walker(entry.position, -1);
+    pointAtBatch?.(probe);
     if (!probe.next() || probe.lastOffset !== entry.offset) {
       segment.dropIndex();
       entry = find(segment.index);
@@ -46,7 +54,7 @@ export function walkFrom(
   }
   // At an index entry only its batch's last offset is known; at the start, the segment's base.
   const expected = entry.position > 0 || gaps ? -1 : segment.baseOffset;
-  return segment.walker(entry.position, expected, gaps);
+  return walker(entry.position, expected);
 }
 
 /**

@@ -243,6 +243,21 @@ describe('Many partitions', function () {
     await store.close();
   });
 
+  it('should find a place in a reopened segment through its index without mapping the segment', async () => {
+    const dir = tempDir();
+    let store = LogStore.open(dir, { durability: 'none' });
+    store.createTopic('t');
+    for (let i = 0; i < 3000; i++) store.append('t', { value: value(0, 0, i) });
+    await store.close();
+    store = LogStore.open(dir);
+    const reader = store.reader('t', { from: 2500 });
+    const got = reader.read(1000).map((r) => [r.offset, r.value!.toString()]);
+    expect(got).to.deep.equal(Array.from({ length: 500 }, (_, i) => [2500 + i, value(0, 0, 2500 + i)]));
+    reader.close();
+    expect(mappedBytesUnder(dir)).to.equal(0);
+    await store.close();
+  });
+
   describe('the mapping cache', () => {
     let bound: number;
     beforeEach(() => (bound = mappingCache.bound));
