@@ -250,45 +250,52 @@ describe('store.appendBatches()', function () {
   });
 
   describe('store.readBatches()', () => {
-    it('should return the whole batches that fit in maxBytes (the first alone when larger) and leave a damaged batch past them to the read that starts there', async () => {
-      const dir = tempDir();
-      const store = LogStore.open(dir, { cleanupIntervalMs: 0 });
-      store.createTopic('t');
-      for (let i = 0; i < 3; i++) {
-        store.append(
-          't',
-          [0, 1].map((k) => ({ key: `k${i}${k}`, value: Buffer.alloc(50, 97 + i) })),
-          { partition: 0 },
-        );
-      }
-      const all = store.readBatches('t', 0, 0, 1 << 20);
-      // maxBytes 1: the batch holding the offset, alone. The three are of one size.
-      const [first, second, third] = [0, 2, 5].map((offset) => store.readBatches('t', 0, offset, 1)) as [
-        Buffer,
-        Buffer,
-        Buffer,
-      ];
-      const size = first.length;
-      expect(all.length).to.equal(3 * size);
-      expect(
-        [first, second, third].map((b, i) => b.equals(all.subarray(i * size, (i + 1) * size))),
-      ).to.deep.equal([true, true, true]);
-      expect(store.readBatches('t', 0, 0, 2 * size).equals(all.subarray(0, 2 * size))).to.equal(true);
-      expect(store.readBatches('t', 0, 0, 2 * size - 1).equals(first)).to.equal(true);
-      expect(store.readBatches('t', 0, 1, 2 * size + 1).equals(all.subarray(0, 2 * size))).to.equal(true);
-      // One byte of the third batch's records flipped on disk.
-      const fd = fs.openSync(path.join(dir, 't-0', '00000000000000000000.log'), 'r+');
-      fs.writeSync(fd, Buffer.from([all[3 * size - 3]! ^ 1]), 0, 1, 3 * size - 3);
-      fs.closeSync(fd);
-      expect(store.readBatches('t', 0, 0, 1 << 20).equals(all.subarray(0, 2 * size))).to.equal(true);
-      expect(store.readBatches('t', 0, 2, 1 << 20).equals(second)).to.equal(true);
-      const err = expectCode(
-        () => store.readBatches('t', 0, 4, 1 << 20),
-        'LOGSTORE_CORRUPT',
-      ) as LogStoreError;
-      expect(err.details).to.include({ position: 2 * size, kind: 'bad-crc' });
-      await store.close();
-    });
+    // Live, the segment is mapped by the appends; after a reopen, by the first read of it.
+    for (const reopened of [false, true]) {
+      it(`should return the whole batches that fit in maxBytes (the first alone when larger) and leave a damaged batch past them to the read that starts there (${reopened ? 'after a reopen' : 'live'})`, async () => {
+        const dir = tempDir();
+        let store = LogStore.open(dir, { cleanupIntervalMs: 0 });
+        store.createTopic('t');
+        for (let i = 0; i < 3; i++) {
+          store.append(
+            't',
+            [0, 1].map((k) => ({ key: `k${i}${k}`, value: Buffer.alloc(50, 97 + i) })),
+            { partition: 0 },
+          );
+        }
+        if (reopened) {
+          await store.close();
+          store = LogStore.open(dir, { cleanupIntervalMs: 0 });
+        }
+        const all = store.readBatches('t', 0, 0, 1 << 20);
+        // maxBytes 1: the batch holding the offset, alone. The three are of one size.
+        const [first, second, third] = [0, 2, 5].map((offset) => store.readBatches('t', 0, offset, 1)) as [
+          Buffer,
+          Buffer,
+          Buffer,
+        ];
+        const size = first.length;
+        expect(all.length).to.equal(3 * size);
+        expect(
+          [first, second, third].map((b, i) => b.equals(all.subarray(i * size, (i + 1) * size))),
+        ).to.deep.equal([true, true, true]);
+        expect(store.readBatches('t', 0, 0, 2 * size).equals(all.subarray(0, 2 * size))).to.equal(true);
+        expect(store.readBatches('t', 0, 0, 2 * size - 1).equals(first)).to.equal(true);
+        expect(store.readBatches('t', 0, 1, 2 * size + 1).equals(all.subarray(0, 2 * size))).to.equal(true);
+        // One byte of the third batch's records flipped on disk.
+        const fd = fs.openSync(path.join(dir, 't-0', '00000000000000000000.log'), 'r+');
+        fs.writeSync(fd, Buffer.from([all[3 * size - 3]! ^ 1]), 0, 1, 3 * size - 3);
+        fs.closeSync(fd);
+        expect(store.readBatches('t', 0, 0, 1 << 20).equals(all.subarray(0, 2 * size))).to.equal(true);
+        expect(store.readBatches('t', 0, 2, 1 << 20).equals(second)).to.equal(true);
+        const err = expectCode(
+          () => store.readBatches('t', 0, 4, 1 << 20),
+          'LOGSTORE_CORRUPT',
+        ) as LogStoreError;
+        expect(err.details).to.include({ position: 2 * size, kind: 'bad-crc' });
+        await store.close();
+      });
+    }
   });
 
   describe('idempotent producers', () => {
