@@ -3,11 +3,14 @@
  * same StoreBackend that `store.serve()` uses, with two test conveniences on top (counting
  * appends, and listing the stored batches of a partition as separate buffers).
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { LogStore } from '../../lib/index.js';
 import { StoreBackend } from '../../lib/kafka/store-backend.js';
-import { tempDir } from '../helpers/temp.js';
 
-const open = new Set<LogStore>();
+/** The stores open, and their directories (removed when they close). */
+const open = new Map<LogStore, string>();
 
 export class TestBackend extends StoreBackend {
   appendCalls = 0;
@@ -43,15 +46,21 @@ export class TestBackend extends StoreBackend {
   }
 }
 
-/** A backend over a fresh store (closed by `closeTestStores`). */
+/** A backend over a fresh store (closed, and its directory removed, by `closeTestStores`). */
 export function testBackend(): TestBackend {
-  const store = LogStore.open(tempDir('logstore-kafka-'), { cleanupIntervalMs: 0 });
-  open.add(store);
+  // Not helpers/temp.ts's tempDir: other spec files remove those when they end, while these
+  // stores may still be open.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logstore-kafka-'));
+  const store = LogStore.open(dir, { cleanupIntervalMs: 0 });
+  open.set(store, dir);
   return new TestBackend(store);
 }
 
 export async function closeTestStores(): Promise<void> {
-  for (const store of open) await store.close();
+  for (const [store, dir] of open) {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   open.clear();
 }
 
