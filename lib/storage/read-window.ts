@@ -68,7 +68,7 @@ class SharedBuffer implements WindowBuffers {
   }
 
   holds(id: number, buf: Buffer): boolean {
-    return buf === this.buf && this.holder === id;
+    return buf !== this.buf || this.holder === id; // a buffer not the shared one is its window's own
   }
 }
 

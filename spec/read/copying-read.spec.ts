@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LogStore, type LogRecord } from '../../lib/index.js';
 import { crc32c } from '../../lib/format/crc32c.js';
+import { ReadWindow, SHARED_BUFFER } from '../../lib/storage/read-window.js';
 import { expectCode, removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const segmentFile = (dir: string) => path.join(dir, 't-0', '00000000000000000000.log');
@@ -144,6 +145,26 @@ describe('Copying reads (pread into a reused buffer)', () => {
     expect(seen[1]).to.deep.equal([...Array(280).keys()].map((i) => i + 150));
     expect(seen[2]).to.deep.equal([...Array(440).keys()].map((i) => i + 7));
     store.close();
+  });
+
+  it('should not read again what a window holds in a buffer of its own (a read larger than the shared buffer)', () => {
+    const file = path.join(tempDir(), 'bytes');
+    const bytes = Buffer.alloc(3 << 20);
+    for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32BE(i, i);
+    fs.writeFileSync(file, bytes);
+    const source = { logPath: file, size: bytes.length };
+    const window = new ReadWindow(SHARED_BUFFER);
+    const other = new ReadWindow(SHARED_BUFFER);
+    expect(window.cover(source, 0, 2 << 20)).to.equal(true);
+    const own = window.buf;
+    expect(own.length).to.equal(2 << 20); // larger than the shared buffer: a buffer of its own
+    expect(other.cover(source, 4 << 10, 8 << 10)).to.equal(true); // another window takes the shared one
+    expect(window.cover(source, 1 << 20, (1 << 20) + 64)).to.equal(true);
+    expect(window.buf).to.equal(own); // not read again into the shared buffer
+    expect([window.origin, window.end]).to.deep.equal([0, 2 << 20]);
+    expect(window.buf.readUInt32BE(1 << 20)).to.equal(1 << 20);
+    window.release();
+    other.release();
   });
 
   it('should read through the mapping when the segment file cannot be opened', () => {
